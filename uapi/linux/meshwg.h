@@ -51,6 +51,8 @@
 #ifndef _UAPI_LINUX_MESHWG_H
 #define _UAPI_LINUX_MESHWG_H
 
+#include <linux/types.h>
+
 #define MESHWG_GENL_NAME "meshwg"
 #define MESHWG_GENL_VERSION 1
 
@@ -70,6 +72,9 @@ enum meshwg_cmd {
 	MESHWG_CMD_DATAGRAM,
 	MESHWG_CMD_RELAY_DATAGRAM,
 	MESHWG_CMD_EVENT,
+	MESHWG_CMD_SET_FILTER,
+	MESHWG_CMD_GET_FILTER,
+	MESHWG_CMD_CLEAR_FILTER,
 	__MESHWG_CMD_MAX
 };
 #define MESHWG_CMD_MAX (__MESHWG_CMD_MAX - 1)
@@ -130,6 +135,7 @@ enum meshwg_peer_attribute {
 	MESHWG_PEER_A_DROPS_ALLOWEDIPS,		/* NLA_U64, get only */
 	MESHWG_PEER_A_DROPS_INVALID,		/* NLA_U64, get only */
 	MESHWG_PEER_A_HANDSHAKE_ATTEMPTS,	/* NLA_U64, get only */
+	MESHWG_PEER_A_DROPS_ACL,		/* NLA_U64, get only */
 	MESHWG_PEER_A_PAD,
 	__MESHWG_PEER_A_LAST
 };
@@ -160,6 +166,7 @@ enum meshwg_event {
 	MESHWG_EVENT_HANDSHAKE_COMPLETE = 1,	/* a new session with the peer */
 	MESHWG_EVENT_ENDPOINT_CHANGED = 2,	/* the peer roamed (or left a relay) */
 	MESHWG_EVENT_WANTS_ENDPOINT = 3,	/* traffic queued, peer has no endpoint */
+	MESHWG_EVENT_ACL_DENY = 4,		/* the ACL dropped a packet (sampled) */
 };
 
 enum meshwg_agent_attribute {
@@ -172,8 +179,98 @@ enum meshwg_agent_attribute {
 	MESHWG_AGENT_A_PUBLIC_KEY,	/* NLA_EXACT_LEN, MESHWG_KEY_LEN */
 	MESHWG_AGENT_A_KIND,		/* NLA_U32, meshwg_datagram_kind */
 	MESHWG_AGENT_A_EVENT,		/* NLA_U32, meshwg_event */
+	/* MESHWG_EVENT_ACL_DENY: the denied packet's 5-tuple and verdict. */
+	MESHWG_AGENT_A_ACL_FAMILY,	/* NLA_U16, AF_INET or AF_INET6 */
+	MESHWG_AGENT_A_ACL_SRC,		/* 4 or 16 bytes, network order */
+	MESHWG_AGENT_A_ACL_DST,		/* 4 or 16 bytes, network order */
+	MESHWG_AGENT_A_ACL_PROTO,	/* NLA_U8, IP protocol */
+	MESHWG_AGENT_A_ACL_SPORT,	/* NLA_U16, host order, 0 if none */
+	MESHWG_AGENT_A_ACL_DPORT,	/* NLA_U16, host order, 0 if none */
+	MESHWG_AGENT_A_ACL_RULE,	/* NLA_U32, MESHWG_FILTER_NO_RULE: default deny */
 	__MESHWG_AGENT_A_LAST
 };
 #define MESHWG_AGENT_A_MAX (__MESHWG_AGENT_A_LAST - 1)
+
+/*
+ * The ACL filter (docs/filter.md).
+ *
+ * MESHWG_CMD_SET_FILTER (do, CAP_NET_ADMIN)
+ *   MESHWG_FILTER_A_IFINDEX or _IFNAME, _VERSION, and the rules in order as
+ *   repeated top-level MESHWG_FILTER_A_RULE nests. A rule nest carrying
+ *   MESHWG_RULE_F_CONTINUE adds its _SRC and _DST to the previous rule (so a
+ *   rule of any size fits in 64 KiB attributes). Replaces the installed
+ *   ruleset as a whole; a rejected ruleset changes nothing (extack says why).
+ *   Zero rules is valid: it denies everything but return traffic.
+ *
+ * MESHWG_CMD_CLEAR_FILTER (do, CAP_NET_ADMIN)
+ *   MESHWG_FILTER_A_IFINDEX or _IFNAME: removes the ruleset; everything
+ *   the peers' allowed IPs admit passes again.
+ *
+ * MESHWG_CMD_GET_FILTER (dump, NLM_F_DUMP required, CAP_NET_ADMIN)
+ *   request: MESHWG_FILTER_A_IFINDEX or _IFNAME. The first reply carries
+ *   _IFINDEX, _INSTALLED, _VERSION (if installed), _DROPS, _MALFORMED; the
+ *   rules follow as in SET_FILTER (chunks of at most MESHWG_FILTER_CHUNK
+ *   prefixes, later chunks with MESHWG_RULE_F_CONTINUE), each first chunk
+ *   with _INDEX, _PACKETS and _BYTES.
+ */
+
+#define MESHWG_FILTER_NO_RULE 0xffffffffU
+/* Largest number of _SRC plus _DST a dump puts in one rule nest. */
+#define MESHWG_FILTER_CHUNK 256
+
+enum meshwg_filter_action {
+	MESHWG_FILTER_ACCEPT = 1,
+	MESHWG_FILTER_DENY = 2,
+};
+
+enum meshwg_rule_flag {
+	MESHWG_RULE_F_ANY_PROTO = 1U << 0,	/* every IP protocol; no _PROTOS */
+	MESHWG_RULE_F_CONTINUE = 1U << 1,	/* more _SRC/_DST of the previous rule */
+	__MESHWG_RULE_F_ALL = MESHWG_RULE_F_ANY_PROTO | MESHWG_RULE_F_CONTINUE
+};
+
+/* MESHWG_RULE_A_SRC: a prefix with its host bits zero. */
+struct meshwg_filter_prefix {
+	__u16 family;		/* AF_INET or AF_INET6 */
+	__u8 cidr;		/* <= 32 or <= 128 */
+	__u8 pad;		/* zero */
+	__u8 addr[16];		/* network order; IPv4 in the first 4 bytes */
+};
+
+/* MESHWG_RULE_A_DST: a prefix and an inclusive destination port range. */
+struct meshwg_filter_dst {
+	struct meshwg_filter_prefix prefix;
+	__u16 first_port;	/* host order */
+	__u16 last_port;	/* host order, >= first_port */
+};
+
+enum meshwg_filter_attribute {
+	MESHWG_FILTER_A_UNSPEC,
+	MESHWG_FILTER_A_IFINDEX,	/* NLA_U32 */
+	MESHWG_FILTER_A_IFNAME,		/* NLA_NUL_STRING, IFNAMSIZ - 1 */
+	MESHWG_FILTER_A_VERSION,	/* NLA_U64, opaque to the kernel */
+	MESHWG_FILTER_A_RULE,		/* NLA_NESTED meshwg_rule_attribute, repeated */
+	MESHWG_FILTER_A_INSTALLED,	/* NLA_U8, get only: 1 if a ruleset is */
+	MESHWG_FILTER_A_DROPS,		/* NLA_U64, get only: packets the ACL dropped */
+	MESHWG_FILTER_A_MALFORMED,	/* NLA_U64, get only: of which malformed */
+	MESHWG_FILTER_A_PAD,
+	__MESHWG_FILTER_A_LAST
+};
+#define MESHWG_FILTER_A_MAX (__MESHWG_FILTER_A_LAST - 1)
+
+enum meshwg_rule_attribute {
+	MESHWG_RULE_A_UNSPEC,
+	MESHWG_RULE_A_ACTION,		/* NLA_U8, meshwg_filter_action */
+	MESHWG_RULE_A_FLAGS,		/* NLA_U32, meshwg_rule_flag */
+	MESHWG_RULE_A_PROTOS,		/* NLA_BINARY, u8 protocol numbers, none = TCP, UDP, ICMP, ICMPv6 */
+	MESHWG_RULE_A_SRC,		/* struct meshwg_filter_prefix, repeated */
+	MESHWG_RULE_A_DST,		/* struct meshwg_filter_dst, repeated */
+	MESHWG_RULE_A_INDEX,		/* NLA_U32, get only */
+	MESHWG_RULE_A_PACKETS,		/* NLA_U64, get only */
+	MESHWG_RULE_A_BYTES,		/* NLA_U64, get only */
+	MESHWG_RULE_A_PAD,
+	__MESHWG_RULE_A_LAST
+};
+#define MESHWG_RULE_A_MAX (__MESHWG_RULE_A_LAST - 1)
 
 #endif /* _UAPI_LINUX_MESHWG_H */

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mwgc: a client library for the meshwg coordination protocol
+ * (docs/protocol.md). It holds a machine key and a node key, seals every
+ * request to the server key, opens the sealed replies and map-stream
+ * messages. Blocking, libcurl based; one struct mwgc per node, not shared
+ * between threads.
+ */
+#ifndef MWGC_CLIENT_H
+#define MWGC_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+#include "../seal.h"
+#include "../util.h"
+
+struct mwgc {
+	char url[256];
+	uint8_t mpriv[32], mpub[32];
+	uint8_t npriv[32], npub[32];
+	uint8_t spub[32];
+	bool have_server_key;
+	char mkey[MWG_KEY_TEXT_MAX], nkey[MWG_KEY_TEXT_MAX];
+	struct mwg_nonce_gen gen;
+	bool insecure_tls;	/* accept any certificate (tests) */
+	long timeout_s;		/* per request; 0 = none (streams) */
+};
+
+/* Sets up c; keys are copied. 0 or -1. */
+int mwgc_init(struct mwgc *c, const char *url, const uint8_t machine_priv[32],
+	      const uint8_t node_priv[32]);
+void mwgc_destroy(struct mwgc *c);
+
+/* Reads/writes "privkey:<hex>" key files; genkey makes a fresh one. */
+int mwgc_key_load(const char *path, uint8_t key[32], struct mwg_err *e);
+void mwgc_genkey(uint8_t key[32]);
+
+/* GET /v1/key. Done automatically by the calls below when needed. */
+int mwgc_fetch_server_key(struct mwgc *c, struct mwg_err *e);
+
+/* The sealed envelope for payload (caller owns the text). */
+char *mwgc_seal_request(struct mwgc *c, const cJSON *payload);
+
+/* POSTs body to path; returns the HTTP status (or -1) and the body. */
+long mwgc_post_raw(struct mwgc *c, const char *path, const char *body, char **reply,
+		   struct mwg_err *e);
+
+/* Seals payload, POSTs it to path, opens the reply. On HTTP errors returns -1
+ * with e->status the HTTP status and e->msg the server's "error". */
+int mwgc_call(struct mwgc *c, const char *path, const cJSON *payload, cJSON **reply,
+	      struct mwg_err *e);
+
+/* Registers the node key (with auth_key, or pending approval when NULL).
+ * extra (may be NULL) adds fields (disco_key, hostinfo). */
+int mwgc_register(struct mwgc *c, const char *auth_key, const char *hostname,
+		  const cJSON *extra, cJSON **reply, struct mwg_err *e);
+/* Rotates to new_node_priv, proving both keys. On success c uses the new key. */
+int mwgc_rotate(struct mwgc *c, const uint8_t new_node_priv[32], const char *hostname,
+		cJSON **reply, struct mwg_err *e);
+/* One whole netmap. extra may carry endpoints/home_derp/hostinfo/disco_key. */
+int mwgc_map(struct mwgc *c, const cJSON *extra, cJSON **netmap, struct mwg_err *e);
+
+/* Long-poll map stream: calls cb for every message (full, delta, keepalive,
+ * goodbye) until cb returns non-zero, the server ends the stream, or an
+ * error. Returns 0 when cb stopped it or the server ended it. */
+typedef int (*mwgc_msg_cb)(const cJSON *msg, void *arg);
+int mwgc_stream(struct mwgc *c, const cJSON *extra, mwgc_msg_cb cb, void *arg,
+		struct mwg_err *e);
+
+/* Endpoint / home DERP / hostinfo / advertised routes update. */
+int mwgc_update(struct mwgc *c, const cJSON *fields, struct mwg_err *e);
+int mwgc_logout(struct mwgc *c, struct mwg_err *e);
+
+/* Applies a map-stream message to a netmap (full replaces it; delta edits
+ * self, peers and packet_filter). *netmap may start NULL. 0 or -1. */
+int mwgc_netmap_apply(cJSON **netmap, const cJSON *msg);
+
+#endif

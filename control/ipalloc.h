@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* IP prefixes and address allocation for nodes. */
+#ifndef MWG_IPALLOC_H
+#define MWG_IPALLOC_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct mwg_prefix {
+	int family;		/* AF_INET or AF_INET6 */
+	uint8_t addr[16];	/* network address, host bits zero */
+	int bits;
+};
+
+int mwg_prefix_parse(const char *s, struct mwg_prefix *p);
+void mwg_prefix_format(const struct mwg_prefix *p, char *out, size_t outlen);
+bool mwg_prefix_contains(const struct mwg_prefix *p, const uint8_t *addr);
+
+/* An address allocator over one prefix: a set of used addresses and a
+ * cursor. The network and (v4) broadcast addresses and .0/.255-ish reserved
+ * ones are never handed out. Allocation is sequential from the last
+ * allocation and wraps, so a freed address is not reused immediately. */
+struct mwg_ipalloc;
+
+struct mwg_ipalloc *mwg_ipalloc_new(const struct mwg_prefix *p);
+void mwg_ipalloc_free(struct mwg_ipalloc *a);
+/* Marks addr (text) as used; returns 0, or -1 if outside the prefix/bad. */
+int mwg_ipalloc_mark(struct mwg_ipalloc *a, const char *addr);
+int mwg_ipalloc_release(struct mwg_ipalloc *a, const char *addr);
+bool mwg_ipalloc_is_used(const struct mwg_ipalloc *a, const char *addr);
+/* Picks a free address, marks it used and writes its text. -1 when full. */
+int mwg_ipalloc_next(struct mwg_ipalloc *a, char *out, size_t outlen);
+size_t mwg_ipalloc_count(const struct mwg_ipalloc *a);
+
+#endif

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/* Glue between the store's nodes and the policy engine (control/policy). */
+#ifndef MWG_POLGLUE_H
+#define MWG_POLGLUE_H
+
+#include "policy/policy.h"
+#include "store.h"
+
+/* A struct policy_node and the storage it points into. */
+struct mwg_pnode {
+	struct policy_node pn;
+	const char **tags;
+	struct policy_prefix *routes;
+};
+
+int mwg_pnode_fill(struct mwg_pnode *p, const struct mwg_node *n);
+void mwg_pnode_release(struct mwg_pnode *p);
+
+/* Parses policy text and runs its tests against nodes. Returns the policy
+ * or NULL with "file:line:col: message" in e (status 400). */
+struct policy *mwg_policy_validate(const char *text, size_t len, const char *name,
+				   const struct mwg_node *nodes, size_t n, struct mwg_err *e);
+
+/* The routes of n (advertised, not yet approved) that the policy's
+ * autoApprovers approve, merged with the approved ones; NULL if nothing new. */
+cJSON *mwg_policy_auto_routes(const struct policy *p, const struct mwg_node *n);
+
+#endif

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Sealed messages of the coordination protocol (docs/protocol.md):
+ * NaCl crypto_box (Curve25519, XSalsa20-Poly1305) between two Curve25519
+ * keys, with a 24-byte nonce = 8-byte big-endian unix time in ns, 8-byte
+ * big-endian counter, 8 random bytes. Used by server and client.
+ */
+#ifndef MWG_SEAL_H
+#define MWG_SEAL_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <pthread.h>
+#include <cjson/cJSON.h>
+#include "util.h"
+
+#define MWG_NONCE_LEN 24
+
+struct mwg_nonce_gen {
+	pthread_mutex_t lock;
+	uint64_t last_ts, counter;
+};
+
+void mwg_nonce_gen_init(struct mwg_nonce_gen *g);
+void mwg_nonce_make(struct mwg_nonce_gen *g, uint8_t nonce[MWG_NONCE_LEN]);
+uint64_t mwg_nonce_ts(const uint8_t nonce[MWG_NONCE_LEN]);
+uint64_t mwg_nonce_counter(const uint8_t nonce[MWG_NONCE_LEN]);
+
+/* Seals plaintext from priv to peer_pub. Returns a cJSON object
+ * {"nonce": hex, "box": base64} (caller owns), NULL on out of memory. */
+cJSON *mwg_seal(const uint8_t priv[32], const uint8_t peer_pub[32], struct mwg_nonce_gen *g,
+		const void *plain, size_t len);
+/* Opens {"nonce","box"} from peer_pub to priv. Returns malloc'd,
+ * NUL-terminated plaintext and the nonce, or NULL with e set (400/401). */
+char *mwg_unseal(const uint8_t priv[32], const uint8_t peer_pub[32], const cJSON *env,
+		 uint8_t nonce[MWG_NONCE_LEN], size_t *len, struct mwg_err *e);
+
+/* The node-key proof: a box from the node key to the server key over
+ * "meshwg-node-proof-v1 " + machine key text. */
+#define MWG_PROOF_CONTEXT "meshwg-node-proof-v1 "
+cJSON *mwg_node_proof(const uint8_t node_priv[32], const uint8_t server_pub[32],
+		      struct mwg_nonce_gen *g, const char *machine_key_text);
+
+
+
+/* Same as mwg_seal with a key precomputed by crypto_box_beforenm; returns
+ * the envelope as one malloc'd line of JSON text ending in '\n'. */
+char *mwg_seal_line(const uint8_t k[32], struct mwg_nonce_gen *g, const void *plain, size_t len);
+#endif

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* Small helpers shared by meshwg-control: keys as text, time, errors. */
+#ifndef MWG_UTIL_H
+#define MWG_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#define MWG_KEY_LEN 32
+
+/* An error to report: an HTTP status (4xx/5xx) and a human message. */
+struct mwg_err {
+	int status;
+	char msg[256];
+};
+
+/* Sets e (if non-NULL) and returns -1, so callers can "return mwg_fail(...)". */
+int mwg_fail(struct mwg_err *e, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* "prefix:<64 hex>" <-> 32 bytes. Returns 0 or -1 on bad text. */
+int mwg_key_parse(const char *text, const char *prefix, uint8_t key[MWG_KEY_LEN]);
+void mwg_key_format(char *out, size_t outlen, const char *prefix,
+		    const uint8_t key[MWG_KEY_LEN]);
+#define MWG_KEY_TEXT_MAX 80
+
+int mwg_hex_decode(const char *hex, uint8_t *out, size_t len);
+void mwg_hex_encode(char *out, const uint8_t *in, size_t len);
+
+/* Base64 (standard, padded) via libsodium. Returns malloc'd string. */
+char *mwg_b64_encode(const uint8_t *in, size_t len);
+/* Returns 0 and a malloc'd buffer in *out, or -1. */
+int mwg_b64_decode(const char *in, uint8_t **out, size_t *outlen);
+
+int64_t mwg_now(void);		/* unix seconds */
+uint64_t mwg_now_ns(void);	/* unix nanoseconds */
+uint64_t mwg_mono_ms(void);	/* monotonic milliseconds */
+
+/* Formats unix seconds as RFC 3339 UTC; 0 gives "-". */
+void mwg_time_format(char *out, size_t outlen, int64_t t);
+/* Parses a duration like "90s", "15m", "24h", "180d". Returns seconds or -1. */
+int64_t mwg_duration_parse(const char *s);
+
+/* Reads a whole file (at most max bytes). Returns malloc'd NUL-terminated text. */
+char *mwg_read_file(const char *path, size_t max, size_t *len, struct mwg_err *e);
+
+/* Growable byte buffer. */
+struct mwg_buf {
+	char *data;
+	size_t len, cap;
+};
+int mwg_buf_append(struct mwg_buf *b, const void *p, size_t n);
+int mwg_buf_printf(struct mwg_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void mwg_buf_free(struct mwg_buf *b);
+
+/* Checks a DNS label-ish hostname (lowercased copy in out). */
+int mwg_sanitize_hostname(const char *in, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * meshwg: handshake ratelimiter.
+ *
+ * When a device is under load, each handshake message must come from a
+ * source that still has budget: a token bucket per (network namespace,
+ * IPv4 address or IPv6 /64). Buckets live in one global hash table shared by
+ * every device, read under RCU, and a work item drops the ones that have
+ * been full (idle) for a second. The table is bounded; when it is full,
+ * handshakes from unknown sources are refused.
+ */
+
+#include "ratelimiter.h"
+
+#include <linux/hashtable.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/rculist.h>
+#include <linux/siphash.h>
+#include <linux/slab.h>
+#include <linux/timekeeping.h>
+#include <linux/workqueue.h>
+#include <net/ip.h>
+
+struct ratelimiter_entry {
+	u64 last_ns;
+	u64 tokens;
+	u64 ip;			/* IPv4 address, or IPv6 /64 prefix */
+	const struct net *net;
+	spinlock_t lock;	/* protects last_ns and tokens */
+	struct hlist_node hash;
+	struct rcu_head rcu;
+};
+
+enum { GC_INTERVAL = HZ, ENTRY_IDLE_NS = NSEC_PER_SEC };
+
+static DEFINE_MUTEX(init_lock);
+static unsigned int init_refcount;
+
+/* All below set up by the first init and torn down by the last uninit. */
+static struct kmem_cache *entry_cache;
+static struct hlist_head *table_v4, *table_v6;
+static unsigned int table_size, max_entries;
+static atomic_t total_entries = ATOMIC_INIT(0);
+static DEFINE_SPINLOCK(table_lock);	/* writers of both tables */
+static siphash_key_t key;
+static void gc_entries(struct work_struct *work);
+static DECLARE_DEFERRABLE_WORK(gc_work, gc_entries);
+
+bool mwg_ratelimiter_take_token(u64 *tokens, u64 *last_ns, u64 now_ns)
+{
+	u64 elapsed = now_ns > *last_ns ? now_ns - *last_ns : 0;
+	u64 t = *tokens;
+
+	/* Refill by the time elapsed, never past a full bucket. */
+	if (elapsed >= MWG_RATELIMITER_TOKEN_MAX - min_t(u64, t,
+			MWG_RATELIMITER_TOKEN_MAX))
+		t = MWG_RATELIMITER_TOKEN_MAX;
+	else
+		t += elapsed;
+	*last_ns = now_ns;
+	if (t < MWG_RATELIMITER_PACKET_COST) {
+		*tokens = t;
+		return false;
+	}
+	*tokens = t - MWG_RATELIMITER_PACKET_COST;
+	return true;
+}
+
+static void entry_free_rcu(struct rcu_head *rcu)
+{
+	kmem_cache_free(entry_cache,
+			container_of(rcu, struct ratelimiter_entry, rcu));
+	atomic_dec(&total_entries);
+}
+
+static void entry_unlink(struct ratelimiter_entry *entry)
+{
+	hlist_del_rcu(&entry->hash);
+	call_rcu(&entry->rcu, entry_free_rcu);
+}
+
+/* Drops idle buckets, or every bucket when all is true. */
+static void gc_table(struct hlist_head *table, u64 now, bool all)
+{
+	struct ratelimiter_entry *entry;
+	struct hlist_node *tmp;
+	unsigned int i;
+	bool idle;
+
+	for (i = 0; i < table_size; ++i) {
+		spin_lock_bh(&table_lock);
+		hlist_for_each_entry_safe(entry, tmp, &table[i], hash) {
+			spin_lock(&entry->lock);
+			idle = now > entry->last_ns &&
+			       now - entry->last_ns > ENTRY_IDLE_NS;
+			spin_unlock(&entry->lock);
+			if (all || idle)
+				entry_unlink(entry);
+		}
+		spin_unlock_bh(&table_lock);
+	}
+}
+
+static void gc_entries(struct work_struct *work)
+{
+	const u64 now = ktime_get_coarse_boottime_ns();
+
+	gc_table(table_v4, now, false);
+	gc_table(table_v6, now, false);
+	queue_delayed_work(system_power_efficient_wq, &gc_work, GC_INTERVAL);
+}
+
+bool mwg_ratelimiter_allow(struct sk_buff *skb, struct net *net)
+{
+	struct ratelimiter_entry *entry;
+	struct hlist_head *bucket;
+	struct hlist_head *table;
+	u64 ip, now;
+	bool ret;
+
+	if (skb->protocol == htons(ETH_P_IP)) {
+		ip = (__force u64)ip_hdr(skb)->saddr;
+		table = table_v4;
+	} else if (skb->protocol == htons(ETH_P_IPV6)) {
+		/* One bucket per /64: what a single host can easily hop in. */
+		memcpy(&ip, &ipv6_hdr(skb)->saddr, sizeof(ip));
+		table = table_v6;
+	} else {
+		return false;
+	}
+	bucket = &table[siphash_2u64(ip, (u64)(uintptr_t)net, &key) &
+			(table_size - 1)];
+	now = ktime_get_coarse_boottime_ns();
+
+	rcu_read_lock();
+	hlist_for_each_entry_rcu(entry, bucket, hash) {
+		if (entry->ip == ip && entry->net == net) {
+			spin_lock_bh(&entry->lock);
+			ret = mwg_ratelimiter_take_token(&entry->tokens,
+							 &entry->last_ns, now);
+			spin_unlock_bh(&entry->lock);
+			rcu_read_unlock();
+			return ret;
+		}
+	}
+	rcu_read_unlock();
+
+	/* A new source: it starts with a full bucket, minus this packet. */
+	if (atomic_inc_return(&total_entries) > max_entries)
+		goto refuse;
+	entry = kmem_cache_alloc(entry_cache, GFP_ATOMIC);
+	if (!entry)
+		goto refuse;
+	entry->ip = ip;
+	entry->net = net;
+	entry->last_ns = now;
+	entry->tokens = MWG_RATELIMITER_TOKEN_MAX - MWG_RATELIMITER_PACKET_COST;
+	spin_lock_init(&entry->lock);
+	spin_lock_bh(&table_lock);
+	hlist_add_head_rcu(&entry->hash, bucket);
+	spin_unlock_bh(&table_lock);
+	return true;
+
+refuse:
+	atomic_dec(&total_entries);
+	return false;
+}
+
+static struct hlist_head *table_alloc(void)
+{
+	struct hlist_head *table;
+	unsigned int i;
+
+	table = kvcalloc(table_size, sizeof(*table), GFP_KERNEL);
+	if (table)
+		for (i = 0; i < table_size; ++i)
+			INIT_HLIST_HEAD(&table[i]);
+	return table;
+}
+
+int mwg_ratelimiter_init(void)
+{
+	unsigned long buckets;
+
+	mutex_lock(&init_lock);
+	if (init_refcount++)
+		goto out;
+
+	entry_cache = KMEM_CACHE(ratelimiter_entry, 0);
+	if (!entry_cache)
+		goto err;
+
+	/*
+	 * One bucket per 16 KiB of RAM, from 16 up to 8192 (a power of two),
+	 * and at most 8 entries per bucket on average.
+	 */
+	buckets = (totalram_pages() << PAGE_SHIFT) / (16 * 1024) /
+		  sizeof(struct hlist_head);
+	table_size = clamp_t(unsigned long, buckets ?
+			     rounddown_pow_of_two(buckets) : 16, 16, 8192);
+	max_entries = table_size * 8;
+
+	table_v4 = table_alloc();
+	table_v6 = table_alloc();
+	if (!table_v4 || !table_v6)
+		goto err_tables;
+
+	get_random_bytes(&key, sizeof(key));
+	queue_delayed_work(system_power_efficient_wq, &gc_work, GC_INTERVAL);
+out:
+	mutex_unlock(&init_lock);
+	return 0;
+
+err_tables:
+	kvfree(table_v4);
+	kvfree(table_v6);
+	table_v4 = NULL;
+	table_v6 = NULL;
+	kmem_cache_destroy(entry_cache);
+	entry_cache = NULL;
+err:
+	--init_refcount;
+	mutex_unlock(&init_lock);
+	return -ENOMEM;
+}
+
+void mwg_ratelimiter_uninit(void)
+{
+	mutex_lock(&init_lock);
+	if (!init_refcount || --init_refcount)
+		goto out;
+
+	cancel_delayed_work_sync(&gc_work);
+	gc_table(table_v4, 0, true);
+	gc_table(table_v6, 0, true);
+	/* Wait for every entry_free_rcu() before the cache goes. */
+	rcu_barrier();
+	kmem_cache_destroy(entry_cache);
+	entry_cache = NULL;
+	kvfree(table_v4);
+	kvfree(table_v6);
+	table_v4 = NULL;
+	table_v6 = NULL;
+out:
+	mutex_unlock(&init_lock);
+}

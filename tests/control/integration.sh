@@ -1,0 +1,423 @@
+#!/bin/bash
+# End-to-end tests of meshwg-control: starts the real server on loopback,
+# with SQLite and with a throwaway PostgreSQL cluster, and drives it with the
+# protocol test client (control/client/mwgc) and curl (admin API).
+#
+#   integration.sh [sqlite|postgres|all]     (default all)
+#
+# Prints "N passed, N failed"; exits non-zero on any failure. Waits are
+# bounded polls for an expected state, never timing assertions.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+CTL=$HERE/../../control
+BIN=$CTL/meshwg-control
+MWGC=$CTL/client/mwgc
+WHICH=${1:-all}
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+
+TMP=$(mktemp -d /tmp/mwg-it-XXXXXX)
+chmod 755 "$TMP"
+PASS=0
+FAIL=0
+PIDS=()
+PG_STARTED=""
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	if [ -n "$PG_STARTED" ]; then
+		as_pg "$PGBIN/pg_ctl" -D "$TMP/pg" -m immediate stop >/dev/null 2>&1
+	fi
+	[ -n "${KEEP_TMP:-}" ] && echo "kept $TMP" || rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+ok() { PASS=$((PASS + 1)); }
+bad() { FAIL=$((FAIL + 1)); echo "FAIL [$BACKEND]: $*"; }
+# check DESCRIPTION COMMAND...: passes when the command succeeds
+check() { local d=$1; shift; if "$@" >/dev/null 2>&1; then ok; else bad "$d"; fi; }
+# expect_out DESCRIPTION PATTERN COMMAND...: output (stdout+stderr) matches
+expect_out() {
+	local d=$1 pat=$2 out; shift 2
+	out=$("$@" 2>&1)
+	if printf '%s' "$out" | grep -Eq -- "$pat"; then ok; else bad "$d (got: $(printf '%s' "$out" | head -c 300))"; fi
+}
+# wait_for DESCRIPTION FILE PATTERN: FILE gets a line matching PATTERN
+wait_for() {
+	local d=$1 f=$2 pat=$3 i
+	for i in $(seq 1 300); do
+		grep -Eq -- "$pat" "$f" 2>/dev/null && { ok; return 0; }
+		sleep 0.1
+	done
+	bad "$d (no '$pat' in $f)"
+	return 1
+}
+# wait_cmd DESCRIPTION COMMAND...: COMMAND eventually succeeds
+wait_cmd() {
+	local d=$1 i; shift
+	for i in $(seq 1 300); do
+		"$@" >/dev/null 2>&1 && { ok; return 0; }
+		sleep 0.1
+	done
+	bad "$d"
+	return 1
+}
+
+free_port() {
+	local p
+	for p in $(shuf -i 20000-32000 -n 50); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+	done
+	echo 0
+}
+
+as_pg() {
+	if [ "$(id -u)" = 0 ]; then runuser -u nobody -- "$@"; else "$@"; fi
+}
+
+start_pg() {
+	[ -x "$PGBIN/initdb" ] || { echo "integration: PostgreSQL not installed"; return 1; }
+	PGPORT=$(free_port)
+	mkdir -p "$TMP/pg" "$TMP/pgsock"
+	[ "$(id -u)" = 0 ] && chown nobody "$TMP/pg" "$TMP/pgsock"
+	as_pg "$PGBIN/initdb" -D "$TMP/pg" -A trust -U mwg >"$TMP/initdb.log" 2>&1 || {
+		cat "$TMP/initdb.log"; return 1; }
+	as_pg "$PGBIN/pg_ctl" -D "$TMP/pg" -l "$TMP/pg/log" -w -o \
+		"-p $PGPORT -k $TMP/pgsock -c listen_addresses=127.0.0.1 -c fsync=off" start \
+		>/dev/null 2>&1 || { cat "$TMP/pg/log"; return 1; }
+	PG_STARTED=1
+	as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U mwg meshwg || return 1
+	DSN="host=127.0.0.1 port=$PGPORT user=mwg dbname=meshwg"
+}
+
+# write_config FILE PORT [extra json members]
+write_config() {
+	local f=$1 port=$2 extra=${3:-}
+	local db
+	if [ "$BACKEND" = postgres ]; then
+		db="{\"type\": \"postgres\", \"dsn\": \"$DSN\"}"
+	else
+		db="{\"type\": \"sqlite\", \"path\": \"$W/control.db\"}"
+	fi
+	cat >"$f" <<EOC
+{
+  "listen": "127.0.0.1:$port",
+  "server_url": "http://127.0.0.1:$port",
+  "database": $db,
+  "base_domain": "test.meshwg",
+  "nameservers": ["192.0.2.53"],
+  "ephemeral_inactivity_timeout": "2s",
+  "keepalive_interval": "1s",
+  "change_poll_interval_ms": 100$extra
+}
+EOC
+}
+
+# start_server CONFIG LOG -> sets SPID
+start_server() {
+	local cfg=$1 log=$2 port
+	port=$(sed -n 's/.*"listen": "127.0.0.1:\([0-9]*\)".*/\1/p' "$cfg")
+	# MWG_SERVER_WRAP="valgrind -q --error-exitcode=9" runs the server under a tool
+	${MWG_SERVER_WRAP:-} "$BIN" --config "$cfg" serve >>"$log" 2>&1 &
+	SPID=$!
+	PIDS+=("$SPID")
+	local i
+	for i in $(seq 1 600); do
+		curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && return 0
+		kill -0 "$SPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "server did not start:"; cat "$log"
+	return 1
+}
+
+ctl() { "$BIN" --config "$W/cfg.json" "$@"; }
+client() { local n=$1; shift; "$MWGC" -s "$URL" -m "$W/m.$n" -n "$W/n.$n" "$@"; }
+newnode() { "$MWGC" genkey >"$W/m.$1"; "$MWGC" genkey >"$W/n.$1"; }
+node_id() { ctl --output json nodes list | tr -d ' \n\t' | grep -o "\"id\":[0-9]*,\"name\":\"$1\"" | grep -o '[0-9]*' | head -1; }
+api() { local m=$1 p=$2; shift 2; curl -sS -X "$m" -H "Authorization: Bearer $APIKEY" "$@" "$URL$p"; }
+api_status() { local m=$1 p=$2; shift 2; curl -s -o /dev/null -w '%{http_code}' -X "$m" "$@" "$URL$p"; }
+
+run_suite() {
+	BACKEND=$1
+	W=$TMP/$BACKEND
+	mkdir -p "$W"
+	PORT=$(free_port)
+	URL=http://127.0.0.1:$PORT
+	write_config "$W/cfg.json" "$PORT"
+
+	# ---- configuration ----
+	expect_out "configtest" "configuration ok" ctl configtest
+	printf '{\n  "listen": "127.0.0.1:1",\n  bad\n}\n' >"$W/bad.json"
+	expect_out "configtest reports file:line:col" "bad.json:3:[0-9]+" "$BIN" --config "$W/bad.json" configtest
+	check "help" "$BIN" --help
+	expect_out "command help" "Usage|meshwg-control nodes approve" "$BIN" nodes approve --help
+
+	# ---- users, keys ----
+	check "users create alice" ctl users create alice
+	check "users create bob" ctl users create bob
+	expect_out "duplicate user refused" "already exists" ctl users create alice
+	expect_out "bad user name refused" "user name" ctl users create 'no way'
+	expect_out "users list" "alice" ctl users list
+	APIKEY=$(ctl apikeys create)
+	SINGLE=$(ctl preauthkeys create --user alice)
+	REUSE=$(ctl preauthkeys create --user alice --reusable)
+	BOBKEY=$(ctl preauthkeys create --user bob --reusable)
+	EPH=$(ctl preauthkeys create --user bob --reusable --ephemeral)
+	expect_out "preauthkey list hides keys" "REUSABLE" ctl preauthkeys list
+	if ctl preauthkeys list | grep -q -- "${REUSE#mwgkey-*-}"; then bad "secret shown in list"; else ok; fi
+	expect_out "preauthkey for unknown user" "no user" ctl preauthkeys create --user nobody-here
+
+	start_server "$W/cfg.json" "$W/server.log" || { bad "server start"; return; }
+	S1=$SPID
+
+	# ---- admin HTTP API ----
+	expect_out "admin api lists users" '"name":"alice"' api GET /api/v1/users
+	expect_out "admin api without key" "^401$" api_status GET /api/v1/users
+	expect_out "admin api bad key" "^401$" api_status GET /api/v1/users -H "Authorization: Bearer mwgapi-000000000000-000000000000000000000000000000000000000000000000"
+	expect_out "admin api malformed body" "^400$" api_status POST /api/v1/users -H "Authorization: Bearer $APIKEY" --data '{oops'
+	expect_out "admin api create user" '"name":"carol"' api POST /api/v1/users --data '{"name":"carol"}'
+	expect_out "admin api unknown node" "^404$" api_status POST /api/v1/nodes/999/expire -H "Authorization: Bearer $APIKEY"
+
+	# ---- registration ----
+	for n in a b c d e f; do newnode $n; done
+	expect_out "register a (single-use key)" '"status":"registered"' client a register --auth-key "$SINGLE" --hostname alpha
+	expect_out "single-use key reused" "HTTP 401: auth key already used" client b register --auth-key "$SINGLE" --hostname beta
+	expect_out "register b (reusable)" '"status":"registered"' client b register --auth-key "$REUSE" --hostname beta
+	expect_out "register again is idempotent" '"status":"registered"' client b register --hostname beta
+	expect_out "bad auth key" "HTTP 401: (malformed|invalid) auth key" client f register --auth-key mwgkey-000000000000-000000000000000000000000000000000000000000000000 --hostname f
+	expect_out "register c without key: pending" '"status":"pending"' client c register --hostname gamma
+	expect_out "pending node has no map" "HTTP 403: node is pending" client c map
+	C=$(node_id gamma)
+	expect_out "approve needs user" "user" ctl nodes approve "$C"
+	check "approve c for bob" ctl nodes approve "$C" --user bob
+	expect_out "approved c gets a map" '"type":"full"' client c map
+	expect_out "same hostname gets a unique name" '"dns_name":"alpha-1.test.meshwg"' client d register --auth-key "$REUSE" --hostname alpha
+	A=$(node_id alpha); B=$(node_id beta)
+	ADDRS=$(ctl --output json nodes list | tr -d ' \n\t' | grep -o '"addresses":\["[^]]*\]' | sort | uniq -d)
+	if [ -z "$ADDRS" ]; then ok; else bad "duplicate addresses: $ADDRS"; fi
+
+	# ---- map stream and deltas ----
+	client a stream --skip-keepalive >"$W/a.stream" 2>"$W/a.err" &
+	PIDS+=($!); APID=$!
+	wait_for "full map on stream" "$W/a.stream" '"type":"full".*"dns_name":"beta.test.meshwg"'
+	expect_out "full map has dns config" '"nameservers":\["192.0.2.53"\]' client b map
+	expect_out "full map has derp map" '"derp_map":\{"regions"' client b map
+	check "b updates endpoints" client b update --endpoints 198.51.100.7:41641 --home-derp 900
+	wait_for "endpoint delta" "$W/a.stream" '"type":"delta".*"endpoints":\["198.51.100.7:41641"\].*"home_derp":900'
+	check "b streams once" client b stream --count 1
+	wait_for "online state delta" "$W/a.stream" '"type":"delta".*"id":'"$B"',[^}]*"online":true'
+	wait_for "offline state delta" "$W/a.stream" '"type":"delta".*"id":'"$B"',[^}]*"online":false'
+
+	# ---- policy ----
+	printf '{\n  "acls": [\n    {"action": "accept", "src": ["alice@"], "dst": ["alice@:*"]},\n    oops\n  ]\n}\n' >"$W/bad.hujson"
+	expect_out "bad policy refused with file:line:col" "bad.hujson:4:[0-9]+" ctl policy set "$W/bad.hujson"
+	expect_out "old policy stays (none)" "no policy" ctl policy get
+	cat >"$W/p1.hujson" <<'EOP'
+{
+	// alice's machines only see each other
+	"tagOwners": {"tag:router": ["alice@"]},
+	"acls": [
+		{"action": "accept", "src": ["alice@"], "dst": ["alice@:*"]},
+	],
+	"autoApprovers": {"routes": {"10.20.0.0/16": ["alice@"]}},
+}
+EOP
+	check "policy check" ctl policy check "$W/p1.hujson"
+	check "policy set" ctl policy set "$W/p1.hujson"
+	expect_out "policy get" "alice's machines" ctl policy get
+	wait_for "policy delta removes bob's node" "$W/a.stream" '"peers_removed":\[[0-9,]*'"$C"'[],]'
+	wait_for "policy delta carries a filter" "$W/a.stream" '"packet_filter":\[\{'
+	expect_out "admin api refuses bad policy" '"error":"policy:[0-9]+:[0-9]+' api PUT /api/v1/policy --data-binary @"$W/bad.hujson"
+	expect_out "policy unchanged after refusal" "alice's machines" ctl policy get
+	expect_out "tag not in tagOwners refused" "tagOwners" ctl nodes tag "$B" --tags tag:nope
+	PORT3=$(free_port)
+	write_config "$W/cfg3.json" "$PORT3" ", \"policy_file\": \"$W/bad.hujson\""
+	expect_out "serve refuses an invalid policy_file" "bad.hujson:4:[0-9]+" "$BIN" --config "$W/cfg3.json" serve
+
+	# ---- routes ----
+	check "b advertises routes" client b update --routes 10.10.0.0/24,10.20.1.0/24,0.0.0.0/0
+	expect_out "bad route refused" "HTTP 400: routes" client b update --routes 10.10.0.1/24
+	wait_cmd "autoApprovers approved 10.20.1.0/24" sh -c "'$BIN' --config '$W/cfg.json' --output json nodes routes $B | tr -d ' \n\t' | grep -q '\"approved\":\[\"10.20.1.0/24\"\]'"
+	expect_out "approve unadvertised route refused" "does not advertise" ctl nodes approve-routes "$B" --routes 10.99.0.0/24
+	check "approve routes" ctl nodes approve-routes "$B" --routes 10.10.0.0/24,0.0.0.0/0
+	wait_for "route in allowed_ips" "$W/a.stream" '"allowed_ips":\[[^]]*"10.10.0.0/24"[^]]*\].*"exit_node":true'
+
+	# ---- bad inputs on the node protocol ----
+	expect_out "malformed JSON" '^400 .*"error"' sh -c "echo '{nope' | '$MWGC' -s '$URL' -m '$W/m.a' -n '$W/n.a' post /v1/map"
+	head -c 300000 /dev/zero | tr '\0' 'a' >"$W/big"
+	expect_out "oversized body" '^413 ' sh -c "'$MWGC' -s '$URL' -m '$W/m.a' -n '$W/n.a' post /v1/map <'$W/big'"
+	expect_out "invalid machine key" '^400 .*machine_key' sh -c "echo '{\"machine_key\":\"mkey:xyz\",\"nonce\":\"00\",\"box\":\"\"}' | '$MWGC' -s '$URL' -m '$W/m.a' -n '$W/n.a' post /v1/map"
+	expect_out "unknown machine" "HTTP 401: unknown machine" client f map
+	BODY=$(client b seal "{\"node_key\":\"$("$MWGC" pubkey nodekey "$W/n.b")\"}")
+	expect_out "sealed request accepted" '^200 ' sh -c "echo '$BODY' | '$MWGC' -s '$URL' -m '$W/m.a' -n '$W/n.a' post /v1/update"
+	expect_out "replayed request refused" '^401 .*replay' sh -c "echo '$BODY' | '$MWGC' -s '$URL' -m '$W/m.a' -n '$W/n.a' post /v1/update"
+	expect_out "wrong node key" "HTTP 401: node key does not match" "$MWGC" -s "$URL" -m "$W/m.b" -n "$W/n.a" map
+	expect_out "GET on POST endpoint" "^405$" api_status GET /v1/map
+	expect_out "unknown endpoint" "^404$" api_status GET /v2/nothing
+	expect_out "GET /v1/key" '"server_key":"mkey:[0-9a-f]{64}"' curl -sS "$URL/v1/key"
+
+	# ---- concurrent registrations with one single-use key ----
+	ONCE=$(ctl preauthkeys create --user alice)
+	before=$(ctl --output json nodes list | grep -c '"machine_key"')
+	for i in 1 2 3 4 5 6; do newnode "r$i"; done
+	RACERS=()
+	for i in 1 2 3 4 5 6; do
+		client "r$i" register --auth-key "$ONCE" --hostname "race$i" >"$W/race$i.out" 2>&1 &
+		RACERS+=($!)
+	done
+	wait "${RACERS[@]}"
+	wins=$(cat "$W"/race*.out | grep -c '"status":"registered"')
+	losses=$(cat "$W"/race*.out | grep -c 'auth key already used')
+	if [ "$wins" = 1 ] && [ "$losses" = 5 ]; then ok; else bad "single-use race: $wins won, $losses refused"; fi
+	after=$(ctl --output json nodes list | grep -c '"machine_key"')
+	if [ "$after" = $((before + 1)) ]; then ok; else bad "race left $after nodes (want $((before + 1)))"; fi
+
+	# ---- expiry and key rotation ----
+	check "expire a" ctl nodes expire "$A"
+	wait_for "expired node's stream ends" "$W/a.stream" '"type":"goodbye","reason":"node key expired"'
+	expect_out "expired node has no map" "HTTP 403: node key expired" client a map
+	"$MWGC" genkey >"$W/n.a2"
+	expect_out "expired key cannot rotate itself" "HTTP 401: node key expired" client a rotate "$W/n.a2" --hostname alpha
+	cp "$W/n.a2" "$W/n.a3"
+	expect_out "re-register with an auth key" '"status":"registered"' "$MWGC" -s "$URL" -m "$W/m.a" -n "$W/n.a3" register --auth-key "$REUSE" --hostname alpha
+	expect_out "map after re-register" '"type":"full"' "$MWGC" -s "$URL" -m "$W/m.a" -n "$W/n.a3" map
+	"$MWGC" genkey >"$W/n.a4"
+	expect_out "rotation signed by the old key" '"status":"registered"' "$MWGC" -s "$URL" -m "$W/m.a" -n "$W/n.a3" rotate "$W/n.a4" --hostname alpha
+	expect_out "old node key no longer works" "HTTP 401: node key does not match" "$MWGC" -s "$URL" -m "$W/m.a" -n "$W/n.a3" map
+	expect_out "new node key works, same address" '"addresses":\["100.64.0.1/32"' "$MWGC" -s "$URL" -m "$W/m.a" -n "$W/n.a4" map
+	check "tag a node (never expires)" ctl nodes tag "$B" --tags tag:router
+	expect_out "tagged node never expires" '"tags":\["tag:router"\].*"key_expiry":null' client b map
+	check "rename" ctl nodes rename "$B" bee
+	expect_out "renamed" '"dns_name":"bee.test.meshwg"' client b map
+	expect_out "rename to a taken name" "taken" ctl nodes rename "$B" gamma
+
+	# ---- key expiry by the clock (a server registering with a 2 s expiry) ----
+	PORT4=$(free_port)
+	write_config "$W/cfg4.json" "$PORT4" ", \"node_key_expiry\": \"2s\""
+	if start_server "$W/cfg4.json" "$W/server4.log"; then
+		S4=$SPID
+		newnode x
+		expect_out "register with a short expiry" '"status":"registered"' "$MWGC" -s "http://127.0.0.1:$PORT4" -m "$W/m.x" -n "$W/n.x" register --auth-key "$REUSE" --hostname shortlived
+		"$MWGC" -s "http://127.0.0.1:$PORT4" -m "$W/m.x" -n "$W/n.x" stream --skip-keepalive >"$W/x.stream" 2>&1 &
+		PIDS+=($!)
+		wait_for "stream ends when the key expires by time" "$W/x.stream" '"type":"goodbye","reason":"node key expired"'
+		expect_out "time-expired node has no map" "HTTP 403: node key expired" "$MWGC" -s "$URL" -m "$W/m.x" -n "$W/n.x" map
+		kill "$S4"
+	else
+		bad "short-expiry server start"
+	fi
+
+	# ---- more admin API ----
+	expect_out "api: create key" '"key":"mwgkey-' api POST /api/v1/preauthkeys --data '{"user":"alice","reusable":true,"tags":["tag:router"]}'
+	expect_out "api: key with undefined tag refused" '"error":"tag:x is not defined' api POST /api/v1/preauthkeys --data '{"user":"alice","tags":["tag:x"]}'
+	expect_out "api: node routes" '"advertised":\[' api GET "/api/v1/nodes/$B/routes"
+	expect_out "api: rename" '"ok":true' api POST "/api/v1/nodes/$B/rename" --data '{"name":"beta"}'
+	expect_out "api: bad rename" '"error":"\\"Bad Name\\" is not a valid DNS label' api POST "/api/v1/nodes/$B/rename" --data '{"name":"Bad Name"}'
+	expect_out "api: policy get" "alice's machines" api GET /api/v1/policy
+	expect_out "api: list keys" '"prefix"' api GET /api/v1/apikeys
+
+	# ---- ephemeral nodes ----
+	expect_out "register ephemeral e" '"ephemeral":true' client e register --auth-key "$EPH" --hostname eph
+	check "ephemeral logout" client e logout
+	if ctl nodes list | grep -q ' eph '; then bad "ephemeral node not deleted at logout"; else ok; fi
+	newnode e2
+	expect_out "register ephemeral e2" '"ephemeral":true' client e2 register --auth-key "$EPH" --hostname eph2
+	check "e2 streams once" client e2 stream --count 1
+	wait_cmd "inactive ephemeral node removed" sh -c "! '$BIN' --config '$W/cfg.json' nodes list | grep -q ' eph2 '"
+	check "logout b" client b logout
+	expect_out "logged out node has no map" "HTTP 403" client b map
+
+	# ---- a second server on the same database ----
+	PORT2=$(free_port)
+	write_config "$W/cfg2.json" "$PORT2"
+	start_server "$W/cfg2.json" "$W/server2.log" || bad "second server start"
+	"$MWGC" -s "$URL" -m "$W/m.a" -n "$W/n.a4" stream --skip-keepalive >"$W/a2.stream" 2>&1 &
+	PIDS+=($!)
+	wait_for "stream on server 1" "$W/a2.stream" '"type":"full"'
+	expect_out "update through server 2" '"ok":true' "$MWGC" -s "http://127.0.0.1:$PORT2" -m "$W/m.d" -n "$W/n.d" update --endpoints 203.0.113.9:1234
+	wait_for "server 1 streams a change made on server 2" "$W/a2.stream" '"endpoints":\["203.0.113.9:1234"\]'
+	if [ "$BACKEND" = postgres ]; then
+		BODY=$("$MWGC" -s "$URL" -m "$W/m.d" -n "$W/n.d" seal "{\"node_key\":\"$("$MWGC" pubkey nodekey "$W/n.d")\"}")
+		expect_out "request accepted by server 1" '^200 ' sh -c "echo '$BODY' | '$MWGC' -s '$URL' -m '$W/m.a' -n '$W/n.a' post /v1/update"
+		expect_out "same request replayed to server 2 refused" '^401 .*replay' sh -c "echo '$BODY' | '$MWGC' -s 'http://127.0.0.1:$PORT2' -m '$W/m.a' -n '$W/n.a' post /v1/update"
+	fi
+	kill "$SPID" 2>/dev/null
+
+	# ---- clean shutdown with open streams ----
+	kill "$S1"
+	wait "$S1"
+	S1RC=$?
+	if [ "$S1RC" = 0 ]; then ok; else bad "SIGTERM with open streams: exit status $S1RC"; fi
+	wait_for "streams told of the shutdown" "$W/a2.stream" '"type":"goodbye","reason":"server shutting down"'
+
+	# ---- restart with persisted state; kill -9 mid-write ----
+	NODES_BEFORE=$(ctl --output json nodes list | grep -o '"addresses":[^]]*]' | sort)
+	kill "${PIDS[@]}" 2>/dev/null
+	wait 2>/dev/null
+	PIDS=()
+	start_server "$W/cfg.json" "$W/server.log" || { bad "restart"; return; }
+	NODES_AFTER=$(ctl --output json nodes list | grep -o '"addresses":[^]]*]' | sort)
+	if [ "$NODES_BEFORE" = "$NODES_AFTER" ] && [ -n "$NODES_AFTER" ]; then ok; else bad "state changed across restart"; fi
+	expect_out "policy persisted" "alice's machines" ctl policy get
+	expect_out "map after restart" '"type":"full"' "$MWGC" -s "$URL" -m "$W/m.a" -n "$W/n.a4" map
+	: >"$W/kill.log"
+	for i in $(seq 1 12); do newnode "k$i"; done
+	( for i in $(seq 1 12); do
+		if client "k$i" register --auth-key "$REUSE" --hostname "kill$i" >/dev/null 2>&1; then
+			echo "kill$i" >>"$W/kill.log"; fi
+	  done ) &
+	KLOOP=$!
+	wait_for "some registrations done" "$W/kill.log" 'kill3'
+	kill -9 "$SPID"
+	wait "$KLOOP" 2>/dev/null
+	PIDS=()
+	start_server "$W/cfg.json" "$W/server.log" || { bad "restart after kill -9"; return; }
+	missing=""
+	for n in $(cat "$W/kill.log"); do
+		ctl nodes list | grep -q " $n " || missing="$missing $n"
+	done
+	if [ -z "$missing" ]; then ok; else bad "acknowledged registrations lost after kill -9:$missing"; fi
+	check "database usable after kill -9" ctl users create dave
+	kill "$SPID"
+	wait 2>/dev/null
+	PIDS=()
+}
+
+run_https() {
+	BACKEND=https
+	W=$TMP/https
+	mkdir -p "$W"
+	command -v openssl >/dev/null || { echo "integration: no openssl, HTTPS test skipped"; return; }
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$W/key.pem" -out "$W/cert.pem" \
+		-days 2 -subj /CN=127.0.0.1 >/dev/null 2>&1 || { bad "openssl"; return; }
+	PORT=$(free_port)
+	URL=https://127.0.0.1:$PORT
+	write_config "$W/cfg.json" "$PORT" ", \"tls_cert\": \"$W/cert.pem\", \"tls_key\": \"$W/key.pem\""
+	ctl users create tls >/dev/null
+	K=$(ctl preauthkeys create --user tls)
+	"$BIN" --config "$W/cfg.json" serve >"$W/server.log" 2>&1 &
+	SPID=$!; PIDS+=("$SPID")
+	wait_cmd "https server up" curl -skf "$URL/health"
+	newnode t
+	expect_out "register over HTTPS" '"status":"registered"' "$MWGC" -k -s "$URL" -m "$W/m.t" -n "$W/n.t" register --auth-key "$K" --hostname tls
+	expect_out "plain HTTP to an HTTPS port fails" "HTTP (503|0)|Empty|reset|error" "$MWGC" -s "http://127.0.0.1:$PORT" -m "$W/m.t" -n "$W/n.t" map
+	kill "$SPID"
+	wait 2>/dev/null
+	PIDS=()
+}
+
+[ -x "$BIN" ] && [ -x "$MWGC" ] || { echo "build control/ first"; exit 1; }
+case "$WHICH" in
+sqlite) run_suite sqlite ;;
+postgres) if start_pg; then run_suite postgres; else FAIL=$((FAIL + 1)); echo "FAIL: PostgreSQL setup"; fi ;;
+all)
+	run_suite sqlite
+	run_https
+	if start_pg; then run_suite postgres; else FAIL=$((FAIL + 1)); echo "FAIL: PostgreSQL setup"; fi
+	;;
+*) echo "usage: $0 [sqlite|postgres|all]"; exit 2 ;;
+esac
+echo "integration: $PASS passed, $FAIL failed"
+[ "$FAIL" = 0 ]

@@ -1,0 +1,1 @@
+../../../../kmod/ratelimiter.c

@@ -1,0 +1,71 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Runs inside the VM (chrooted into the host's read-only root): executes the
+# suites or the ad-hoc command named in the scratch share's job.env, writes
+# results, console output and dmesg back to the scratch share.
+S=/run/meshwg-vm
+. "$S/job.env"
+export KVER REPO HELPERS MOD_STATUS IMPL DATAPATH_ONLY
+export MESHWG_VM_RESULTS=$S/results
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/tmp TMPDIR=/tmp LC_ALL=C
+cd /tmp || exit 1
+
+exec > >(tee -a "$S/console.log") 2>&1
+
+echo "== guest up: kernel $(uname -r), $(nproc) CPUs, meshwg.ko: $MOD_STATUS"
+echo "meshwg-vm: tests start" >/dev/kmsg
+# /dev/net/tun (wireguard-go) has no node until tun.ko is loaded.
+modprobe tun 2>/dev/null
+sysctl -qw kernel.printk_ratelimit=0 2>/dev/null
+
+record() {   # PASS|FAIL suite name
+	printf '%s\t%s\t%s\t%s\n' "$1" "$KVER" "$2" "$3" >>"$MESHWG_VM_RESULTS"
+}
+
+if [ "$HAVE_CMD" = 1 ]; then
+	echo "== --cmd"
+	(
+		export MESHWG_SUITE=cmd
+		. "$REPO/tests/vm/lib.sh"
+		. "$S/cmd.sh"
+	)
+	rc=$?
+	if [ $rc = 0 ]; then record PASS cmd cmd; else record FAIL cmd "cmd (exit status $rc)"; fi
+	echo "== --cmd exited with status $rc"
+else
+	for s in $SUITES; do
+		echo "== suite $s"
+		before=$(wc -l <"$MESHWG_VM_RESULTS")
+		MESHWG_SUITE=$s timeout -k 10 "${MESHWG_SUITE_TIMEOUT:-1500}" \
+			bash "$REPO/tests/vm/suites/$s.sh"
+		rc=$?
+		after=$(wc -l <"$MESHWG_VM_RESULTS")
+		if [ $rc = 124 ] || [ $rc = 137 ]; then
+			record FAIL "$s" "suite timed out"
+		elif [ $rc != 0 ] && ! grep -q "^FAIL	$KVER	$s	" "$MESHWG_VM_RESULTS"; then
+			record FAIL "$s" "suite exited with status $rc"
+		elif [ "$after" = "$before" ]; then
+			record FAIL "$s" "suite ran no checks"
+		fi
+		# What a suite leaves behind is a bug of the suite or of the module.
+		left=$(ip netns list 2>/dev/null | wc -l)
+		if [ "$left" != 0 ]; then
+			record FAIL "$s" "left $left network namespace(s) behind"
+			ip -all netns delete 2>/dev/null
+		fi
+		if lsmod | grep -q '^meshwg '; then
+			record FAIL "$s" "left meshwg.ko loaded"
+			for l in $(ip -o link show type meshwg 2>/dev/null | awk -F': ' '{print $2}'); do
+				ip link del "${l%@*}" 2>/dev/null
+			done
+			rmmod meshwg 2>/dev/null
+		fi
+	done
+fi
+
+echo "meshwg-vm: tests end" >/dev/kmsg
+dmesg >"$S/dmesg"
+sync
+touch "$S/done"
+sync
