@@ -511,13 +511,6 @@ static int shared_nonce_check(void *arg, const char *mkey, uint64_t ts, uint64_t
 	return mwg_store_nonce_advance(arg, mkey, ts, ctr, e);
 }
 
-static volatile sig_atomic_t quit;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	quit = 1;
-}
 
 /* Loads the configured policy file into the database when it differs. */
 static int sync_policy_file(struct server *sv, struct mwg_err *e)
@@ -560,8 +553,18 @@ int mwg_serve(const struct mwg_config *cfg, struct mwg_err *e)
 	char *cert = NULL, *key = NULL;
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
+	MHD_socket lsock = MHD_INVALID_SOCKET;
 	int r = -1;
 
+	sigset_t stop_sigs;
+	int sig;
+
+	/* SIGINT/SIGTERM are blocked in every thread (the HTTP and watcher
+	 * threads inherit the mask) and taken with sigwait() below. */
+	sigemptyset(&stop_sigs);
+	sigaddset(&stop_sigs, SIGINT);
+	sigaddset(&stop_sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop_sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
@@ -634,8 +637,6 @@ int mwg_serve(const struct mwg_config *cfg, struct mwg_err *e)
 		mwg_fail(e, 500, "cannot start the change watcher");
 		goto out_d;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
 	{
 		char k[MWG_KEY_TEXT_MAX];
 
@@ -644,11 +645,12 @@ int mwg_serve(const struct mwg_config *cfg, struct mwg_err *e)
 			cfg->server_url, cfg->listen_addr, cfg->listen_port, cert ? "https" : "http",
 			cfg->db_type == MWG_DB_SQLITE ? "sqlite" : "postgres", k);
 	}
-	while (!quit)
-		pause();
+	while (sigwait(&stop_sigs, &sig) != 0)
+		;
 	fprintf(stderr, "meshwg-control: shutting down\n");
 	r = 0;
 	mwg_tailnet_stop(sv.tn);
+	lsock = MHD_quiesce_daemon(sv.d);
 	/* libmicrohttpd refuses to stop with suspended connections: end every
 	 * stream (which resumes it) and let the connections finish. */
 	if (mwg_tailnet_end_all(sv.tn, "server shutting down")) {
@@ -659,6 +661,8 @@ int mwg_serve(const struct mwg_config *cfg, struct mwg_err *e)
 	}
 out_d:
 	MHD_stop_daemon(sv.d);
+	if (lsock != MHD_INVALID_SOCKET)
+		close(lsock);	/* ours after quiesce, closed once MHD stopped */
 out_tn:
 	mwg_tailnet_free(sv.tn);
 out_auth:

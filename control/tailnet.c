@@ -1119,6 +1119,10 @@ struct mwg_stream *mwg_tailnet_stream_open(struct mwg_tailnet *tn, int64_t node_
 		return NULL;
 	}
 	pthread_mutex_lock(&tn->lock);
+	if (tn->closing) {
+		mwg_fail(e, 503, "server shutting down");
+		goto fail;
+	}
 	c = cfind(tn, node_id);
 	if (!c || !c->eligible) {
 		mwg_fail(e, c ? 403 : 404, !c ? "unknown node" :
@@ -1185,6 +1189,7 @@ size_t mwg_tailnet_end_all(struct mwg_tailnet *tn, const char *reason)
 	size_t n;
 
 	pthread_mutex_lock(&tn->lock);
+	tn->closing = true;
 	FOREACH_CNODE(tn, c)
 		end_streams(tn, c, reason);
 	n = tn->nstreams;

@@ -117,6 +117,9 @@ static netdev_tx_t mwg_xmit(struct sk_buff *skb, struct net_device *dev)
 	no_endpoint = family != AF_INET && family != AF_INET6 &&
 		      !READ_ONCE(peer->endpoint.relay_id);
 
+	/* Outbound flows open the way for their return traffic. */
+	mwg_filter_transmit(wg, peer, skb);
+
 	mtu = skb_valid_dst(skb) ? dst_mtu(skb_dst(skb)) : dev->mtu;
 
 	__skb_queue_head_init(&packets);
@@ -204,6 +207,7 @@ static void mwg_destruct(struct net_device *dev)
 	mwg_packet_queue_free(&wg->decrypt_queue, false);
 	mwg_packet_queue_free(&wg->encrypt_queue, false);
 	rcu_barrier();
+	mwg_filter_dev_uninit(&wg->acl);
 	mwg_ratelimiter_uninit();
 	memzero_explicit(&wg->static_identity, sizeof(wg->static_identity));
 	mwg_index_hashtable_free(wg->index_hashtable);
@@ -314,9 +318,13 @@ static int mwg_newlink(struct net *src_net, struct net_device *dev,
 	if (ret < 0)
 		goto err_free_handshake_queue;
 
-	ret = register_netdevice(dev);
+	ret = mwg_filter_dev_init(&wg->acl);
 	if (ret < 0)
 		goto err_uninit_ratelimiter;
+
+	ret = register_netdevice(dev);
+	if (ret < 0)
+		goto err_uninit_filter;
 
 	list_add(&wg->device_list, &device_list);
 
@@ -326,6 +334,8 @@ static int mwg_newlink(struct net *src_net, struct net_device *dev,
 	pr_debug("%s: Interface created\n", dev->name);
 	return ret;
 
+err_uninit_filter:
+	mwg_filter_dev_uninit(&wg->acl);
 err_uninit_ratelimiter:
 	mwg_ratelimiter_uninit();
 err_free_handshake_queue:

@@ -10,6 +10,7 @@
 #include "allowedips.h"
 #include "peerlookup.h"
 #include "cookie.h"
+#include "filter.h"
 
 #include <linux/types.h>
 #include <linux/netdevice.h>
@@ -74,6 +75,9 @@ struct mwg_device {
 	atomic64_t rx_invalid, rx_ratelimited, agent_rx, agent_rx_drops,
 		agent_tx, relay_tx_drops;
 	struct mwg_bucket agent_bucket, relay_bucket;
+
+	/* The stateful ACL (filter.c). */
+	struct mwg_filter_dev acl;
 };
 
 bool mwg_is_device(const struct net_device *dev);

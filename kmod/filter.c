@@ -876,7 +876,6 @@ struct mwg_flow_table *mwg_flow_table_create(unsigned int flows)
 	for (i = 0; i < n; ++i)
 		spin_lock_init(&ft->buckets[i].lock);
 	atomic64_set(&ft->evictions, 0);
-	atomic64_set(&ft->refused, 0);
 	return ft;
 }
 
@@ -966,6 +965,7 @@ static struct mwg_flow *flow_victim(struct mwg_flow_table *ft,
 		if (b->slot[i].owner == k->owner)
 			mine++;
 	}
+	atomic64_inc(&ft->evictions);
 	if (mine >= MWG_FLOW_WAYS / 2) {
 		for (i = 0; i < MWG_FLOW_WAYS; ++i) {
 			struct mwg_flow *fl = &b->slot[i];
@@ -988,7 +988,6 @@ static struct mwg_flow *flow_victim(struct mwg_flow_table *ft,
 		if (cnt[i] == most && (!victim || fl->last_ns < victim->last_ns))
 			victim = fl;
 	}
-	atomic64_inc(&ft->evictions);
 	return victim;
 }
 

@@ -155,7 +155,7 @@ struct mwg_flow_bucket {
 struct mwg_flow_table {
 	siphash_key_t key;
 	u32 mask;		/* buckets - 1 */
-	atomic64_t evictions, refused;
+	atomic64_t evictions;	/* live flows pushed out */
 	struct mwg_flow_bucket buckets[];
 };
 

@@ -564,6 +564,12 @@ int mwg_filter_nl_dump(struct sk_buff *skb, struct netlink_callback *cb)
 				      MESHWG_FILTER_A_PAD) ||
 		    nla_put_u64_64bit(skb, MESHWG_FILTER_A_MALFORMED,
 				      atomic64_read(&fd->malformed),
+				      MESHWG_FILTER_A_PAD) ||
+		    nla_put_u32(skb, MESHWG_FILTER_A_FLOWS,
+				mwg_flow_count(fd->flows,
+					       ktime_get_coarse_boottime_ns())) ||
+		    nla_put_u64_64bit(skb, MESHWG_FILTER_A_FLOW_EVICTIONS,
+				      atomic64_read(&fd->flows->evictions),
 				      MESHWG_FILTER_A_PAD))
 			goto cancel;
 		ctx->header_sent = true;

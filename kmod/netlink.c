@@ -12,6 +12,7 @@
 #include "messages.h"
 #include "agent.h"
 #include "compat.h"
+#include "filter.h"
 
 #include <uapi/linux/meshwg.h>
 #include <linux/if.h>
@@ -176,6 +177,8 @@ static int put_peer_attrs(struct sk_buff *skb, struct mwg_peer *peer)
 		    &peer->drops_invalid) ||
 	    put_u64(skb, MESHWG_PEER_A_HANDSHAKE_ATTEMPTS, MESHWG_PEER_A_PAD,
 		    &peer->handshake_attempts) ||
+	    put_u64(skb, MESHWG_PEER_A_DROPS_ACL, MESHWG_PEER_A_PAD,
+		    &peer->drops_acl) ||
 	    nla_put_u32(skb, MESHWG_PEER_A_PROTOCOL_VERSION, 1))
 		return -EMSGSIZE;
 
@@ -849,7 +852,8 @@ static const struct genl_ops genl_ops[] = {
 		.policy = inject_datagram_policy,
 		.maxattr = MESHWG_AGENT_A_MAX,
 		.flags = GENL_UNS_ADMIN_PERM
-	}
+	},
+	MWG_FILTER_GENL_OPS
 };
 
 static const struct genl_multicast_group genl_mcgrps[] = {
@@ -860,7 +864,7 @@ static const struct genl_multicast_group genl_mcgrps[] = {
 struct genl_family mwg_genl_family __ro_after_init = {
 	.ops = genl_ops,
 	.n_ops = ARRAY_SIZE(genl_ops),
-	.resv_start_op = MESHWG_CMD_INJECT_DATAGRAM + 1,
+	.resv_start_op = __MESHWG_CMD_MAX,
 	.mcgrps = genl_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(genl_mcgrps),
 	.name = MESHWG_GENL_NAME,

@@ -94,38 +94,57 @@ static void peer_make_dead(struct mwg_peer *peer)
 	/* The caller runs synchronize_net() before peer_remove_after_dead(). */
 }
 
-static void peer_remove_after_dead(struct mwg_peer *peer)
+/*
+ * Second half of removal, for a list of dead peers (linked through
+ * peer_list) after a grace period. Batched so that removing many peers
+ * costs a few workqueue flushes, not a few per peer.
+ */
+static void peers_remove_after_dead(struct mwg_device *wg,
+				    struct list_head *dead)
 {
-	struct mwg_device *wg = peer->device;
+	struct mwg_peer *peer, *temp;
 
-	WARN_ON(!peer->is_dead);
-	/* is_dead stops new keypairs; drop the ones that exist. */
-	mwg_noise_keypairs_clear(&peer->keypairs);
-	mwg_timers_stop(peer);
+	list_for_each_entry(peer, dead, peer_list) {
+		WARN_ON(!peer->is_dead);
+		/* is_dead stops new keypairs; drop the ones that exist. */
+		mwg_noise_keypairs_clear(&peer->keypairs);
+		mwg_timers_stop(peer);
+	}
 	/*
-	 * Packets already in the crypt rings still point at the peer
+	 * Packets already in the crypt rings still point at their peer
 	 * through their keypair reference. Two flushes: the encrypt worker
 	 * may hand off to the tx worker on the same workqueue.
 	 */
 	flush_workqueue(wg->packet_crypt_wq);
 	flush_workqueue(wg->packet_crypt_wq);
-	napi_disable(&peer->napi);
-	netif_napi_del(&peer->napi);
+	list_for_each_entry(peer, dead, peer_list) {
+		napi_disable(&peer->napi);
+		/* One grace period below, not one per peer. */
+		__netif_napi_del(&peer->napi);
+	}
+	synchronize_net();
 	/* transmit_handshake_work and friends must be idle. */
 	flush_workqueue(wg->handshake_send_wq);
-	--wg->num_peers;
-	mwg_peer_put(peer);
+	list_for_each_entry_safe(peer, temp, dead, peer_list) {
+		/* Dumps test list_empty() on a peer they hold. */
+		list_del_init(&peer->peer_list);
+		--wg->num_peers;
+		mwg_peer_put(peer);
+	}
 }
 
 void mwg_peer_remove(struct mwg_peer *peer)
 {
+	LIST_HEAD(dead_peers);
+
 	if (unlikely(!peer))
 		return;
 	lockdep_assert_held(&peer->device->device_update_lock);
 
 	peer_make_dead(peer);
+	list_add_tail(&peer->peer_list, &dead_peers);
 	synchronize_net();
-	peer_remove_after_dead(peer);
+	peers_remove_after_dead(peer->device, &dead_peers);
 }
 
 void mwg_peer_remove_all(struct mwg_device *wg)
@@ -142,11 +161,7 @@ void mwg_peer_remove_all(struct mwg_device *wg)
 		list_add_tail(&peer->peer_list, &dead_peers);
 	}
 	synchronize_net();
-	list_for_each_entry_safe(peer, temp, &dead_peers, peer_list) {
-		/* Dumps test list_empty() on a peer they hold. */
-		list_del_init(&peer->peer_list);
-		peer_remove_after_dead(peer);
-	}
+	peers_remove_after_dead(wg, &dead_peers);
 }
 
 static void rcu_release(struct rcu_head *rcu)

@@ -76,6 +76,7 @@ struct mwg_peer {
 	atomic64_t rx_packets, tx_packets;
 	atomic64_t drops_no_key, drops_replay, drops_allowedips, drops_invalid;
 	atomic64_t handshake_attempts;
+	atomic64_t drops_acl;
 	unsigned long last_wants_endpoint; /* jiffies */
 };
 

@@ -381,6 +381,10 @@ static void packet_consume_data_done(struct mwg_peer *peer,
 	if (unlikely(routed_peer != peer))
 		goto dishonest_packet_peer;
 
+	/* The node's ACL: dropped packets are counted there. */
+	if (unlikely(!mwg_filter_receive(peer->device, peer, skb)))
+		goto packet_processed;
+
 	napi_gro_receive(&peer->napi, skb);
 	update_rx_stats(peer, message_data_len(len_before_trim));
 	return;

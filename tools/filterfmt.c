@@ -269,7 +269,8 @@ int fl_from_json(const char *text, struct fl_ruleset *rs, char *err, size_t errl
 		cJSON_ArrayForEach(k, root)
 			if (strcmp(k->string, "rules") && strcmp(k->string, "version") &&
 			    strcmp(k->string, "interface") && strcmp(k->string, "installed") &&
-			    strcmp(k->string, "drops") && strcmp(k->string, "malformed")) {
+			    strcmp(k->string, "drops") && strcmp(k->string, "malformed") &&
+			    strcmp(k->string, "flows") && strcmp(k->string, "flow_evictions")) {
 				ret = fail(err, errlen, "unknown key \"%s\"", k->string);
 				goto out;
 			}
@@ -387,6 +388,8 @@ char *fl_to_json(const struct fl_ruleset *rs, const char *ifname)
 	    (rs->installed && !cJSON_AddStringToObject(o, "version", version)) ||
 	    !cJSON_AddNumberToObject(o, "drops", (double)rs->drops) ||
 	    !cJSON_AddNumberToObject(o, "malformed", (double)rs->malformed) ||
+	    !cJSON_AddNumberToObject(o, "flows", rs->flows) ||
+	    !cJSON_AddNumberToObject(o, "flow_evictions", (double)rs->flow_evictions) ||
 	    !(rules = cJSON_AddArrayToObject(o, "rules")))
 		goto out;
 	for (size_t i = 0; i < rs->n_rules; i++)
@@ -605,6 +608,16 @@ int fl_parse_msg(struct fl_ruleset *rs, const struct nlmsghdr *nlh)
 				rs->malformed = v;
 			break;
 		}
+		case MESHWG_FILTER_A_FLOWS:
+			if (nla_len(a) != 4)
+				return -EBADMSG;
+			rs->flows = nla_get_u32((struct nlattr *)a);
+			break;
+		case MESHWG_FILTER_A_FLOW_EVICTIONS:
+			if (nla_len(a) != 8)
+				return -EBADMSG;
+			rs->flow_evictions = nla_get_u64((struct nlattr *)a);
+			break;
 		case MESHWG_FILTER_A_RULE:
 			ret = parse_rule_attr(rs, a);
 			if (ret)

@@ -39,6 +39,8 @@ struct fl_ruleset {
 	bool installed;
 	uint64_t version;
 	uint64_t drops, malformed;	/* from dumps */
+	uint32_t flows;			/* live tracked flows, from dumps */
+	uint64_t flow_evictions;	/* from dumps */
 	struct fl_rule *rules;
 	size_t n_rules;
 };

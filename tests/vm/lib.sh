@@ -175,8 +175,13 @@ wg_add() {   # NS IMPL IF
 	meshwg) ip -n "$ns" link add dev "$if" type meshwg ;;
 	wireguard) ip -n "$ns" link add dev "$if" type wireguard ;;
 	wggo)
-		ip netns exec "$ns" env WG_PROCESS_FOREGROUND=0 wireguard-go "$if" >/dev/null 2>&1 &&
-			retry 20 ip netns exec "$ns" test -S "/run/wireguard/$if.sock" ;;
+		# Foreground in the background: its daemon mode loses the child
+		# in this environment. ns_teardown kills it.
+		rm -f "/run/wireguard/$if.sock"
+		ip netns exec "$ns" env WG_PROCESS_FOREGROUND=1 wireguard-go "$if" \
+			>"$LOGDIR/wireguard-go-$if.log" 2>&1 </dev/null &
+		retry 20 test -S "/run/wireguard/$if.sock" &&
+			retry 20 ip -n "$ns" link show "$if" >/dev/null ;;
 	*) echo "wg_add: unknown implementation '$impl'" >&2; return 1 ;;
 	esac
 }
@@ -187,6 +192,7 @@ wgc() {   # NS IMPL ARGS...
 	shift 2
 	case "$impl" in
 	meshwg) ip netns exec "$ns" meshwg wg "$@" ;;
+	wggo) timeout 60 ip netns exec "$ns" wg "$@" ;;
 	*) ip netns exec "$ns" wg "$@" ;;
 	esac
 }

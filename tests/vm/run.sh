@@ -101,9 +101,9 @@ for t in qemu-system-x86_64 busybox cpio depmod dpkg-deb apt-get gzip xz; do
 done
 ldd /bin/busybox >/dev/null 2>&1 && die "/bin/busybox is dynamically linked; install busybox-static"
 
-case "$REPO/" in
+case "$CACHE/" in
 /tmp/*|/run/*|/var/tmp/*|/dev/*|/proc/*|/sys/*)
-	die "the checkout ($REPO) must not live under /tmp, /run, /var/tmp: the VM mounts tmpfs there" ;;
+	die "MESHWG_VM_CACHE ($CACHE) must not be under /tmp, /run, /var/tmp: the VM mounts tmpfs there" ;;
 esac
 if [ "$HAVE_CMD" = 1 ] && [ ${#SUITES[@]} -gt 0 ]; then
 	die "--cmd and SUITE names are exclusive"
@@ -349,6 +349,7 @@ run_kernel() {
 		-append "console=ttyS0 panic_on_warn=1 panic=-1 oops=panic loglevel=7 printk.devkmsg=on ${MESHWG_VM_CMDLINE:-}" \
 		-virtfs local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$run/scratch,mount_tag=scratch,security_model=none,multidevs=remap" \
+		-virtfs "local,path=$REPO,mount_tag=repo,security_model=none,readonly=on,multidevs=remap" \
 		</dev/null >"$run/qemu.log" 2>&1
 	rc=$?
 	sleep 0.5

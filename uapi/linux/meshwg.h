@@ -208,7 +208,8 @@ enum meshwg_agent_attribute {
  *
  * MESHWG_CMD_GET_FILTER (dump, NLM_F_DUMP required, CAP_NET_ADMIN)
  *   request: MESHWG_FILTER_A_IFINDEX or _IFNAME. The first reply carries
- *   _IFINDEX, _INSTALLED, _VERSION (if installed), _DROPS, _MALFORMED; the
+ *   _IFINDEX, _INSTALLED, _VERSION (if installed), _DROPS, _MALFORMED,
+ *   _FLOWS, _FLOW_EVICTIONS; the
  *   rules follow as in SET_FILTER (chunks of at most MESHWG_FILTER_CHUNK
  *   prefixes, later chunks with MESHWG_RULE_F_CONTINUE), each first chunk
  *   with _INDEX, _PACKETS and _BYTES.
@@ -253,6 +254,8 @@ enum meshwg_filter_attribute {
 	MESHWG_FILTER_A_INSTALLED,	/* NLA_U8, get only: 1 if a ruleset is */
 	MESHWG_FILTER_A_DROPS,		/* NLA_U64, get only: packets the ACL dropped */
 	MESHWG_FILTER_A_MALFORMED,	/* NLA_U64, get only: of which malformed */
+	MESHWG_FILTER_A_FLOWS,		/* NLA_U32, get only: live tracked flows */
+	MESHWG_FILTER_A_FLOW_EVICTIONS,	/* NLA_U64, get only: live flows pushed out */
 	MESHWG_FILTER_A_PAD,
 	__MESHWG_FILTER_A_LAST
 };
