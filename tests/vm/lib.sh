@@ -27,8 +27,8 @@
 : "${REPO:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 : "${IMPL:=meshwg}"
 : "${MOD_STATUS:=unknown}"
-: "${HELPERS:=/var/cache/meshwg-vm/bin}"
-export PATH="$REPO/tools:$HELPERS:$PATH"
+# HELPERS: where run.sh built tests/vm/helpers (CACHE/bin/HASH).
+export PATH="$REPO/tools${HELPERS:+:$HELPERS}:$PATH"
 
 CHECKS_FAILED=0
 CHECKS_PASSED=0

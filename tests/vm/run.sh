@@ -11,6 +11,9 @@ CACHE=${MESHWG_VM_CACHE:-/var/cache/meshwg-vm}
 MEM=${MESHWG_VM_MEM:-2G}
 SMP=${MESHWG_VM_SMP:-2}
 VM_TIMEOUT=${MESHWG_VM_TIMEOUT:-2400}
+# Build products of this checkout (module, helpers) are kept apart from
+# other checkouts' in the shared cache.
+REPO_HASH=$(echo "$REPO" | md5sum | cut -c1-8)
 
 usage() {
 	cat <<'EOF'
@@ -68,7 +71,9 @@ ENVIRONMENT
 FILES
     CACHE/debs/                  downloaded linux-image packages
     CACHE/k/VERSION/root/        extracted kernel image and modules
-    CACHE/build/VERSION-HASH/    per-kernel build tree of meshwg.ko
+    CACHE/build/VERSION-HASH/    per-kernel build tree of meshwg.ko (HASH: of
+                                 the checkout's path)
+    CACHE/bin/HASH/              helper programs (tests/vm/helpers)
     CACHE/runs/ID/               per-run scratch share (removed unless --keep
                                  or a failure)
 EOF
@@ -174,14 +179,13 @@ prepare_kernel() {
 # --- meshwg.ko -------------------------------------------------------------
 # Sets MOD_STATUS ("ok" or a reason) and MOD_KO (path of the built module).
 build_module() {
-	local ver=$1 hash bdir log
+	local ver=$1 bdir log
 	MOD_KO=""
 	if [ ! -f "$REPO/Kbuild" ] || ! ls "$REPO"/kmod/*.c >/dev/null 2>&1; then
 		MOD_STATUS="meshwg.ko not built: no sources (Kbuild, kmod/*.c) in $REPO"
 		return 0
 	fi
-	hash=$(echo "$REPO" | md5sum | cut -c1-8)
-	bdir=$CACHE/build/$ver-$hash
+	bdir=$CACHE/build/$ver-$REPO_HASH
 	log=$bdir.log
 	mkdir -p "$bdir"
 	# One build at a time per tree (several people run the harness at once).
@@ -212,7 +216,7 @@ build_module() {
 
 # --- helper binaries (built on the host, run in the guest) -------------------
 build_helpers() {
-	local out=$CACHE/bin src=$HERE/helpers
+	local out=$CACHE/bin/$REPO_HASH src=$HERE/helpers
 	mkdir -p "$out"
 	for c in "$src"/*.c; do
 		[ -e "$c" ] || continue
@@ -321,7 +325,7 @@ run_kernel() {
 	{
 		printf 'KVER=%q\n' "$ver"
 		printf 'REPO=%q\n' "$REPO"
-		printf 'HELPERS=%q\n' "$CACHE/bin"
+		printf 'HELPERS=%q\n' "$CACHE/bin/$REPO_HASH"
 		printf 'MODDIR=%q\n' "$run/scratch/modules/$ver"
 		printf 'MOD_STATUS=%q\n' "$MOD_STATUS"
 		printf 'IMPL=%q\n' "${IMPL:-meshwg}"
