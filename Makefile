@@ -40,6 +40,7 @@ check: deps
 unit: userspace
 	$(MAKE) -C tests/unit check
 	$(MAKE) -C control check
+	tests/install.sh
 
 vm: tools
 	tests/vm/run.sh
@@ -50,19 +51,26 @@ demo: deps tools
 bench: deps tools
 	bench/run.sh
 
+# The release of the kernel KDIR belongs to: Debian's header trees are named
+# after it (their kernel.release file says only the upstream version).
+KDIR_NAME = $(notdir $(realpath $(KDIR)))
+KVER ?= $(if $(filter linux-headers-%,$(KDIR_NAME)),$(KDIR_NAME:linux-headers-%=%),$(shell cat $(KDIR)/include/config/kernel.release))
+
 install: all
-	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
-	depmod -a || true
+	$(MAKE) -C $(KDIR) M=$(CURDIR) KERNELRELEASE=$(KVER) INSTALL_MOD_PATH=$(DESTDIR) modules_install
+	depmod $(if $(DESTDIR),-b $(DESTDIR)) $(KVER)
 	$(MAKE) -C tools install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
 	$(MAKE) -C control install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
 
+# DKMS_FLAGS passes e.g. `-k 6.1.0-56-amd64` or alternative trees (tests/install.sh).
+DKMS_SRC ?= /usr/src
 dkms-install:
-	rm -rf /usr/src/meshwg-$(VERSION)
-	mkdir -p /usr/src/meshwg-$(VERSION)
-	cp -r Kbuild Makefile dkms.conf kmod uapi /usr/src/meshwg-$(VERSION)/
-	dkms add meshwg/$(VERSION)
-	dkms build meshwg/$(VERSION)
-	dkms install meshwg/$(VERSION)
+	rm -rf $(DKMS_SRC)/meshwg-$(VERSION)
+	mkdir -p $(DKMS_SRC)/meshwg-$(VERSION)
+	cp -r Kbuild Makefile dkms.conf kmod uapi $(DKMS_SRC)/meshwg-$(VERSION)/
+	dkms add meshwg/$(VERSION) $(DKMS_FLAGS)
+	dkms build meshwg/$(VERSION) $(DKMS_FLAGS)
+	dkms install meshwg/$(VERSION) $(DKMS_FLAGS)
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean

@@ -1,0 +1,38 @@
+#!/bin/sh
+# Checks that `make install` and `make dkms-install` (dkms add/build/install)
+# both produce an installed meshwg.ko with its aliases, for Debian 12's 6.1
+# kernel, into scratch trees so the machine's own module tree is untouched.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+kver=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 | sed -n 's/^linux-headers-\([^ ,]*\).*/\1/p')
+kdir=/usr/src/linux-headers-$kver
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+check() {
+	name=$1; shift
+	if "$@" >"$tmp/out" 2>&1; then
+		echo "ok   install/$name"; pass=$((pass + 1))
+	else
+		echo "FAIL install/$name"; sed 's/^/     /' "$tmp/out" | tail -20; fail=$((fail + 1))
+	fi
+}
+has_aliases() {
+	modinfo -b "$1" -k "$kver" meshwg >"$tmp/modinfo" &&
+	grep -q 'alias: *rtnl-link-meshwg' "$tmp/modinfo" &&
+	grep -q 'alias: *net-pf-16-proto-16-family-meshwg' "$tmp/modinfo" &&
+	grep -q 'license: *GPL' "$tmp/modinfo"
+}
+# A scratch copy, so the tree's own build products are not disturbed.
+cp -r "$top" "$tmp/src"
+make -s -C "$tmp/src" clean >/dev/null 2>&1
+check "make install" make -s -C "$tmp/src" install KDIR="$kdir" DESTDIR="$tmp/root" PREFIX=/usr
+check "make install: modinfo sees meshwg.ko and its aliases" has_aliases "$tmp/root"
+check "make install: binaries" test -x "$tmp/root/usr/bin/meshwg-control" -a -x "$tmp/root/usr/sbin/meshwg"
+mkdir -p "$tmp/dkms" "$tmp/dsrc" "$tmp/dinst/lib/modules"
+cp -r "/lib/modules/$kver" "$tmp/dinst/lib/modules/" 2>/dev/null
+check "dkms add/build/install" make -s -C "$tmp/src" dkms-install DKMS_SRC="$tmp/dsrc" \
+	DKMS_FLAGS="-k $kver --dkmstree $tmp/dkms --sourcetree $tmp/dsrc --installtree $tmp/dinst/lib/modules"
+check "dkms: module installed" sh -c "find '$tmp/dinst' -name 'meshwg.ko*' | grep -q ."
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
