@@ -90,6 +90,7 @@ struct mwg_filter_tuple {
 	u8 family, slen, dlen;
 	bool any_proto;
 	u32 min_rule;
+	u64 smask[2], dmask[2];	/* the prefix lengths as masks of key words */
 };
 
 /* IPv6 extension headers the parser walks through. */
@@ -591,6 +592,16 @@ int mwg_filter_compile(struct mwg_filter *f, const char **err)
 			f->tuples[f->n_tuples++] = t;
 	}
 	sort(f->tuples, f->n_tuples, sizeof(*f->tuples), tuple_cmp, NULL);
+	for (i = 0; i < f->n_tuples; ++i) {
+		struct mwg_filter_tuple *t = &f->tuples[i];
+		u8 ones[16], m[16];
+
+		memset(ones, 0xff, sizeof(ones));
+		mask_addr(m, ones, t->family, t->slen);
+		memcpy(t->smask, m, 16);
+		mask_addr(m, ones, t->family, t->dlen);
+		memcpy(t->dmask, m, 16);
+	}
 	ret = 0;
 	*err = NULL;
 out:
@@ -640,9 +651,12 @@ static u32 lookup_tuple(const struct mwg_filter *f,
 			const struct mwg_filter_tuple5 *t, u32 flags)
 {
 	u32 best = MWG_FILTER_NONE, i;
+	u64 src[2], dst[2];
 
 	if (!f->n_tuples)
 		return best;
+	memcpy(src, t->src, 16);
+	memcpy(dst, t->dst, 16);
 	for (i = 0; i < f->n_tuples; ++i) {
 		const struct mwg_filter_tuple *tu = &f->tuples[i];
 		const struct mwg_filter_entry *e;
@@ -653,8 +667,14 @@ static u32 lookup_tuple(const struct mwg_filter *f,
 			break;
 		if (tu->family != t->family)
 			continue;
-		make_key(&k, t->family, t->src, tu->slen, t->dst, tu->dlen,
-			 tu->any_proto ? MWG_FILTER_PROTO_ANY : t->proto);
+		/* The same key as make_key() builds, from precomputed masks. */
+		k.w[0] = src[0] & tu->smask[0];
+		k.w[1] = src[1] & tu->smask[1];
+		k.w[2] = dst[0] & tu->dmask[0];
+		k.w[3] = dst[1] & tu->dmask[1];
+		k.w[4] = (u64)tu->family | (u64)tu->slen << 8 |
+			 (u64)tu->dlen << 16 |
+			 (u64)(tu->any_proto ? MWG_FILTER_PROTO_ANY : t->proto) << 24;
 		e = find_entry(f, &k);
 		if (!e)
 			continue;

@@ -4,6 +4,9 @@
 # machine's root shared read-only over 9p, loads meshwg.ko and runs the
 # network-namespace suites in tests/vm/suites/.  See tests/vm/README.md.
 set -u
+# The whole script is one compound command, parsed before it runs: editing
+# this file while it runs (several people use it) cannot disturb a run.
+{
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -404,3 +407,5 @@ for k in "${KERNELS[@]}"; do
 done
 echo "$TOTAL_PASS passed, $TOTAL_FAIL failed"
 [ "$TOTAL_FAIL" = 0 ] && [ $((TOTAL_PASS + TOTAL_FAIL)) -gt 0 ]
+exit
+}
