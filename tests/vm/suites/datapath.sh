@@ -110,14 +110,23 @@ counters_exact() {
 iperf_check() {
 	local dir=$1 proto=$2 before after rxf args=""
 	if [ "$dir" = AB ]; then rxf=rx_b; else rxf=rx_a; args="-R"; fi
-	[ "$proto" = udp ] && args="$args -u -b 40M"
+	# A fixed amount, not a fixed time: a loaded TCG guest may be slow, and
+	# the check is that the bytes arrive, not how fast. UDP goes at a rate a
+	# slow receiver (wireguard-go under TCG) keeps up with. iperf3 stops
+	# when the sender has written its amount, before the last bytes are
+	# through, so at least half of the amount must have arrived.
+	local amount=2M floor=1000000
+	if [ "$proto" = udp ]; then
+		args="$args -u -b 4M"
+		amount=1M floor=500000
+	fi
 	n2 iperf3 -s -D -1 -p 5201 --logfile "$LOGDIR/iperf-s.log" || return 1
 	retry 10 n2 sh -c 'ss -ltn | grep -q ":5201 "' || return 1
 	before=$($rxf)
-	n1 iperf3 -c 10.0.0.2 -p 5201 -t 2 $args || return 1
+	n1 timeout 300 iperf3 -c 10.0.0.2 -p 5201 -n $amount $args || return 1
 	after=$($rxf)
-	echo "rx counter: $before -> $after"
-	[ $((after - before)) -ge 1000000 ]
+	echo "rx counter: $before -> $after (at least $floor)"
+	[ $((after - before)) -ge $floor ]
 }
 
 ping_from() {   # 1|2 v4|v6 [extra ping args]

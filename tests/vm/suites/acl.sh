@@ -6,9 +6,6 @@
 # port rules for TCP and UDP, ICMP, return traffic of flows wga opened,
 # counters, deny events, kernel refusals leaving the old ruleset in place,
 # a 100,000-rule ruleset round trip, and clear.
-#
-# Kept in tests/unit/filter/vm/ until the hooks of integration.patch (next to
-# it) are in kmod/ and tools/; then it belongs in tests/vm/suites/acl.sh.
 . "$REPO/tests/vm/lib.sh"
 
 PORT1=10001
