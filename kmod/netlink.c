@@ -399,15 +399,45 @@ static int mwg_get_device_done(struct netlink_callback *cb)
 
 /* SET_DEVICE */
 
+/*
+ * The u-coordinates (little endian, bit 255 ignored as X25519 ignores it)
+ * of the points of order dividing 8 on Curve25519 and its twist: 0, 1, the
+ * two points of order 8, p - 1, and the non-canonical p and p + 1. Every
+ * other input is fine. Comparing against them costs nothing, where a trial
+ * scalar multiplication per peer doubled the cost of configuring a peer.
+ */
+static const u8 low_order_points[][NOISE_PUBLIC_KEY_LEN] = {
+	{ 0x00 },
+	{ 0x01 },
+	{ 0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3,
+	  0xfa, 0xf1, 0x9f, 0xc4, 0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32,
+	  0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00 },
+	{ 0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1,
+	  0x55, 0x9c, 0x83, 0xef, 0x5b, 0x04, 0x44, 0x5c, 0xc4, 0x58, 0x1c,
+	  0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd, 0xd0, 0x9f, 0x11, 0x57 },
+	{ 0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f },
+	{ 0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f },
+	{ 0xee, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f }
+};
+
 static bool key_is_low_order(const u8 key[NOISE_PUBLIC_KEY_LEN])
 {
-	/* Any clamped scalar times a low-order point is the identity. */
-	static const u8 scalar[CURVE25519_KEY_SIZE] = { 0x48, [31] = 0x40 };
-	u8 out[CURVE25519_KEY_SIZE];
-	bool low = !curve25519(out, scalar, key);
+	u8 masked[NOISE_PUBLIC_KEY_LEN];
+	unsigned int i;
 
-	memzero_explicit(out, sizeof(out));
-	return low;
+	memcpy(masked, key, sizeof(masked));
+	masked[NOISE_PUBLIC_KEY_LEN - 1] &= 0x7f;
+	for (i = 0; i < ARRAY_SIZE(low_order_points); ++i) {
+		if (!memcmp(masked, low_order_points[i], sizeof(masked)))
+			return true;
+	}
+	return false;
 }
 
 static int validate_sockaddr(const struct nlattr *attr,
@@ -552,8 +582,12 @@ static int set_allowedip(struct mwg_peer *peer, struct nlattr *attr)
 			&wg->device_update_lock);
 }
 
+/*
+ * Peers removed by REMOVE_ME go on dead and are freed by the caller once the
+ * whole request is applied.
+ */
 static int set_peer(struct mwg_device *wg, struct nlattr *attr,
-		    struct netlink_ext_ack *extack)
+		    struct list_head *dead, struct netlink_ext_ack *extack)
 {
 	struct nlattr *tb[MESHWG_PEER_A_MAX + 1], *ip;
 	u8 *public_key, *preshared_key = NULL;
@@ -606,7 +640,7 @@ static int set_peer(struct mwg_device *wg, struct nlattr *attr,
 	}
 
 	if (flags & MESHWG_PEER_F_REMOVE_ME) {
-		mwg_peer_remove(peer);
+		mwg_peer_remove_deferred(peer, dead);
 		goto out;
 	}
 
@@ -697,12 +731,23 @@ clear_src:
 
 static void set_private_key(struct mwg_device *wg, const u8 *private_key)
 {
-	u8 public_key[NOISE_PUBLIC_KEY_LEN];
+	u8 public_key[NOISE_PUBLIC_KEY_LEN], clamped[NOISE_PUBLIC_KEY_LEN];
 	struct mwg_peer *peer, *temp;
 	bool running = netif_running(wg->dev);
+	bool unchanged;
 
-	if (!crypto_memneq(wg->static_identity.static_private, private_key,
-			   NOISE_PUBLIC_KEY_LEN))
+	/*
+	 * The stored key is clamped: compare a clamped copy, or a client that
+	 * pushes the same unclamped key again (a setconf or syncconf, keys
+	 * from a generic random source) would recompute every peer's static
+	 * DH and throw away every session each time.
+	 */
+	memcpy(clamped, private_key, sizeof(clamped));
+	curve25519_clamp_secret(clamped);
+	unchanged = !crypto_memneq(wg->static_identity.static_private, clamped,
+				   sizeof(clamped));
+	memzero_explicit(clamped, sizeof(clamped));
+	if (unchanged)
 		return;
 
 	/* A peer with our new public key would be ourselves: remove it. */
@@ -737,6 +782,7 @@ static int mwg_set_device(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr **attrs = info->attrs;
 	struct netlink_ext_ack *extack = info->extack;
+	LIST_HEAD(dead_peers);
 	struct mwg_device *wg;
 	struct mwg_peer *peer;
 	struct nlattr *attr;
@@ -806,11 +852,13 @@ static int mwg_set_device(struct sk_buff *skb, struct genl_info *info)
 	ret = 0;
 	if (attrs[MESHWG_DEVICE_A_PEERS]) {
 		nla_for_each_nested(attr, attrs[MESHWG_DEVICE_A_PEERS], rem) {
-			ret = set_peer(wg, attr, extack);
+			ret = set_peer(wg, attr, &dead_peers, extack);
 			if (ret < 0)
 				break;
 		}
 	}
+	/* One grace period for every peer this request removed. */
+	mwg_peer_remove_dead(wg, &dead_peers);
 
 out:
 	mutex_unlock(&wg->device_update_lock);
@@ -852,8 +900,27 @@ static const struct genl_ops genl_ops[] = {
 		.policy = inject_datagram_policy,
 		.maxattr = MESHWG_AGENT_A_MAX,
 		.flags = GENL_UNS_ADMIN_PERM
-	},
-	MWG_FILTER_GENL_OPS
+	}, {
+		.cmd = MESHWG_CMD_SET_FILTER,
+		.doit = mwg_filter_nl_set,
+		.policy = mwg_filter_set_policy,
+		.maxattr = MESHWG_FILTER_A_MAX,
+		.flags = GENL_UNS_ADMIN_PERM
+	}, {
+		.cmd = MESHWG_CMD_GET_FILTER,
+		.start = mwg_filter_nl_dump_start,
+		.dumpit = mwg_filter_nl_dump,
+		.done = mwg_filter_nl_dump_done,
+		.policy = mwg_filter_get_policy,
+		.maxattr = MESHWG_FILTER_A_IFNAME,
+		.flags = GENL_UNS_ADMIN_PERM
+	}, {
+		.cmd = MESHWG_CMD_CLEAR_FILTER,
+		.doit = mwg_filter_nl_clear,
+		.policy = mwg_filter_get_policy,
+		.maxattr = MESHWG_FILTER_A_IFNAME,
+		.flags = GENL_UNS_ADMIN_PERM
+	}
 };
 
 static const struct genl_multicast_group genl_mcgrps[] = {

@@ -86,6 +86,8 @@ struct mwg_peer *mwg_peer_get_maybe_zero(struct mwg_peer *peer)
 static void peer_make_dead(struct mwg_peer *peer)
 {
 	list_del_init(&peer->peer_list);
+	/* A request may remove and then add up to the limit. */
+	--peer->device->num_peers;
 	mwg_allowedips_remove_by_peer(&peer->device->peer_allowedips, peer,
 				      &peer->device->device_update_lock);
 	mwg_pubkey_hashtable_remove(peer->device->peer_hashtable, peer);
@@ -128,7 +130,6 @@ static void peers_remove_after_dead(struct mwg_device *wg,
 	list_for_each_entry_safe(peer, temp, dead, peer_list) {
 		/* Dumps test list_empty() on a peer they hold. */
 		list_del_init(&peer->peer_list);
-		--wg->num_peers;
 		mwg_peer_put(peer);
 	}
 }
@@ -139,12 +140,32 @@ void mwg_peer_remove(struct mwg_peer *peer)
 
 	if (unlikely(!peer))
 		return;
+	mwg_peer_remove_deferred(peer, &dead_peers);
+	mwg_peer_remove_dead(peer->device, &dead_peers);
+}
+
+/*
+ * First half of removal: the peer can no longer be found, and it waits on
+ * dead for mwg_peer_remove_dead(). Removing many peers in one request then
+ * costs one grace period and a few flushes in all, not per peer.
+ */
+void mwg_peer_remove_deferred(struct mwg_peer *peer, struct list_head *dead)
+{
 	lockdep_assert_held(&peer->device->device_update_lock);
 
 	peer_make_dead(peer);
-	list_add_tail(&peer->peer_list, &dead_peers);
+	list_add_tail(&peer->peer_list, dead);
+}
+
+/* Second half, for every peer put on dead; dead is empty afterwards. */
+void mwg_peer_remove_dead(struct mwg_device *wg, struct list_head *dead)
+{
+	lockdep_assert_held(&wg->device_update_lock);
+
+	if (list_empty(dead))
+		return;
 	synchronize_net();
-	peers_remove_after_dead(peer->device, &dead_peers);
+	peers_remove_after_dead(wg, dead);
 }
 
 void mwg_peer_remove_all(struct mwg_device *wg)
@@ -160,8 +181,7 @@ void mwg_peer_remove_all(struct mwg_device *wg)
 		peer_make_dead(peer);
 		list_add_tail(&peer->peer_list, &dead_peers);
 	}
-	synchronize_net();
-	peers_remove_after_dead(wg, &dead_peers);
+	mwg_peer_remove_dead(wg, &dead_peers);
 }
 
 static void rcu_release(struct rcu_head *rcu)

@@ -92,6 +92,8 @@ static inline struct mwg_peer *mwg_peer_get(struct mwg_peer *peer)
 }
 void mwg_peer_put(struct mwg_peer *peer);
 void mwg_peer_remove(struct mwg_peer *peer);
+void mwg_peer_remove_deferred(struct mwg_peer *peer, struct list_head *dead);
+void mwg_peer_remove_dead(struct mwg_device *wg, struct list_head *dead);
 void mwg_peer_remove_all(struct mwg_device *wg);
 
 int mwg_peer_init(void);
