@@ -24,6 +24,7 @@ static void usage(FILE *f)
 		"  wg       wg(8)-compatible low-level verbs over netlink: show, showconf, set,\n"
 		"           setconf, addconf, syncconf, genkey, genpsk, pubkey\n"
 		"  debug    the kernel's agent channel: listen, send, inject, relay\n"
+		"  filter   the kernel's ACL ruleset: show, set, clear\n"
 		"  version  prints the version\n"
 		"\n"
 		"`meshwg <command> --help' describes a command. The wg verbs need the meshwg\n"
@@ -48,6 +49,8 @@ int main(int argc, char *argv[])
 		return wg_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "debug"))
 		return debug_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "filter"))
+		return filter_main(argc - 1, argv + 1);
 	fprintf(stderr, "Invalid command: `%s'\n", argv[1]);
 	usage(stderr);
 	return 1;

@@ -17,5 +17,6 @@ int setconf_main(int argc, char *argv[]);
 int genkey_main(int argc, char *argv[]);
 int pubkey_main(int argc, char *argv[]);
 int debug_main(int argc, char *argv[]);
+int filter_main(int argc, char *argv[]);
 
 #endif
