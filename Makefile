@@ -41,6 +41,7 @@ unit: userspace
 	$(MAKE) -C tests/unit check
 	$(MAKE) -C control check
 	tests/install.sh
+	tests/style.sh
 
 vm: tools
 	tests/vm/run.sh

@@ -238,8 +238,7 @@ void mwg_filter_transmit(struct mwg_device *wg, struct mwg_peer *peer,
 			 struct sk_buff *skb);
 
 /*
- * genl handlers (filter_netlink.c). MWG_FILTER_GENL_OPS goes into the
- * family's genl_ops array (after the existing commands).
+ * genl handlers (filter_netlink.c), listed in netlink.c's genl_ops.
  */
 extern const struct nla_policy mwg_filter_set_policy[MESHWG_FILTER_A_MAX + 1];
 extern const struct nla_policy mwg_filter_get_policy[MESHWG_FILTER_A_IFNAME + 1];
@@ -249,28 +248,6 @@ int mwg_filter_nl_dump_start(struct netlink_callback *cb);
 int mwg_filter_nl_dump(struct sk_buff *skb, struct netlink_callback *cb);
 int mwg_filter_nl_dump_done(struct netlink_callback *cb);
 
-#define MWG_FILTER_GENL_OPS						\
-	{								\
-		.cmd = MESHWG_CMD_SET_FILTER,				\
-		.doit = mwg_filter_nl_set,				\
-		.policy = mwg_filter_set_policy,			\
-		.maxattr = MESHWG_FILTER_A_MAX,				\
-		.flags = GENL_UNS_ADMIN_PERM				\
-	}, {								\
-		.cmd = MESHWG_CMD_GET_FILTER,				\
-		.start = mwg_filter_nl_dump_start,			\
-		.dumpit = mwg_filter_nl_dump,				\
-		.done = mwg_filter_nl_dump_done,			\
-		.policy = mwg_filter_get_policy,			\
-		.maxattr = MESHWG_FILTER_A_IFNAME,			\
-		.flags = GENL_UNS_ADMIN_PERM				\
-	}, {								\
-		.cmd = MESHWG_CMD_CLEAR_FILTER,				\
-		.doit = mwg_filter_nl_clear,				\
-		.policy = mwg_filter_get_policy,			\
-		.maxattr = MESHWG_FILTER_A_IFNAME,			\
-		.flags = GENL_UNS_ADMIN_PERM				\
-	}
 #endif
 
 #endif /* _MWG_FILTER_H */

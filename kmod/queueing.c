@@ -90,6 +90,7 @@ bool mwg_prev_queue_enqueue(struct mwg_prev_queue *queue, struct sk_buff *skb)
 struct sk_buff *mwg_prev_queue_dequeue(struct mwg_prev_queue *queue)
 {
 	struct sk_buff *tail = queue->tail;
+	/* Pairs with the release in __prev_queue_push(): skb fully written. */
 	struct sk_buff *next = smp_load_acquire(&LINK(tail));
 
 	if (tail == STUB(queue)) {
@@ -97,6 +98,7 @@ struct sk_buff *mwg_prev_queue_dequeue(struct mwg_prev_queue *queue)
 			return NULL;
 		queue->tail = next;
 		tail = next;
+		/* As above: the producer's release published it. */
 		next = smp_load_acquire(&LINK(next));
 	}
 	if (next) {
@@ -109,6 +111,7 @@ struct sk_buff *mwg_prev_queue_dequeue(struct mwg_prev_queue *queue)
 	if (tail != READ_ONCE(queue->head))
 		return NULL;
 	__prev_queue_push(queue, STUB(queue));
+	/* As above, now that the stub is behind the last producer's skb. */
 	next = smp_load_acquire(&LINK(tail));
 	if (next) {
 		queue->tail = next;
