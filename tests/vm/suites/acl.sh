@@ -5,7 +5,10 @@
 # ruleset on wga filters what wgb sends. Covers default allow, default deny,
 # port rules for TCP and UDP, ICMP, return traffic of flows wga opened,
 # counters, deny events, kernel refusals leaving the old ruleset in place,
-# a 100,000-rule ruleset round trip, and clear.
+# a 100,000-rule ruleset round trip, an explicit deny before a later accept,
+# rulesets replaced under iperf3 traffic, a 10,000-rule ruleset dumped back
+# identically, traffic forwarded to a subnet routed behind wga ($NS3,
+# 10.9.0.0/24), and clear.
 . "$REPO/tests/vm/lib.sh"
 
 PORT1=10001
@@ -183,6 +186,178 @@ EOF
 	n2 ping -c1 -W5 10.0.0.1
 }
 
+# Peer wgb's ACL drop counter on wga.
+peer_acl_drops() {
+	n1 mwnl counters wga | awk -v k="$P2" '$1 == "peer" && $2 == k {
+		for (i = 3; i < NF; i += 2) if ($i == "drops_acl") { print $(i + 1); exit } }'
+}
+
+# iperf_srv NS PORT [multi]: iperf3 server (for one test unless multi),
+# waits until it listens.
+iperf_srv() {
+	local one=-1
+	[ "${3:-}" = multi ] && one=
+	ip netns exec "$1" iperf3 -s -D -p "$2" $one -I "$F/srv.$2.pid" --logfile "$F/srv.$2" || return 1
+	retry 10 ip netns exec "$1" sh -c "ss -ltn | grep -q ':$2 '"
+}
+iperf_srv_kill() { kill "$(cat "$F/srv.$1.pid" 2>/dev/null)" 2>/dev/null; return 0; }
+
+deny_before_accept() {
+	cat >"$F/deny1.json" <<'EOF'
+{"version": 11, "rules": [
+ {"action": "deny", "src": ["10.0.0.2/32"], "dst": [{"prefix": "10.0.0.1/32", "first_port": 5301, "last_port": 5301}], "protos": [6]},
+ {"action": "accept", "src": ["*"], "dst": [{"prefix": "0.0.0.0/0"}], "protos": "*"}
+]}
+EOF
+	filter set "$F/deny1.json" wga || return 1
+	iperf_srv "$NS1" 5302 || return 1
+	timeout 60 ip netns exec "$NS2" iperf3 -c 10.0.0.1 -p 5302 -n 1M || return 1
+	iperf_srv "$NS1" 5301 || return 1
+	! timeout 10 ip netns exec "$NS2" iperf3 -c 10.0.0.1 -p 5301 -n 1M
+	local rc=$?
+	iperf_srv_kill 5301
+	[ $rc = 0 ] || return 1
+	n2 ping -c1 -W5 10.0.0.1 || return 1
+	filter show wga >"$F/show" || return 1
+	python3 - "$F/show" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))["rules"]
+assert r[0]["packets"] >= 1, r   # the SYN(s) to 5301
+assert r[1]["packets"] >= 10, r  # the 1 MB on 5302 and the ping
+EOF
+}
+
+# ruleset_v VERSION N: accept TCP to 10.0.0.1:5401 from wgb, plus N unrelated rules.
+ruleset_v() {
+	python3 - "$1" "$2" >"$F/v.json" <<'EOF'
+import json, sys
+v, n = int(sys.argv[1]), int(sys.argv[2])
+rules = [{"action": "deny", "src": ["100.64.%d.%d/32" % (i // 256, i % 256)],
+          "dst": [{"prefix": "10.0.0.1/32", "first_port": 1000 + i, "last_port": 1000 + i}],
+          "protos": [17]} for i in range(n)]
+rules.insert(n // 2, {"action": "accept", "src": ["10.0.0.2/32"],
+                      "dst": [{"prefix": "10.0.0.1/32", "first_port": 5401, "last_port": 5401}],
+                      "protos": [6]})
+print(json.dumps({"version": v, "rules": rules}))
+EOF
+}
+
+replace_under_traffic() {
+	local before after p v rc live
+	ruleset_v 200 0 && filter set "$F/v.json" wga || return 1
+	before=$(peer_acl_drops)
+	[ -n "$before" ] || return 1
+	iperf_srv "$NS1" 5401 || return 1
+	timeout 300 ip netns exec "$NS2" iperf3 -c 10.0.0.1 -p 5401 -n 20M >"$F/rep.out" 2>&1 &
+	p=$!
+	live=0
+	for v in $(seq 201 212); do
+		ruleset_v "$v" $(((v * 7) % 13)) || { kill $p; return 1; }
+		kill -0 $p 2>/dev/null && live=$((live + 1))
+		filter set "$F/v.json" wga || { kill $p; return 1; }
+	done
+	wait $p
+	rc=$?
+	cat "$F/rep.out"
+	echo "$live of 12 replacements started while the transfer ran"
+	[ $rc = 0 ] && [ $live -ge 1 ] || return 1
+	grep -q "receiver" "$F/rep.out" || return 1
+	filter show wga >"$F/show" || return 1
+	[ "$(jget "$F/show" version)" = 212 ] || return 1
+	after=$(peer_acl_drops)
+	echo "drops_acl before $before after $after"
+	[ "$after" = "$before" ]
+}
+
+tenk_roundtrip() {
+	python3 - "$F/10k.json" <<'EOF' || return 1
+import json, sys, random
+rnd = random.Random(4)
+protos = [[6], [17], [1], [6, 17], [58], [6, 17, 1, 58], [47]]
+rules = []
+for i in range(10000):
+    if i % 5 == 4:
+        src = ["fd7a:115c:a1e0::%x/128" % (i + 1), "fd00:%x::/32" % (i % 4096 + 1)]
+        dst = [{"prefix": "fd00:aa::/64", "first_port": i % 1000, "last_port": i % 1000 + i % 7}]
+        pr = [6] if i % 2 else [58]
+    else:
+        src = ["100.%d.%d.%d/32" % (64 + i // 65536, i // 256 % 256, i % 256)]
+        if i % 3 == 0:
+            src.append("172.16.%d.0/24" % (i % 256))
+        dst = [{"prefix": "10.0.%d.0/24" % (i % 256), "first_port": rnd.randrange(0, 60000), "last_port": 0}]
+        dst[0]["last_port"] = dst[0]["first_port"] + rnd.randrange(0, 5000)
+        if i % 4 == 0:
+            dst.append({"prefix": "10.0.0.1/32", "first_port": 0, "last_port": 65535})
+        pr = protos[i % len(protos)]
+    rules.append({"action": "deny" if i % 7 == 3 else "accept", "src": src, "dst": dst,
+                  "protos": "*" if i % 11 == 5 else pr})
+json.dump({"version": "123456789012345678", "rules": rules}, open(sys.argv[1], "w"))
+EOF
+	filter set "$F/10k.json" wga || return 1
+	filter show wga >"$F/show" || return 1
+	python3 - "$F/10k.json" "$F/show" <<'EOF'
+import json, sys
+def norm(r):
+    r = {k: v for k, v in r.items() if k not in ("packets", "bytes")}
+    if isinstance(r["protos"], list):
+        r["protos"] = sorted(r["protos"])
+    return json.dumps(r, sort_keys=True)
+want = json.load(open(sys.argv[1]))
+got = json.load(open(sys.argv[2]))
+assert got["installed"] is True
+assert got["version"] == want["version"], got["version"]
+assert len(got["rules"]) == len(want["rules"]), len(got["rules"])
+bad = [i for i, (w, g) in enumerate(zip(want["rules"], got["rules"])) if norm(w) != norm(g)]
+assert not bad, (len(bad), want["rules"][bad[0]], got["rules"][bad[0]])
+EOF
+}
+
+NS3=mw3-$$
+subnet_teardown() {
+	[ -e "/run/netns/$NS3" ] || return 0
+	local p
+	p=$(ip netns pids "$NS3" 2>/dev/null)
+	[ -n "$p" ] && kill $p 2>/dev/null
+	ip netns del "$NS3"
+}
+
+subnet_forwarded() {
+	local before after rc
+	# NS3 (10.9.0.5, 10.9.0.6) sits behind NS1, which routes 10.9.0.0/24.
+	ip netns add "$NS3" || return 1
+	ip -n "$NS1" link add sub0 type veth peer name eth0 netns "$NS3" || return 1
+	ip -n "$NS1" addr add 10.9.0.1/24 dev sub0 && ip -n "$NS1" link set sub0 up &&
+	ip -n "$NS3" link set lo up && ip -n "$NS3" addr add 10.9.0.5/24 dev eth0 &&
+	ip -n "$NS3" addr add 10.9.0.6/24 dev eth0 && ip -n "$NS3" link set eth0 up &&
+	ip -n "$NS3" route add default via 10.9.0.1 || return 1
+	n1 sh -c 'echo 1 >/proc/sys/net/ipv4/ip_forward' || return 1
+	n2 wg set wgb peer "$P1" allowed-ips 10.0.0.1/32,10.9.0.0/24 &&
+	ip -n "$NS2" route add 10.9.0.0/24 dev wgb || return 1
+	cat >"$F/sub.json" <<'EOF'
+{"version": 31, "rules": [
+ {"action": "accept", "src": ["10.0.0.2/32"], "dst": [{"prefix": "10.9.0.5/32", "first_port": 5501, "last_port": 5501}], "protos": [6]}
+]}
+EOF
+	filter set "$F/sub.json" wga || return 1
+	iperf_srv "$NS3" 5501 multi || return 1
+	timeout 60 ip netns exec "$NS2" iperf3 -c 10.9.0.5 -p 5501 -n 1M || return 1
+	before=$(peer_acl_drops)
+	! timeout 10 ip netns exec "$NS2" iperf3 -c 10.9.0.6 -p 5501 -n 1M
+	rc=$?
+	iperf_srv_kill 5501
+	[ $rc = 0 ] || return 1
+	! n2 ping -c2 -W2 10.9.0.5 || return 1
+	after=$(peer_acl_drops)
+	echo "drops_acl before $before after $after"
+	[ "$after" -ge $((before + 3)) ] || return 1
+	filter show wga >"$F/show" || return 1
+	python3 - "$F/show" <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["rules"][0]["packets"] >= 10, s["rules"]
+EOF
+}
+
 clear_passes() {
 	filter clear wga || return 1
 	filter show wga >"$F/show" || return 1
@@ -202,5 +377,10 @@ mcheck "per-rule counters" counters
 mcheck "deny event on the events group" deny_event
 mcheck "refused rulesets change nothing" refusals_keep_old
 mcheck "100,000 rules set and dumped" big_roundtrip
+mcheck "explicit deny wins over a later accept" deny_before_accept
+mcheck "ruleset replaced under iperf3 traffic" replace_under_traffic
+mcheck "10,000 rules set and dumped identically" tenk_roundtrip
+mcheck "subnet-forwarded traffic filtered" subnet_forwarded
+check "subnet namespace removed" subnet_teardown
 mcheck "clear" clear_passes
 suite_end
