@@ -2,7 +2,7 @@
 #   make            module (against KDIR) and userspace
 #   make check      every test: unit tests, control-server tests, VM suites
 #   make demo       boots a VM and shows meshwg talking to upstream WireGuard
-#   make install    module (kbuild modules_install) and binaries
+#   make install    module (kbuild modules_install), binaries, meshwgd.service, modules-load.d
 #   make dkms-install   registers the source tree with DKMS and builds it
 
 PREFIX ?= /usr
@@ -14,7 +14,7 @@ VERSION := 0.1.0
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	$(lastword $(sort $(filter-out %-common %-cloud-amd64 %-rt-amd64,$(wildcard /usr/src/linux-headers-6.1.0-*-amd64)))))
 
-.PHONY: all module userspace tools control deps check unit vm demo bench install \
+.PHONY: all module userspace tools control agent deps check unit vm demo bench install \
 	dkms-install clean
 
 all: module userspace
@@ -22,13 +22,17 @@ all: module userspace
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
-userspace: tools control
+userspace: tools control agent
 
 tools:
 	$(MAKE) -C tools
 
 control:
 	$(MAKE) -C control
+
+# meshwgd links tools/libmeshwg.a and control/client/libmwgc.a.
+agent: tools control
+	$(MAKE) -C agent
 
 deps:
 	tests/deps.sh
@@ -43,13 +47,13 @@ unit: userspace
 	tests/install.sh
 	tests/style.sh
 
-vm: tools
+vm: userspace
 	tests/vm/run.sh
 
-demo: deps tools
+demo: deps userspace
 	tests/vm/demo.sh
 
-bench: deps tools
+bench: deps userspace
 	bench/run.sh
 
 # The release of the kernel KDIR belongs to: Debian's header trees are named
@@ -62,6 +66,7 @@ install: all
 	depmod $(if $(DESTDIR),-b $(DESTDIR)) $(KVER)
 	$(MAKE) -C tools install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
 	$(MAKE) -C control install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
+	$(MAKE) -C agent install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
 
 # DKMS_FLAGS passes e.g. `-k 6.1.0-56-amd64` or alternative trees (tests/install.sh).
 DKMS_SRC ?= /usr/src
@@ -77,4 +82,5 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C tools clean
 	$(MAKE) -C control clean
+	$(MAKE) -C agent clean
 	$(MAKE) -C tests/unit clean

@@ -29,6 +29,12 @@ make -s -C "$tmp/src" clean >/dev/null 2>&1
 check "make install" make -s -C "$tmp/src" install KDIR="$kdir" DESTDIR="$tmp/root" PREFIX=/usr
 check "make install: modinfo sees meshwg.ko and its aliases" has_aliases "$tmp/root"
 check "make install: binaries" test -x "$tmp/root/usr/bin/meshwg-control" -a -x "$tmp/root/usr/sbin/meshwg"
+check "make install: meshwgd, its man page, unit and modules-load.d snippet" \
+	test -x "$tmp/root/usr/sbin/meshwgd" -a -f "$tmp/root/usr/share/man/man8/meshwgd.8" \
+	-a -f "$tmp/root/lib/systemd/system/meshwgd.service" \
+	-a -f "$tmp/root/usr/lib/modules-load.d/meshwg.conf"
+check "make install: the unit starts the installed meshwgd" \
+	grep -q "^ExecStart=/usr/sbin/meshwgd" "$tmp/root/lib/systemd/system/meshwgd.service"
 mkdir -p "$tmp/dkms" "$tmp/dsrc" "$tmp/dinst/lib/modules"
 cp -r "/lib/modules/$kver" "$tmp/dinst/lib/modules/" 2>/dev/null
 check "dkms add/build/install" make -s -C "$tmp/src" dkms-install DKMS_SRC="$tmp/dsrc" \

@@ -14,6 +14,7 @@
 #include <netlink/genl/genl.h>
 
 #include "agentfmt.h"
+#include "apiclient.h"
 #include "config.h"
 #include "encoding.h"
 #include "format.h"
@@ -55,6 +56,10 @@ static void usage(FILE *f)
 		"      such loops, each pointing at the other, act like a DERP relay between\n"
 		"      two peers. Prints `relay ready ...' on stdout once running; stops on\n"
 		"      SIGINT or SIGTERM.\n"
+		"\n"
+		"  rotate-key\n"
+		"      Asks meshwgd (over its local API, see `meshwg --socket') to rotate the\n"
+		"      node key now, as it does before the key expires; prints the new key.\n"
 		"\n"
 		"Payloads of up to %u bytes are hex strings or @file (raw bytes of file).\n",
 		MESHWG_MAX_DATAGRAM);
@@ -469,6 +474,32 @@ out:
 	return ret;
 }
 
+/* `meshwg debug rotate-key': {"cmd":"rotate-key"} to meshwgd. */
+static int rotate_key_main(int argc)
+{
+	const cJSON *st, *self, *key;
+	cJSON *final;
+
+	if (argc != 1) {
+		usage(stderr);
+		return 1;
+	}
+	final = apiclient_simple("rotate-key");
+	if (!final)
+		return 1;
+	st = cJSON_GetObjectItemCaseSensitive(final, "status");
+	self = cJSON_GetObjectItemCaseSensitive(st, "self");
+	key = cJSON_GetObjectItemCaseSensitive(self, "node_key");
+	if (!cJSON_IsString(key))
+		key = cJSON_GetObjectItemCaseSensitive(final, "node_key");
+	if (cJSON_IsString(key))
+		printf("node key rotated: %s\n", key->valuestring);
+	else
+		printf("node key rotated\n");
+	cJSON_Delete(final);
+	return 0;
+}
+
 int debug_main(int argc, char *argv[])
 {
 	if (argc < 2) {
@@ -487,6 +518,8 @@ int debug_main(int argc, char *argv[])
 		return send_inject_main(argc - 1, argv + 1, true);
 	if (!strcmp(argv[1], "relay"))
 		return relay_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "rotate-key"))
+		return rotate_key_main(argc - 1);
 	fprintf(stderr, "Invalid debug verb: `%s'\n", argv[1]);
 	usage(stderr);
 	return 1;

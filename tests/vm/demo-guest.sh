@@ -1,40 +1,62 @@
 # SPDX-License-Identifier: GPL-2.0
-# Inside the VM, sourced by run.sh --cmd (lib.sh already sourced): the demo.
-set -e
+# Inside the VM, sourced by run.sh --cmd (lib.sh already sourced): the demo
+# of tests/vm/demo.sh. Three nodes join a tailnet with `meshwg up`.
 say() { printf '\n$ %s\n' "$*"; }
-_probe_meshwg
-if [ -n "$MESHWG_MISSING" ]; then
-	echo "demo: $MESHWG_MISSING"
+die() {
+	echo
+	echo "demo: FAILED: $*"
+	local f
+	for f in "$MESH_DIR"/n?.log "$MESH_DIR/server.log"; do
+		[ -f "$f" ] && { echo "---- $(basename "$f") (last 15 lines)"; tail -n 15 "$f"; }
+	done
+	mesh_teardown
+	unload_meshwg
 	exit 1
-fi
-modprobe meshwg
-modprobe wireguard
-ns_setup
-trap 'ns_teardown; unload_meshwg' EXIT
-K1=$(wg genkey) K2=$(wg genkey)
-echo "$K1" >/tmp/mw0.key
-echo "$K2" >/tmp/wg0.key
-say "ip -n meshwg-side link add mw0 type meshwg"
-ip -n "$NS1" link add mw0 type meshwg
-say "ip -n wireguard-side link add wg0 type wireguard"
-ip -n "$NS2" link add wg0 type wireguard
-say "meshwg wg set mw0 private-key /tmp/mw0.key listen-port 51820 peer <wg0> allowed-ips 10.0.0.2/32 endpoint 192.168.2.2:51821"
-n1 meshwg wg set mw0 private-key /tmp/mw0.key listen-port 51820 \
-	peer "$(wg pubkey </tmp/wg0.key)" allowed-ips 10.0.0.2/32 endpoint 192.168.2.2:51821
-say "wg set wg0 private-key /tmp/wg0.key listen-port 51821 peer <mw0> allowed-ips 10.0.0.1/32 endpoint 192.168.1.1:51820"
-n2 wg set wg0 private-key /tmp/wg0.key listen-port 51821 \
-	peer "$(wg pubkey </tmp/mw0.key)" allowed-ips 10.0.0.1/32 endpoint 192.168.1.1:51820
-ip -n "$NS1" addr add 10.0.0.1/24 dev mw0
-ip -n "$NS2" addr add 10.0.0.2/24 dev wg0
-ip -n "$NS1" link set mw0 up
-ip -n "$NS2" link set wg0 up
-say "ping -c 3 10.0.0.2   (meshwg -> wireguard.ko)"
-n1 ping -c 3 -W 5 10.0.0.2
-say "ping -c 3 10.0.0.1   (wireguard.ko -> meshwg)"
-n2 ping -c 3 -W 5 10.0.0.1
-say "meshwg wg show mw0"
-n1 meshwg wg show mw0
-say "wg show wg0"
-n2 wg show wg0
+}
+mesh_init /tmp/demo || die "cannot create /tmp/demo"
+_probe_agent
+[ -z "$AGENT_MISSING" ] || die "$AGENT_MISSING"
+
+say "modprobe meshwg"
+modprobe meshwg || die "modprobe meshwg"
+topology 1 2 3 || die "cannot build the namespaces"
+echo "namespaces: ctl (10.9.0.254), n1 (10.9.0.1), n2 (10.9.0.2), n3 (10.9.0.3) on one bridge"
+
+server_config "{\"type\": \"sqlite\", \"path\": \"$MESH_DIR/control.db\"}"
+for n in 1 2 3; do
+	say "meshwg-control users create user$n; meshwg-control preauthkeys create --user user$n"
+	ctl users create "user$n" || die "users create"
+	ctl preauthkeys create --user "user$n" >"$MESH_DIR/key$n" || die "preauthkeys create"
+	cat "$MESH_DIR/key$n"
+done
+say "[ctl] meshwg-control serve   (listening on $URL)"
+start_server || die "the control server did not start"
+
+for n in 1 2 3; do
+	say "[n$n] meshwgd &"
+	start_daemon "$n" || die "meshwgd did not start on n$n"
+	say "[n$n] meshwg up --login-server $URL --auth-key <key of user$n> --hostname n$n"
+	up "$n" "$(cat "$MESH_DIR/key$n")" || die "meshwg up on n$n"
+	learn "$n" >/dev/null || die "n$n has no tailnet address"
+done
+
+# Wait (bounded) until n1 knows both others.
+retry 30 st 1 'hosts() == ["n2", "n3"]' 2>/dev/null || die "n1 does not see n2 and n3"
+for n in 2 3; do
+	say "[n1] ping -c 3 ${A4[$n]}   (n$n)"
+	retry 20 pings 1 "$n" || die "n1 cannot reach n$n"
+	inn 1 ping -c 3 -W 5 "${A4[$n]}" || die "ping n$n"
+	say "[n1] ping -6 -c 2 ${A6[$n]}   (n$n)"
+	inn 1 ping -6 -c 2 -W 5 "${A6[$n]}" || die "ping -6 n$n"
+done
+say "[n1] meshwg status"
+mw 1 status || die "meshwg status"
+say "[n1] meshwg whois ${A4[2]}"
+mw 1 whois "${A4[2]}" || die "meshwg whois"
+
+for n in 1 2 3; do stop_daemon "$n" >/dev/null || die "meshwgd on n$n did not stop"; done
+stop_server || die "the control server did not stop"
+mesh_teardown
+unload_meshwg || die "rmmod meshwg"
 echo
-echo "demo: meshwg and upstream WireGuard exchanged traffic"
+echo "demo: three nodes joined with meshwg up and reached each other over meshwg.ko"

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * The local API: a UNIX stream socket on which `meshwg` (the CLI) sends
+ * one JSON request per connection and reads back JSON lines: zero or more
+ * progress lines, then one final line carrying "final": true and
+ * "ok": true|false (with "error" on false). Runs on the daemon's loop.
+ */
+#ifndef MESHWGD_API_H
+#define MESHWGD_API_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <cjson/cJSON.h>
+
+#include "loop.h"
+
+/* Largest request accepted (one JSON object plus "\n"). */
+#define API_MAX_REQUEST (64 * 1024)
+
+struct api;
+struct api_req;
+
+typedef void (*api_handler)(struct api_req *r, const cJSON *request, void *arg);
+
+/* Listens on path (mkdir -p of its directory, mode 0755), socket mode 0660
+ * with group gid (gid == (gid_t)-1: 0600, root only). Refuses peers
+ * (SO_PEERCRED) that are not root and not in the group. */
+int api_open(struct api **a, struct loop *l, const char *path, gid_t gid,
+	     api_handler h, void *arg, char *err, size_t errlen);
+/* Changes the group (SIGHUP): the socket's group and mode as in api_open,
+ * and the group that SO_PEERCRED admits from now on. 0, or -errno with a
+ * message in err (then nothing changed). */
+int api_set_gid(struct api *a, gid_t gid, char *err, size_t errlen);
+/* Unlinks the socket; replies {"ok":false,"error":"meshwgd is shutting
+ * down"} to pending requests. Those requests are freed with it: api_reply
+ * must not be called on them afterwards. */
+void api_close(struct api *a);
+/* A progress line (the request stays open); obj is NOT consumed. */
+void api_progress(struct api_req *r, const cJSON *obj);
+/* The final reply; consumes obj; the connection closes. Must be called
+ * exactly once per request (also when the client went away: then it only
+ * frees). */
+void api_reply(struct api_req *r, cJSON *obj);
+
+#endif

@@ -1,0 +1,816 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/* Netmap peers to WireGuard peers, and the difference of two peer sets; see kern_peers.h. */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "encoding.h"
+#include "kern_peers.h"
+
+/* ---- the hash set ---- */
+
+static size_t key_hash(const uint8_t key[KEY_LEN])
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < KEY_LEN; i++) {
+		h ^= key[i];
+		h *= 0x100000001b3ULL;
+	}
+	return (size_t)(h ^ (h >> 32));
+}
+
+int kpeers_init(struct kpeers *s, size_t hint)
+{
+	size_t size = 64;
+
+	while (size < hint && size < ((size_t)1 << 24))
+		size <<= 1;
+	s->tab = calloc(size, sizeof(*s->tab));
+	s->size = s->tab ? size : 0;
+	s->count = 0;
+	return s->tab ? 0 : -ENOMEM;
+}
+
+void kpeer_free(struct kpeer *p)
+{
+	if (!p)
+		return;
+	free(p->ips);
+	free(p);
+}
+
+void kpeers_free(struct kpeers *s)
+{
+	struct kpeer *p, *next;
+	size_t i;
+
+	for (i = 0; i < s->size; i++) {
+		for (p = s->tab[i]; p; p = next) {
+			next = p->hnext;
+			kpeer_free(p);
+		}
+	}
+	free(s->tab);
+	s->tab = NULL;
+	s->size = 0;
+	s->count = 0;
+}
+
+void kpeers_move(struct kpeers *dst, struct kpeers *src)
+{
+	kpeers_free(dst);
+	*dst = *src;
+	src->tab = NULL;
+	src->size = 0;
+	src->count = 0;
+}
+
+struct kpeer *kpeers_find(const struct kpeers *s, const uint8_t key[KEY_LEN])
+{
+	struct kpeer *p;
+
+	if (!s->size)
+		return NULL;
+	for (p = s->tab[key_hash(key) & (s->size - 1)]; p; p = p->hnext)
+		if (!memcmp(p->key, key, KEY_LEN))
+			return p;
+	return NULL;
+}
+
+static int grow(struct kpeers *s)
+{
+	struct kpeer **tab, *p, *next;
+	size_t size = s->size * 2, i;
+
+	tab = calloc(size, sizeof(*tab));
+	if (!tab)
+		return -ENOMEM;
+	for (i = 0; i < s->size; i++) {
+		for (p = s->tab[i]; p; p = next) {
+			size_t b = key_hash(p->key) & (size - 1);
+
+			next = p->hnext;
+			p->hnext = tab[b];
+			tab[b] = p;
+		}
+	}
+	free(s->tab);
+	s->tab = tab;
+	s->size = size;
+	return 0;
+}
+
+int kpeers_insert(struct kpeers *s, struct kpeer *p)
+{
+	size_t b;
+
+	if (!s->size && kpeers_init(s, 0))
+		return -ENOMEM;
+	if (kpeers_find(s, p->key))
+		return -EEXIST;
+	if (s->count >= s->size && grow(s))
+		return -ENOMEM;
+	b = key_hash(p->key) & (s->size - 1);
+	p->hnext = s->tab[b];
+	s->tab[b] = p;
+	s->count++;
+	return 0;
+}
+
+/* ---- text forms ---- */
+
+static int parse_prefix(struct kprefix *p, const char *text, bool clear)
+{
+	char buf[INET6_ADDRSTRLEN + 8], *slash, *end;
+	unsigned long cidr;
+	unsigned max, i;
+
+	memset(p, 0, sizeof(*p));
+	if (!text || strlen(text) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, text);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	if (inet_pton(AF_INET, buf, p->addr) == 1) {
+		p->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, p->addr) == 1) {
+		p->family = AF_INET6;
+		max = 128;
+	} else {
+		return -EINVAL;
+	}
+	cidr = max;
+	if (slash) {
+		if (slash[1] < '0' || slash[1] > '9')
+			return -EINVAL;
+		errno = 0;
+		cidr = strtoul(slash + 1, &end, 10);
+		if (errno || *end || cidr > max || end - (slash + 1) > 3)
+			return -EINVAL;
+	}
+	p->cidr = (uint8_t)cidr;
+	for (i = 0; clear && i < 16; i++) {
+		unsigned bits = i * 8 >= cidr ? 0 : cidr - i * 8;
+
+		if (bits < 8)
+			p->addr[i] &= (uint8_t)(0xff00 >> bits);
+	}
+	return 0;
+}
+
+int kprefix_parse(struct kprefix *p, const char *text)
+{
+	return parse_prefix(p, text, true);
+}
+
+int kaddr_parse(struct kprefix *p, const char *text)
+{
+	return parse_prefix(p, text, false);
+}
+
+void kprefix_format(const struct kprefix *p, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(p->family, p->addr, a, sizeof(a)))
+		snprintf(a, sizeof(a), "?");
+	snprintf(buf, len, "%s/%u", a, p->cidr);
+}
+
+int kprefix_cmp(const struct kprefix *a, const struct kprefix *b)
+{
+	int c;
+
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	c = memcmp(a->addr, b->addr, a->family == AF_INET ? 4 : 16);
+	if (c)
+		return c;
+	return (a->cidr > b->cidr) - (a->cidr < b->cidr);
+}
+
+int kendpoint_parse(union mw_endpoint *ep, const char *text)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon, *hs;
+	size_t hlen;
+	unsigned long port;
+	char *end;
+
+	memset(ep, 0, sizeof(*ep));
+	if (!text)
+		return -EINVAL;
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+
+		if (!close || close[1] != ':')
+			return -EINVAL;
+		hs = text + 1;
+		hlen = (size_t)(close - hs);
+		colon = close + 1;
+	} else {
+		colon = strrchr(text, ':');
+		if (!colon)
+			return -EINVAL;
+		hs = text;
+		hlen = (size_t)(colon - text);
+	}
+	if (!hlen || hlen >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, hs, hlen);
+	host[hlen] = '\0';
+	if (colon[1] < '0' || colon[1] > '9')
+		return -EINVAL;
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno || *end || !port || port > 65535)
+		return -EINVAL;
+	if (text[0] != '[' && inet_pton(AF_INET, host, &ep->addr4.sin_addr) == 1) {
+		ep->addr4.sin_family = AF_INET;
+		ep->addr4.sin_port = htons((uint16_t)port);
+		return 0;
+	}
+	if (text[0] == '[' && inet_pton(AF_INET6, host, &ep->addr6.sin6_addr) == 1) {
+		ep->addr6.sin6_family = AF_INET6;
+		ep->addr6.sin6_port = htons((uint16_t)port);
+		return 0;
+	}
+	memset(ep, 0, sizeof(*ep));
+	return -EINVAL;
+}
+
+void kendpoint_format(const union mw_endpoint *ep, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (ep->addr.sa_family == AF_INET &&
+	    inet_ntop(AF_INET, &ep->addr4.sin_addr, a, sizeof(a)))
+		snprintf(buf, len, "%s:%u", a, ntohs(ep->addr4.sin_port));
+	else if (ep->addr.sa_family == AF_INET6 &&
+		 inet_ntop(AF_INET6, &ep->addr6.sin6_addr, a, sizeof(a)))
+		snprintf(buf, len, "[%s]:%u", a, ntohs(ep->addr6.sin6_port));
+	else if (len)
+		buf[0] = '\0';
+}
+
+bool kendpoint_equal(const union mw_endpoint *a, const union mw_endpoint *b)
+{
+	if (a->addr.sa_family != b->addr.sa_family)
+		return false;
+	if (a->addr.sa_family == AF_INET)
+		return a->addr4.sin_port == b->addr4.sin_port &&
+		       a->addr4.sin_addr.s_addr == b->addr4.sin_addr.s_addr;
+	if (a->addr.sa_family == AF_INET6)
+		return a->addr6.sin6_port == b->addr6.sin6_port &&
+		       a->addr6.sin6_scope_id == b->addr6.sin6_scope_id &&
+		       !memcmp(&a->addr6.sin6_addr, &b->addr6.sin6_addr, 16);
+	return true;
+}
+
+int knodekey_parse(uint8_t key[KEY_LEN], const char *text)
+{
+	static const char prefix[] = "nodekey:";
+
+	if (!text || strncmp(text, prefix, sizeof(prefix) - 1) ||
+	    strlen(text) != sizeof(prefix) - 1 + 2 * KEY_LEN ||
+	    hex_decode(key, KEY_LEN, text + sizeof(prefix) - 1) != KEY_LEN)
+		return -EINVAL;
+	return 0;
+}
+
+/* ---- netmap to peers ---- */
+
+int choose_endpoint(const cJSON *peer, union mw_endpoint *ep)
+{
+	const cJSON *eps = cJSON_GetObjectItemCaseSensitive(peer, "endpoints"), *e;
+
+	/*
+	 * NAT traversal (disco pings, DERP fallback) will pick the best path
+	 * here; for now any directly reachable address will do, the first one.
+	 */
+	cJSON_ArrayForEach(e, eps) {
+		if (cJSON_IsString(e) && !kendpoint_parse(ep, e->valuestring))
+			return 0;
+	}
+	memset(ep, 0, sizeof(*ep));
+	return -ENOENT;
+}
+
+static int prefix_sort_cmp(const void *a, const void *b)
+{
+	return kprefix_cmp(a, b);
+}
+
+/* Sorts and removes duplicates. */
+static void normalize_ips(struct kpeer *p)
+{
+	size_t i, n = 0;
+
+	if (!p->n_ips)
+		return;
+	qsort(p->ips, p->n_ips, sizeof(*p->ips), prefix_sort_cmp);
+	for (i = 0; i < p->n_ips; i++)
+		if (!n || kprefix_cmp(&p->ips[n - 1], &p->ips[i]))
+			p->ips[n++] = p->ips[i];
+	p->n_ips = n;
+}
+
+static int peer_from_json(const cJSON *jp, size_t index, bool accept_routes, struct kpeer **out,
+			  char *err, size_t errlen)
+{
+	const char *field = accept_routes ? "allowed_ips" : "addresses";
+	const cJSON *key = cJSON_GetObjectItemCaseSensitive(jp, "node_key");
+	const cJSON *ips = cJSON_GetObjectItemCaseSensitive(jp, field), *ip;
+	struct kpeer *p;
+	size_t n = 0;
+
+	if (!cJSON_IsObject(jp)) {
+		snprintf(err, errlen, "netmap peers[%zu] is not an object", index);
+		return -EINVAL;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	if (!cJSON_IsString(key) || knodekey_parse(p->key, key->valuestring)) {
+		snprintf(err, errlen, "netmap peers[%zu].node_key is not a nodekey:<64 hex>", index);
+		goto inval;
+	}
+	if (ips && !cJSON_IsNull(ips) && !cJSON_IsArray(ips)) {
+		snprintf(err, errlen, "netmap peers[%zu].%s is not an array", index, field);
+		goto inval;
+	}
+	n = (size_t)cJSON_GetArraySize(ips);
+	if (n) {
+		p->ips = calloc(n, sizeof(*p->ips));
+		if (!p->ips) {
+			kpeer_free(p);
+			return -ENOMEM;
+		}
+	}
+	cJSON_ArrayForEach(ip, ips) {
+		if (!cJSON_IsString(ip) || kprefix_parse(&p->ips[p->n_ips], ip->valuestring)) {
+			snprintf(err, errlen, "netmap peers[%zu].%s[%zu] is not a prefix", index, field,
+				 p->n_ips);
+			goto inval;
+		}
+		p->n_ips++;
+	}
+	normalize_ips(p);
+	p->has_endpoint = !choose_endpoint(jp, &p->endpoint);
+	*out = p;
+	return 0;
+inval:
+	kpeer_free(p);
+	return -EINVAL;
+}
+
+int kpeers_from_netmap(struct kpeers *out, const cJSON *netmap, bool accept_routes,
+		       char *err, size_t errlen)
+{
+	const cJSON *peers = cJSON_GetObjectItemCaseSensitive(netmap, "peers"), *jp;
+	size_t i = 0;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (!cJSON_IsObject(netmap)) {
+		snprintf(err, errlen, "netmap is not a JSON object");
+		return -EINVAL;
+	}
+	if (peers && !cJSON_IsNull(peers) && !cJSON_IsArray(peers)) {
+		snprintf(err, errlen, "netmap peers is not an array");
+		return -EINVAL;
+	}
+	ret = kpeers_init(out, (size_t)cJSON_GetArraySize(peers));
+	if (ret) {
+		snprintf(err, errlen, "out of memory");
+		return ret;
+	}
+	cJSON_ArrayForEach(jp, peers) {
+		struct kpeer *p;
+
+		ret = peer_from_json(jp, i, accept_routes, &p, err, errlen);
+		if (!ret) {
+			ret = kpeers_insert(out, p);
+			if (ret == -EEXIST)
+				snprintf(err, errlen, "netmap peers[%zu].node_key appears twice", i);
+			if (ret)
+				kpeer_free(p);
+			if (ret == -EEXIST)
+				ret = -EINVAL;
+		}
+		if (ret) {
+			if (ret == -ENOMEM)
+				snprintf(err, errlen, "out of memory");
+			kpeers_free(out);
+			return ret;
+		}
+		i++;
+	}
+	return 0;
+}
+
+int kpeers_from_device(struct kpeers *out, const struct mw_device *dev)
+{
+	const struct mw_peer *mp;
+	const struct mw_allowedip *ip;
+	size_t n = 0;
+
+	for_each_peer(dev, mp)
+		n++;
+	if (kpeers_init(out, n))
+		return -ENOMEM;
+	for_each_peer(dev, mp) {
+		struct kpeer *p = calloc(1, sizeof(*p));
+
+		if (!p)
+			goto nomem;
+		memcpy(p->key, mp->public_key, KEY_LEN);
+		if ((mp->flags & PEER_HAS_ENDPOINT) && !(mp->flags & PEER_HAS_RELAY)) {
+			p->has_endpoint = true;
+			p->endpoint = mp->endpoint;
+		}
+		p->keepalive = mp->persistent_keepalive_interval;
+		p->has_psk = !!(mp->flags & PEER_HAS_PRESHARED_KEY);
+		n = 0;
+		for_each_allowedip(mp, ip)
+			n++;
+		if (n) {
+			p->ips = calloc(n, sizeof(*p->ips));
+			if (!p->ips) {
+				kpeer_free(p);
+				goto nomem;
+			}
+		}
+		for_each_allowedip(mp, ip) {
+			struct kprefix *k = &p->ips[p->n_ips++];
+
+			k->family = ip->family;
+			k->cidr = ip->cidr;
+			if (ip->family == AF_INET)
+				memcpy(k->addr, &ip->ip4, 4);
+			else
+				memcpy(k->addr, &ip->ip6, 16);
+		}
+		normalize_ips(p);
+		if (kpeers_insert(out, p)) {
+			/* a duplicate key cannot come from the kernel; keep the first */
+			kpeer_free(p);
+			if (!kpeers_find(out, mp->public_key))
+				goto nomem;
+		}
+	}
+	return 0;
+nomem:
+	kpeers_free(out);
+	return -ENOMEM;
+}
+
+/* ---- the difference ---- */
+
+static struct mw_peer *op_new(struct mw_device *dev, const uint8_t key[KEY_LEN], uint32_t flags)
+{
+	struct mw_peer *mp = calloc(1, sizeof(*mp));
+
+	if (!mp)
+		return NULL;
+	memcpy(mp->public_key, key, KEY_LEN);
+	mp->flags = PEER_HAS_PUBLIC_KEY | flags;
+	device_append_peer(dev, mp);
+	return mp;
+}
+
+static int op_add_ip(struct mw_peer *mp, const struct kprefix *k)
+{
+	struct mw_allowedip *ip = calloc(1, sizeof(*ip));
+
+	if (!ip)
+		return -ENOMEM;
+	ip->family = k->family;
+	ip->cidr = k->cidr;
+	if (k->family == AF_INET)
+		memcpy(&ip->ip4, k->addr, 4);
+	else
+		memcpy(&ip->ip6, k->addr, 16);
+	peer_append_allowedip(mp, ip);
+	return 0;
+}
+
+static bool ips_equal(const struct kpeer *a, const struct kpeer *b)
+{
+	size_t i;
+
+	if (a->n_ips != b->n_ips)
+		return false;
+	for (i = 0; i < a->n_ips; i++)
+		if (kprefix_cmp(&a->ips[i], &b->ips[i]))
+			return false;
+	return true;
+}
+
+/* Both sorted: is every prefix of have also in want? */
+static bool ips_subset(const struct kpeer *have, const struct kpeer *want)
+{
+	size_t i = 0, j = 0;
+
+	while (i < have->n_ips) {
+		int c;
+
+		if (j == want->n_ips)
+			return false;
+		c = kprefix_cmp(&have->ips[i], &want->ips[j]);
+		if (c < 0)
+			return false;
+		if (!c)
+			i++;
+		j++;
+	}
+	return true;
+}
+
+/* A changed peer cut down to the prefixes it keeps (have ∩ want), never created. */
+static int op_shrink(struct mw_device *dev, const struct kpeer *have, const struct kpeer *want)
+{
+	struct mw_peer *mp = op_new(dev, want->key, PEER_UPDATE_ONLY | PEER_REPLACE_ALLOWEDIPS);
+	size_t i = 0, j = 0;
+
+	if (!mp)
+		return -ENOMEM;
+	while (i < have->n_ips && j < want->n_ips) {
+		int c = kprefix_cmp(&have->ips[i], &want->ips[j]);
+
+		if (c < 0) {
+			i++;
+		} else if (c > 0) {
+			j++;
+		} else {
+			if (op_add_ip(mp, &want->ips[j]))
+				return -ENOMEM;
+			i++;
+			j++;
+		}
+	}
+	return 0;
+}
+
+/* want in full: a new peer, or a changed one whose allowed IPs differ. */
+static int op_full(struct mw_device *dev, const struct kpeer *want, const struct kpeer *have)
+{
+	struct mw_peer *mp = op_new(dev, want->key, PEER_REPLACE_ALLOWEDIPS);
+	size_t i;
+
+	if (!mp)
+		return -ENOMEM;
+	if (want->has_endpoint) {
+		mp->flags |= PEER_HAS_ENDPOINT;
+		mp->endpoint = want->endpoint;
+	}
+	if (have && have->keepalive) {
+		mp->flags |= PEER_HAS_KEEPALIVE;
+		mp->persistent_keepalive_interval = 0;
+	}
+	if (have && have->has_psk)
+		mp->flags |= PEER_HAS_PRESHARED_KEY; /* all zero: none */
+	for (i = 0; i < want->n_ips; i++)
+		if (op_add_ip(mp, &want->ips[i]))
+			return -ENOMEM;
+	return 0;
+}
+
+/* Same allowed IPs, another endpoint / keepalive / psk: update it, never create it. */
+static int op_update(struct mw_device *dev, const struct kpeer *want, const struct kpeer *have)
+{
+	struct mw_peer *mp = op_new(dev, want->key, PEER_UPDATE_ONLY);
+
+	if (!mp)
+		return -ENOMEM;
+	if (want->has_endpoint && !(have->has_endpoint &&
+				    kendpoint_equal(&have->endpoint, &want->endpoint))) {
+		mp->flags |= PEER_HAS_ENDPOINT;
+		mp->endpoint = want->endpoint;
+	}
+	if (have->keepalive)
+		mp->flags |= PEER_HAS_KEEPALIVE;
+	if (have->has_psk)
+		mp->flags |= PEER_HAS_PRESHARED_KEY;
+	return 0;
+}
+
+static bool attrs_equal(const struct kpeer *have, const struct kpeer *want)
+{
+	if (have->keepalive != want->keepalive || have->has_psk != want->has_psk)
+		return false;
+	if (!want->has_endpoint)
+		return true;
+	return have->has_endpoint && kendpoint_equal(&have->endpoint, &want->endpoint);
+}
+
+void kdiff_free(struct kdiff *d)
+{
+	free_device(d->pre);
+	free_device(d->post);
+	d->pre = d->post = NULL;
+}
+
+int kpeers_diff(const struct kpeers *have, struct kpeers *want, bool split, struct kdiff *d)
+{
+	struct mw_device *changes = NULL, *adds = NULL;
+	struct kpeer *h, *w;
+	size_t i;
+	int ret = -ENOMEM;
+
+	memset(d, 0, sizeof(*d));
+	d->pre = calloc(1, sizeof(*d->pre));
+	d->post = calloc(1, sizeof(*d->post));
+	changes = calloc(1, sizeof(*changes));
+	adds = calloc(1, sizeof(*adds));
+	if (!d->pre || !d->post || !changes || !adds)
+		goto out;
+
+	/* Removals: in have, not in want. Always first (they only narrow). */
+	kpeers_for_each(have, i, h) {
+		if (kpeers_find(want, h->key))
+			continue;
+		if (!op_new(split ? d->pre : d->post, h->key, PEER_REMOVE_ME))
+			goto out;
+		d->removed++;
+	}
+	kpeers_for_each(want, i, w) {
+		h = kpeers_find(have, w->key);
+		if (!h) {
+			if (op_full(adds, w, NULL))
+				goto out;
+			d->added++;
+			continue;
+		}
+		if (!ips_equal(h, w)) {
+			if (split && !ips_subset(h, w) && op_shrink(d->pre, h, w))
+				goto out;
+			if (op_full(changes, w, h))
+				goto out;
+			d->changed++;
+		} else if (!attrs_equal(h, w)) {
+			if (op_update(changes, w, h))
+				goto out;
+			d->changed++;
+		} else {
+			d->unchanged++;
+		}
+		/* WireGuard cannot unset an endpoint: the one we gave stays. */
+		if (!w->has_endpoint && h->has_endpoint) {
+			w->has_endpoint = true;
+			w->endpoint = h->endpoint;
+		}
+	}
+	/* post: changes, then additions (after the removals already there) */
+	if (changes->first_peer) {
+		if (d->post->last_peer)
+			d->post->last_peer->next = changes->first_peer;
+		else
+			d->post->first_peer = changes->first_peer;
+		d->post->last_peer = changes->last_peer;
+		changes->first_peer = changes->last_peer = NULL;
+	}
+	if (adds->first_peer) {
+		if (d->post->last_peer)
+			d->post->last_peer->next = adds->first_peer;
+		else
+			d->post->first_peer = adds->first_peer;
+		d->post->last_peer = adds->last_peer;
+		adds->first_peer = adds->last_peer = NULL;
+	}
+	ret = 0;
+out:
+	free_device(changes);
+	free_device(adds);
+	if (ret)
+		kdiff_free(d);
+	return ret;
+}
+
+/* ---- the kernel's semantics, for bookkeeping and tests ---- */
+
+static struct kpeer *kpeers_unlink(struct kpeers *s, const uint8_t key[KEY_LEN])
+{
+	struct kpeer **pp, *p;
+
+	if (!s->size)
+		return NULL;
+	for (pp = &s->tab[key_hash(key) & (s->size - 1)]; (p = *pp); pp = &p->hnext) {
+		if (!memcmp(p->key, key, KEY_LEN)) {
+			*pp = p->hnext;
+			p->hnext = NULL;
+			s->count--;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+static bool has_ip(const struct kpeer *p, const struct kprefix *k)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_ips; i++)
+		if (!kprefix_cmp(&p->ips[i], k))
+			return true;
+	return false;
+}
+
+static void drop_ip(struct kpeer *p, const struct kprefix *k)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_ips; i++) {
+		if (!kprefix_cmp(&p->ips[i], k)) {
+			memmove(&p->ips[i], &p->ips[i + 1], (p->n_ips - i - 1) * sizeof(*p->ips));
+			p->n_ips--;
+			return;
+		}
+	}
+}
+
+static int apply_one(struct kpeers *s, const struct mw_peer *mp)
+{
+	const struct mw_allowedip *ip;
+	struct kprefix *ips;
+	struct kpeer *p, *o, old = { 0 };
+	size_t n = 0, i;
+
+	if (mp->flags & PEER_REMOVE_ME) {
+		kpeer_free(kpeers_unlink(s, mp->public_key));
+		return 0;
+	}
+	p = kpeers_find(s, mp->public_key);
+	if (!p) {
+		if (mp->flags & PEER_UPDATE_ONLY)
+			return 0;
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		memcpy(p->key, mp->public_key, KEY_LEN);
+		if (kpeers_insert(s, p)) {
+			kpeer_free(p);
+			return -ENOMEM;
+		}
+	}
+	for_each_allowedip(mp, ip)
+		n++;
+	ips = malloc((p->n_ips + n + 1) * sizeof(*ips));
+	if (!ips)
+		return -ENOMEM;
+	/* the old prefixes, to know which of the new ones come from elsewhere */
+	old.ips = p->ips;
+	old.n_ips = p->n_ips;
+	if (!(mp->flags & PEER_REPLACE_ALLOWEDIPS))
+		memcpy(ips, p->ips, p->n_ips * sizeof(*ips));
+	else
+		p->n_ips = 0;
+	p->ips = ips;
+	if ((mp->flags & PEER_HAS_ENDPOINT) && !(mp->flags & PEER_HAS_RELAY)) {
+		p->has_endpoint = true;
+		p->endpoint = mp->endpoint;
+	}
+	if (mp->flags & PEER_HAS_KEEPALIVE)
+		p->keepalive = mp->persistent_keepalive_interval;
+	if (mp->flags & PEER_HAS_PRESHARED_KEY)
+		p->has_psk = !key_is_zero(mp->preshared_key);
+	for_each_allowedip(mp, ip) {
+		struct kprefix k = { .family = ip->family, .cidr = ip->cidr };
+
+		if (ip->family == AF_INET)
+			memcpy(k.addr, &ip->ip4, 4);
+		else
+			memcpy(k.addr, &ip->ip6, 16);
+		if (has_ip(p, &k))
+			continue;
+		/* a prefix belongs to one peer: adding it moves it */
+		if (!has_ip(&old, &k))
+			kpeers_for_each(s, i, o)
+				if (o != p)
+					drop_ip(o, &k);
+		p->ips[p->n_ips++] = k;
+	}
+	free(old.ips);
+	normalize_ips(p);
+	return 0;
+}
+
+int kpeers_apply_ops(struct kpeers *s, const struct mw_device *ops)
+{
+	const struct mw_peer *mp;
+	int ret;
+
+	for_each_peer(ops, mp) {
+		ret = apply_one(s, mp);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * The pure half of meshwgd's kernel side: the netmap's peers turned into the
+ * set of WireGuard peers the interface should have, the set it has (what
+ * meshwgd last programmed, or what it read back from the kernel), and the
+ * difference between them as SET_DEVICE peer lists. No I/O here.
+ */
+#ifndef MESHWGD_KERN_PEERS_H
+#define MESHWGD_KERN_PEERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+#include "containers.h"
+
+/* A prefix with its host bits cleared. */
+struct kprefix {
+	uint16_t family;	/* AF_INET or AF_INET6 */
+	uint8_t cidr;
+	uint8_t addr[16];	/* network order; IPv4 in the first 4 bytes */
+};
+
+struct kpeer {
+	uint8_t key[KEY_LEN];
+	bool has_endpoint;
+	union mw_endpoint endpoint;
+	uint16_t keepalive;		/* seconds; desired is always 0 */
+	bool has_psk;			/* a preshared key is set; desired: none */
+	struct kprefix *ips;		/* sorted, no duplicates */
+	size_t n_ips;
+	struct kpeer *hnext;		/* hash chain */
+	bool mark;			/* scratch, for the diff */
+};
+
+/* Peers hashed by public key; owns its peers. */
+struct kpeers {
+	struct kpeer **tab;
+	size_t size;			/* buckets, a power of two */
+	size_t count;
+};
+
+int kpeers_init(struct kpeers *s, size_t hint);
+void kpeers_free(struct kpeers *s);
+/* Moves every peer of src into dst (freeing dst's old ones); src is left empty. */
+void kpeers_move(struct kpeers *dst, struct kpeers *src);
+struct kpeer *kpeers_find(const struct kpeers *s, const uint8_t key[KEY_LEN]);
+/* Takes ownership of p: 0, -EEXIST (p not taken) or -ENOMEM (p not taken). */
+int kpeers_insert(struct kpeers *s, struct kpeer *p);
+void kpeer_free(struct kpeer *p);
+/* Calls fn for every peer, in no particular order. */
+#define kpeers_for_each(s, i, p) \
+	for ((i) = 0; (i) < (s)->size; (i)++) \
+		for ((p) = (s)->tab[(i)]; (p); (p) = (p)->hnext)
+
+/* "100.64.0.1/32", "fd7a:115c:a1e0::1/128" (a bare address is a host prefix).
+ * Host bits are cleared. 0 or -EINVAL. */
+int kprefix_parse(struct kprefix *p, const char *text);
+/* "ip/cidr" into buf (at least 50 bytes). */
+/* The same for an interface address: host bits are kept ("100.64.0.1/10"). */
+int kaddr_parse(struct kprefix *p, const char *text);
+/* Applies SET_DEVICE peer operations to s as the kernel would (the model the
+ * bookkeeping and the tests use): REMOVE_ME, UPDATE_ONLY, REPLACE_ALLOWEDIPS,
+ * endpoints, keepalive, preshared keys; a prefix added to one peer leaves any
+ * other. 0 or -ENOMEM (s is then partly changed). */
+int kpeers_apply_ops(struct kpeers *s, const struct mw_device *ops);
+void kprefix_format(const struct kprefix *p, char *buf, size_t len);
+int kprefix_cmp(const struct kprefix *a, const struct kprefix *b);
+/* "1.2.3.4:41641" or "[2001:db8::1]:41641", nonzero port. 0 or -EINVAL. */
+int kendpoint_parse(union mw_endpoint *ep, const char *text);
+/* "ip:port" / "[ip]:port", "" for none. */
+void kendpoint_format(const union mw_endpoint *ep, char *buf, size_t len);
+bool kendpoint_equal(const union mw_endpoint *a, const union mw_endpoint *b);
+/* "nodekey:<64 hex>" into 32 bytes. 0 or -EINVAL. */
+int knodekey_parse(uint8_t key[KEY_LEN], const char *text);
+
+/*
+ * Where NAT traversal will later choose: the endpoint meshwgd programs for a
+ * netmap peer. Today the first of peer.endpoints that parses. 0 when one was
+ * found, -ENOENT when none (the peer is programmed without an endpoint).
+ */
+int choose_endpoint(const cJSON *peer, union mw_endpoint *ep);
+
+/*
+ * The desired peer set of a netmap (docs/protocol.md FULL shape): one peer
+ * per netmap.peers entry, public key = node_key, allowed IPs = allowed_ips
+ * with accept_routes, else addresses; endpoint from choose_endpoint(); no
+ * keepalive. Any malformed field fails the whole netmap with -EINVAL and a
+ * message naming it (out is then empty).
+ */
+int kpeers_from_netmap(struct kpeers *out, const cJSON *netmap, bool accept_routes,
+		       char *err, size_t errlen);
+/* The peer set a device read from the kernel has. 0 or -ENOMEM. */
+int kpeers_from_device(struct kpeers *out, const struct mw_device *dev);
+
+/*
+ * The difference from have to want, as SET_DEVICE peer lists.
+ *
+ * split == false: everything in post, in the order removals, changes,
+ * additions (pre stays empty).
+ * split == true (the packet filter changes between the two): pre holds what
+ * only narrows the interface (removed peers, and changed peers cut down to
+ * the allowed IPs they keep), post what widens it (changed peers in full,
+ * new peers).
+ *
+ * want is updated for the bookkeeping: a wanted peer without an endpoint
+ * keeps the one it has (WireGuard cannot unset an endpoint; the kernel may
+ * also have learnt one by roaming). Counts are of peers. 0 or -ENOMEM.
+ */
+struct kdiff {
+	struct mw_device *pre, *post;	/* never NULL after a successful diff */
+	unsigned added, removed, changed, unchanged;
+};
+int kpeers_diff(const struct kpeers *have, struct kpeers *want, bool split, struct kdiff *d);
+void kdiff_free(struct kdiff *d);
+static inline bool kdiff_empty(const struct mw_device *dev)
+{
+	return !dev || !dev->first_peer;
+}
+
+#endif

@@ -1,0 +1,229 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# meshwgd's kernel side (agent/kern.c) against the real module, driven by
+# tests/unit/agent/kern_try. Needs the VM (tests/vm/run.sh):
+#
+#   tests/vm/run.sh --kernel 6.1 --cmd '. $REPO/tests/unit/agent/kern_vm.sh'
+#
+# or as a suite body (MESHWG_SUITE set, lib.sh sourced). Checks:
+#   link       kern_up creates a meshwg link, up, with a bound port
+#   apply      addresses, tailnet routes, peers (wg show) match the netmap
+#   diff       same netmap again: messages=0; one endpoint change: one message
+#   filter     packet_filter installed before peers, cleared, only when changed
+#   remove     a peer gone and an address changed are removed
+#   malformed  a bad netmap fails and changes nothing
+#   adopt      a new process adopts the link: first apply is a diff (0 messages)
+#   refused    a peer the kernel refuses: error with its reason, state resynced
+#   status     kern_status() JSON
+#   routes     accept_routes installs approved subnet routes, drops them after
+#   events     a handshake from a peer reaches the event callback
+#   big        10,000 peers in one batched apply; again: 0; 1-peer delta: 1
+#   down       kern_down deletes the link
+[ -n "$CHECKS_PASSED" ] || . "$REPO/tests/vm/lib.sh"
+
+KT=$REPO/tests/unit/agent/kern_try
+KD=$(mktemp -d /tmp/kern_vm.XXXXXX)
+KNS=ktry-$$ KNS2=ktry2-$$ KNS3=ktry3-$$
+kn() { ip netns exec "$KNS" "$@"; }
+kn2() { ip netns exec "$KNS2" "$@"; }
+kn3() { ip netns exec "$KNS3" "$@"; }
+K1=nodekey:$(wg genkey | wg pubkey | base64 -d | od -An -tx1 | tr -d ' \n')
+K2=nodekey:$(wg genkey | wg pubkey | base64 -d | od -An -tx1 | tr -d ' \n')
+K3=nodekey:$(wg genkey | wg pubkey | base64 -d | od -An -tx1 | tr -d ' \n')
+b64() { echo "${1#nodekey:}" | xxd -r -p | base64; }
+
+# netmap SELF4 FILTER PEERS...: PEERS are "KEY ADDR4 ENDPOINT [ROUTE]"
+netmap() {
+	local self=$1 filter=$2 sep="" p k a e r
+	shift 2
+	printf '{"type":"full","self":{"id":1,"addresses":["%s","fd7a:115c:a1e0::1/128"]},' "$self"
+	printf '"packet_filter":%s,"peers":[' "$filter"
+	for p in "$@"; do
+		set -- $p
+		k=$1 a=$2 e=$3 r=${4:-}
+		printf '%s{"node_key":"%s","addresses":["%s"],"allowed_ips":["%s"%s],"routes":[%s],' \
+			"$sep" "$k" "$a" "$a" "${r:+,\"$r\"}" "${r:+\"$r\"}"
+		printf '"endpoints":["bogus","%s"]}' "$e"
+		sep=,
+	done
+	printf ']}\n'
+}
+FILTER='[{"action":"accept","src":["100.64.0.0/10"],"dst":[{"prefix":"100.64.0.1/32","first_port":0,"last_port":65535}],"protos":[]}]'
+P1="$K1 100.64.0.2/32 192.0.2.9:41641" P2="$K2 100.64.0.3/32 192.0.2.3:41641 10.1.0.0/24"
+netmap 100.64.0.1/32 null "$K1 100.64.0.2/32 192.0.2.1:41641" "$P2" >"$KD/a.json"
+netmap 100.64.0.1/32 null "$P1" "$P2" >"$KD/b.json"
+netmap 100.64.0.1/32 "$FILTER" "$P1" "$P2" >"$KD/c.json"
+netmap 100.64.0.7/32 null "$P1" >"$KD/d.json"
+netmap 100.64.0.7/32 null "$P1" "$K3 100.64.0.300/32 192.0.2.4:1" >"$KD/bad.json"
+netmap 100.64.0.1/32 null "$P1" "$P2" >"$KD/e.json"
+# a low-order (all-zero) public key: the kernel refuses the whole message
+netmap 100.64.0.7/32 null "$P1" "nodekey:$(printf '0%.0s' $(seq 64)) 100.64.0.9/32 192.0.2.5:1" >"$KD/refused.json"
+
+# stats FILE N: the Nth "added=..." line kern_try printed
+stats() { grep '^added=' "$1" | sed -n "$2p"; }
+has() { grep -q -- "$1" "$2" || { echo "missing: $1"; cat "$2"; return 1; }; }
+hasnt() { ! grep -q -- "$1" "$2" || { echo "unexpected: $1"; cat "$2"; return 1; }; }
+
+t_link() {
+	kn "$KT" -i mwk0 up >"$KD/up.out" || { cat "$KD/up.out"; return 1; }
+	has "^port [1-9]" "$KD/up.out" &&
+	kn ip -d link show mwk0 | tee "$KD/link" | grep -q meshwg &&
+	has "UP" "$KD/link"
+}
+
+t_apply() {
+	kn "$KT" -i mwk0 up apply "$KD/a.json" apply "$KD/a.json" apply "$KD/b.json" \
+		apply "$KD/c.json" apply "$KD/c.json" >"$KD/seq.out" || { cat "$KD/seq.out"; return 1; }
+	cat "$KD/seq.out"
+	kn meshwg wg show mwk0 dump >"$KD/show" && kn ip addr show dev mwk0 >"$KD/addr" &&
+	kn ip route show dev mwk0 >"$KD/r4" && kn ip -6 route show dev mwk0 >"$KD/r6" &&
+	kn meshwg filter show mwk0 >"$KD/filter" || return 1
+	has "$(b64 "$K1")	(none)	192.0.2.9:41641	100.64.0.2/32	" "$KD/show" &&
+	has "$(b64 "$K2")	(none)	192.0.2.3:41641	100.64.0.3/32	" "$KD/show" &&
+	has "inet 100.64.0.1/32" "$KD/addr" && has "inet6 fd7a:115c:a1e0::1/128" "$KD/addr" &&
+	has "100.64.0.0/10 proto 109" "$KD/r4" && has "fd7a:115c:a1e0::/48 proto 109" "$KD/r6" &&
+	hasnt "10.1.0.0/24" "$KD/r4" &&
+	has '"installed":[[:space:]]*true' "$KD/filter"
+}
+
+t_diff() {
+	# line 2: the same netmap again; line 3: one endpoint changed
+	stats "$KD/seq.out" 2 | grep -q "added=0 removed=0 changed=0 unchanged=2 messages=0 filter_changed=0" &&
+	stats "$KD/seq.out" 3 | grep -q "changed=1 unchanged=1 messages=1 filter_changed=0" &&
+	stats "$KD/seq.out" 1 | grep -q "added=2 removed=0 changed=0 unchanged=0 messages=1 filter_changed=1"
+}
+
+t_filter() {
+	# c: the filter appears (peers unchanged: no peer message); c again: nothing
+	stats "$KD/seq.out" 4 | grep -q "unchanged=2 messages=0 filter_changed=1" &&
+	stats "$KD/seq.out" 5 | grep -q "unchanged=2 messages=0 filter_changed=0" &&
+	# a new process (meshwgd restarted) finds the same filter installed: kept
+	kn "$KT" -i mwk0 up apply "$KD/c.json" >"$KD/c2.out" &&
+	has "unchanged=2 messages=0 filter_changed=0" "$KD/c2.out"
+}
+
+t_remove() {
+	kn "$KT" -i mwk0 up apply "$KD/d.json" >"$KD/d.out" || { cat "$KD/d.out"; return 1; }
+	cat "$KD/d.out"
+	has "removed=1 changed=0 unchanged=1 messages=1 filter_changed=1" "$KD/d.out" &&
+	kn meshwg wg show mwk0 dump >"$KD/show" && kn ip addr show dev mwk0 >"$KD/addr" &&
+	kn meshwg filter show mwk0 >"$KD/filter" &&
+	hasnt "$(b64 "$K2")" "$KD/show" && has "$(b64 "$K1")" "$KD/show" &&
+	has "inet 100.64.0.7/32" "$KD/addr" && hasnt "100.64.0.1/32" "$KD/addr" &&
+	has '"installed":[[:space:]]*false' "$KD/filter"
+}
+
+t_malformed() {
+	kn meshwg wg show mwk0 dump >"$KD/before"
+	kn "$KT" -i mwk0 up apply "$KD/bad.json" apply "$KD/d.json" >"$KD/bad.out"
+	cat "$KD/bad.out"
+	has "error: -22: netmap peers\[1\].addresses\[0\] is not a prefix" "$KD/bad.out" &&
+	stats "$KD/bad.out" 2 | grep -q "unchanged=1 messages=0" &&
+	kn meshwg wg show mwk0 dump >"$KD/after" &&
+	diff <(tail -n +2 "$KD/before" | cut -f1-4) <(tail -n +2 "$KD/after" | cut -f1-4)
+}
+
+t_adopt() {
+	# a fresh process (a restarted meshwgd): reads the peers back, nothing to send
+	kn "$KT" -i mwk0 up apply "$KD/d.json" >"$KD/adopt.out"
+	cat "$KD/adopt.out"
+	has "added=0 removed=0 changed=0 unchanged=1 messages=0" "$KD/adopt.out"
+}
+
+t_refused() {
+	kn "$KT" -i mwk0 up apply "$KD/refused.json" apply "$KD/d.json" >"$KD/ref.out"
+	cat "$KD/ref.out"
+	kn meshwg wg show mwk0 peers >"$KD/peers"
+	# the kernel's reason comes back; after the resync the bookkeeping is exact
+	has "error: -22: the kernel refused the peers again: Invalid argument: ." "$KD/ref.out" &&
+	[ "$(wc -l <"$KD/peers")" = 1 ] && has "$(b64 "$K1")" "$KD/peers" &&
+	stats "$KD/ref.out" 2 | grep -q "added=0 removed=0 changed=0 unchanged=1 messages=0"
+}
+
+t_status() {
+	kn "$KT" -i mwk0 up status >"$KD/status.out" || { cat "$KD/status.out"; return 1; }
+	grep -v '^port ' "$KD/status.out" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+assert s["interface"] == "mwk0", s
+assert s["listen_port"] > 0, s
+assert len(s["public_key"]) == 44, s
+assert s["filter"] is None, s
+p = s["peers"][sys.argv[1]]
+assert p["endpoint"] == "192.0.2.9:41641", p
+assert p["last_handshake"] == 0 and p["rx_bytes"] == 0 and p["acl_drops"] == 0, p
+print("status ok")' "$(b64 "$K1")"
+}
+
+t_routes() {
+	kn "$KT" -r -i mwk0 up apply "$KD/e.json" >"$KD/e.out" || { cat "$KD/e.out"; return 1; }
+	kn ip route show dev mwk0 >"$KD/r4" && kn meshwg wg show mwk0 allowed-ips >"$KD/aips" &&
+	has "10.1.0.0/24 proto 109" "$KD/r4" && has "10.1.0.0/24" "$KD/aips" &&
+	kn "$KT" -i mwk0 up apply "$KD/e.json" >"$KD/e2.out" &&
+	kn ip route show dev mwk0 >"$KD/r4" && kn meshwg wg show mwk0 allowed-ips >"$KD/aips" &&
+	cat "$KD/e.out" "$KD/e2.out" &&
+	hasnt "10.1.0.0/24" "$KD/r4" && hasnt "10.1.0.0/24" "$KD/aips" &&
+	has "changed=1 unchanged=1 messages=1" "$KD/e2.out"
+}
+
+t_events() {
+	local ka kb pa pb
+	ka=$(wg genkey) kb=$(wg genkey)
+	echo "$ka" >"$KD/ka" && echo "$kb" >"$KD/kb"
+	pa=nodekey:$(echo "$ka" | wg pubkey | base64 -d | od -An -tx1 | tr -d ' \n')
+	pb=nodekey:$(echo "$kb" | wg pubkey | base64 -d | od -An -tx1 | tr -d ' \n')
+	ip netns add "$KNS2" && ip netns add "$KNS3" &&
+	ip link add kva netns "$KNS3" type veth peer name kvb netns "$KNS2" &&
+	kn3 ip link set lo up &&
+	kn3 ip addr add 192.168.77.1/24 dev kva && kn3 ip link set kva up &&
+	kn2 ip addr add 192.168.77.2/24 dev kvb && kn2 ip link set kvb up && kn2 ip link set lo up || return 1
+	netmap 100.64.0.1/32 null "$pb 100.64.0.2/32 192.168.77.2:40002" >"$KD/ea.json"
+	netmap 100.64.0.2/32 null "$pa 100.64.0.1/32 192.168.77.1:40001" |
+		sed 's|fd7a:115c:a1e0::1/128|fd7a:115c:a1e0::2/128|' >"$KD/eb.json"
+	kn2 "$KT" -i mwkb -p 40002 -k "$KD/kb" up apply "$KD/eb.json" || return 1
+	kn3 "$KT" -i mwke -p 40001 -k "$KD/ka" up apply "$KD/ea.json" events 20 >"$KD/ev.out" &
+	local bg=$!
+	sleep 3
+	kn2 ping -c 3 -i 0.5 -W 5 100.64.0.1
+	wait $bg
+	cat "$KD/ev.out"
+	has "^event handshake $(b64 "$pb")" "$KD/ev.out"
+}
+
+t_big() {
+	"$KT" gen 10000 "$KD/big.json" && "$KT" gen 10000 "$KD/big1.json" 1 || return 1
+	kn "$KT" -i mwk1 up apply "$KD/big.json" apply "$KD/big.json" apply "$KD/big1.json" \
+		>"$KD/big.out" || { cat "$KD/big.out"; return 1; }
+	cat "$KD/big.out"
+	echo "peers: $(kn meshwg wg show mwk1 peers | wc -l)"
+	[ "$(kn meshwg wg show mwk1 peers | wc -l)" = 10000 ] &&
+	stats "$KD/big.out" 1 | grep -q "added=10000 removed=0 changed=0 unchanged=0" &&
+	stats "$KD/big.out" 2 | grep -q "unchanged=10000 messages=0" &&
+	stats "$KD/big.out" 3 | grep -q "changed=1 unchanged=9999 messages=1"
+}
+
+t_down() {
+	kn "$KT" -i mwk1 up down && ! kn ip link show mwk1 2>/dev/null
+}
+
+modprobe meshwg && ip netns add "$KNS" && kn ip link set lo up
+check kern/link t_link
+check kern/apply t_apply
+check kern/diff t_diff
+check kern/filter t_filter
+check kern/remove t_remove
+check kern/malformed t_malformed
+check kern/adopt t_adopt
+check kern/refused t_refused
+check kern/status t_status
+check kern/routes t_routes
+check kern/events t_events
+check kern/big t_big
+echo "== 10,000-peer apply (one kern_try process: up, full, same, 1-peer delta):"
+cat "$KD/big.out" 2>/dev/null
+check kern/down t_down
+ip netns del "$KNS3" 2>/dev/null
+ip netns del "$KNS2" 2>/dev/null
+ip netns del "$KNS"
+rm -rf "$KD"
+suite_end

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/* Test doubles of kern.h and api.h (fakes.h). */
+
+#include "fakes.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fake_kern_state fk;
+
+struct kern {
+	struct kern_config cfg;
+};
+
+int kern_open(struct kern **k, const struct kern_config *cfg, struct loop *l, char *err,
+	      size_t errlen)
+{
+	(void)l;
+	if (fk.no_module) {
+		snprintf(err, errlen, "meshwg kernel module not loaded (run: modprobe meshwg)");
+		return -ENOENT;
+	}
+	*k = calloc(1, sizeof(**k));
+	if (!*k)
+		return -ENOMEM;
+	(*k)->cfg = *cfg;
+	fk.open = true;
+	return 0;
+}
+
+void kern_close(struct kern *k)
+{
+	fk.open = false;
+	free(k);
+}
+
+int kern_reconfigure(struct kern *k, const struct kern_config *cfg)
+{
+	k->cfg = *cfg;
+	return 0;
+}
+
+int kern_up(struct kern *k, const uint8_t private_key[32], char *err, size_t errlen)
+{
+	(void)k;
+	(void)err;
+	(void)errlen;
+	memcpy(fk.private_key, private_key, 32);
+	fk.up = true;
+	fk.ups++;
+	return 0;
+}
+
+int kern_set_private_key(struct kern *k, const uint8_t private_key[32])
+{
+	(void)k;
+	memcpy(fk.private_key, private_key, 32);
+	fk.key_sets++;
+	return 0;
+}
+
+uint16_t kern_listen_port(struct kern *k)
+{
+	return k->cfg.listen_port ? k->cfg.listen_port : 51820;
+}
+
+int kern_ifindex(struct kern *k)
+{
+	(void)k;
+	return 7;
+}
+
+int kern_apply(struct kern *k, const cJSON *netmap, struct kern_apply_stats *st, char *err,
+	       size_t errlen)
+{
+	(void)k;
+	(void)err;
+	(void)errlen;
+	memset(st, 0, sizeof(*st));
+	cJSON_Delete(fk.applied);
+	fk.applied = cJSON_Duplicate(netmap, 1);
+	fk.applies++;
+	return 0;
+}
+
+int kern_down(struct kern *k)
+{
+	(void)k;
+	fk.up = false;
+	fk.downs++;
+	return 0;
+}
+
+void kern_set_event_cb(struct kern *k, kern_event_cb cb, void *arg)
+{
+	(void)k;
+	(void)cb;
+	(void)arg;
+}
+
+cJSON *kern_status(struct kern *k)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(j, "interface", k->cfg.ifname);
+	cJSON_AddObjectToObject(j, "peers");
+	cJSON_AddNullToObject(j, "filter");
+	return j;
+}
+
+/* ---- api ---- */
+
+struct api {
+	api_handler h;
+	void *arg;
+};
+
+static struct api *the_api;
+void (*fake_api_on_final)(void);
+
+int api_open(struct api **a, struct loop *l, const char *path, gid_t gid, api_handler h,
+	     void *arg, char *err, size_t errlen)
+{
+	(void)l;
+	(void)path;
+	(void)gid;
+	(void)err;
+	(void)errlen;
+	*a = calloc(1, sizeof(**a));
+	if (!*a)
+		return -1;
+	(*a)->h = h;
+	(*a)->arg = arg;
+	the_api = *a;
+	return 0;
+}
+
+void api_close(struct api *a)
+{
+	if (the_api == a)
+		the_api = NULL;
+	free(a);
+}
+
+void api_progress(struct api_req *r, const cJSON *obj)
+{
+	if (!r->progress)
+		r->progress = cJSON_CreateArray();
+	cJSON_AddItemToArray(r->progress, cJSON_Duplicate(obj, 1));
+}
+
+void api_reply(struct api_req *r, cJSON *obj)
+{
+	r->final = obj;
+	r->done = true;
+	if (fake_api_on_final)
+		fake_api_on_final();
+}
+
+void fake_api_request(struct api_req *r, const char *json)
+{
+	cJSON *j = cJSON_Parse(json);
+
+	memset(r, 0, sizeof(*r));
+	the_api->h(r, j, the_api->arg);
+	cJSON_Delete(j);
+}
+
+void fake_api_req_free(struct api_req *r)
+{
+	cJSON_Delete(r->progress);
+	cJSON_Delete(r->final);
+	memset(r, 0, sizeof(*r));
+}

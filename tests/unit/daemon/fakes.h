@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * Test doubles of the kernel side (kern.h) and the local API (api.h) for
+ * test_daemon: the real daemon.c, ctl.c and state.c run against a real
+ * meshwg-control, while the "kernel" records what it was told and the
+ * "API" hands requests straight to the daemon's handler.
+ */
+#ifndef DAEMON_TEST_FAKES_H
+#define DAEMON_TEST_FAKES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+#include "api.h"
+#include "kern.h"
+
+struct fake_kern_state {
+	bool no_module;		/* kern_open fails with -ENOENT */
+	bool open, up;
+	uint8_t private_key[32];
+	cJSON *applied;		/* last netmap given to kern_apply */
+	unsigned applies, ups, downs, key_sets;
+};
+extern struct fake_kern_state fk;
+
+struct api_req {
+	cJSON *progress;	/* array of progress objects */
+	cJSON *final;		/* the final reply, once given */
+	bool done;
+};
+
+/* Sends one request to the daemon; the reply arrives in r (maybe later). */
+void fake_api_request(struct api_req *r, const char *json);
+void fake_api_req_free(struct api_req *r);
+/* Called when a final reply arrives (test hook; may be NULL). */
+extern void (*fake_api_on_final)(void);
+
+#endif
