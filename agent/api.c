@@ -136,6 +136,11 @@ static bool conn_queue(struct conn *c, const cJSON *obj)
 
 	if (!text)
 		return false;
+	if (c->out_off) {	/* drop what was sent already */
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
 	len = strlen(text);
 	need = c->out_len + len + 1;
 	if (need > API_MAX_OUTPUT) {

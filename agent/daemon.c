@@ -836,8 +836,8 @@ static void go_down(struct daemon *d, bool forget)
 		d->netmap = NULL;
 		cJSON_Delete(d->endpoints_sent);
 		d->endpoints_sent = NULL;
-		ctl_close(d->ctl);	/* drops the old node key with it */
-		d->ctl = NULL;
+		/* The ctl stays (this may run in its callback): the next `up`
+		 * gives it the new node key (ensure_keys). */
 		set_state(d, ST_NEEDS_LOGIN, "logged out");
 	} else {
 		set_state(d, ST_STOPPED, "stopped: run meshwg up");
@@ -966,9 +966,47 @@ static double num_or0(const cJSON *o, const char *name)
 	return cJSON_IsNumber(it) ? it->valuedouble : 0;
 }
 
+static int cmp_item_name(const void *a, const void *b)
+{
+	const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+
+	return strcmp(x->string, y->string);
+}
+
+/* The kernel's peers by base64 key, sorted for bsearch: a status of 10,000
+ * peers must not cost 10,000 linear lookups. NULL when there are none. */
+static const cJSON **index_peers(const cJSON *kpeers, size_t *n)
+{
+	const cJSON **v, *it;
+	size_t i = 0;
+
+	*n = (size_t)cJSON_GetArraySize(kpeers);
+	if (!*n || !(v = calloc(*n, sizeof(*v))))
+		return NULL;
+	cJSON_ArrayForEach(it, kpeers)
+		if (it->string && i < *n)
+			v[i++] = it;
+	*n = i;
+	qsort(v, i, sizeof(*v), cmp_item_name);
+	return v;
+}
+
+static const cJSON *find_kpeer(const cJSON **v, size_t n, const char *b64)
+{
+	cJSON key = { .string = (char *)b64 };
+	const cJSON *kp = &key, **hit;
+
+	if (!v)
+		return NULL;
+	hit = bsearch(&kp, v, n, sizeof(*v), cmp_item_name);
+	return hit ? *hit : NULL;
+}
+
 cJSON *daemon_status(struct daemon *d)
 {
 	cJSON *st = cJSON_CreateObject(), *ks = NULL, *kpeers, *ctl, *peers;
+	const cJSON **kidx;
+	size_t nkp;
 	const cJSON *self = cJSON_GetObjectItem(d->netmap, "self"), *p;
 	const char *names[] = { "id", "hostname", "dns_name", "addresses", "user", "tags" };
 	int64_t now = mwg_now();
@@ -978,6 +1016,7 @@ cJSON *daemon_status(struct daemon *d)
 	if (d->kern && d->kern_is_up)
 		ks = kern_status(d->kern);
 	kpeers = cJSON_GetObjectItem(ks, "peers");
+	kidx = index_peers(kpeers, &nkp);
 	cJSON_AddStringToObject(st, "backend_state", state_names[d->state]);
 	cJSON_AddStringToObject(st, "message", d->message);
 	ctl = cJSON_AddObjectToObject(st, "control");
@@ -1015,7 +1054,7 @@ cJSON *daemon_status(struct daemon *d)
 		if (nk && !mwg_key_parse(nk, "nodekey:", key)) {
 			char *b64 = mwg_b64_encode(key, 32);
 
-			kp = b64 ? cJSON_GetObjectItem(kpeers, b64) : NULL;
+			kp = b64 ? find_kpeer(kidx, nkp, b64) : NULL;
 			free(b64);
 			for (size_t i = 0; i < d->nevs; i++) {
 				if (memcmp(d->evs[i].key, key, 32))
@@ -1045,6 +1084,7 @@ cJSON *daemon_status(struct daemon *d)
 
 		cJSON_AddItemToObject(st, "filter", f ? f : cJSON_CreateNull());
 	}
+	free(kidx);
 	cJSON_Delete(ks);
 	return st;
 }

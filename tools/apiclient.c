@@ -94,7 +94,8 @@ static int connect_daemon(const char *path, char *err, size_t errlen)
 	return -e;
 }
 
-static int send_all(int fd, const char *buf, size_t len, long long deadline, char *err, size_t errlen)
+static int send_all(int fd, const char *buf, size_t len, long long deadline, char *err,
+		    size_t errlen)
 {
 	size_t off = 0;
 

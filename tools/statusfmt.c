@@ -372,7 +372,8 @@ int sf_status(FILE *f, const cJSON *status, time_t now, char *err, size_t errlen
 	    cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(control, "connected"))) {
 		const char *le = str(control, "last_error");
 
-		fprintf(f, "\n# not connected to the control server%s%s%s%s; the mesh keeps its last configuration\n",
+		fprintf(f, "\n# not connected to the control server%s%s%s%s; "
+			"the mesh keeps its last configuration\n",
 			str(control, "url")[0] ? " " : "", str(control, "url"),
 			le[0] ? ": " : "", le);
 	}

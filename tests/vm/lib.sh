@@ -388,7 +388,7 @@ start_server() {
 	ip netns exec "$CTLNS" "$CTLBIN" --config "$MESH_DIR/control.json" serve \
 		> >(stamp >>"$MESH_DIR/server.log") 2>&1 &
 	SPID=$!
-	retry 30 inctl curl -fsS --max-time 2 "$URL/health" >/dev/null &&
+	retry 30 inctl curl -fsS --max-time 2 "$URL/health" >/dev/null 2>&1 &&
 		kill -0 "$SPID" 2>/dev/null || { tail -n 20 "$MESH_DIR/server.log"; return 1; }
 }
 

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../../control/util.h"
+
 struct fake_kern_state fk;
 
 struct kern {
@@ -100,12 +102,33 @@ void kern_set_event_cb(struct kern *k, kern_event_cb cb, void *arg)
 	(void)arg;
 }
 
+/* Every applied peer, with made-up counters: rx_bytes = 1000 * id,
+ * endpoint 192.0.2.ID:41641, last_handshake fk.handshake. */
 cJSON *kern_status(struct kern *k)
 {
-	cJSON *j = cJSON_CreateObject();
+	cJSON *j = cJSON_CreateObject(), *peers;
+	const cJSON *p;
 
 	cJSON_AddStringToObject(j, "interface", k->cfg.ifname);
-	cJSON_AddObjectToObject(j, "peers");
+	peers = cJSON_AddObjectToObject(j, "peers");
+	cJSON_ArrayForEach(p, cJSON_GetObjectItem(fk.applied, "peers")) {
+		uint8_t key[32];
+		char *b64, ep[64];
+		double id = cJSON_GetNumberValue(cJSON_GetObjectItem(p, "id"));
+		cJSON *o;
+
+		if (mwg_key_parse(cJSON_GetStringValue(cJSON_GetObjectItem(p, "node_key")),
+				  "nodekey:", key) || !(b64 = mwg_b64_encode(key, 32)))
+			continue;
+		o = cJSON_AddObjectToObject(peers, b64);
+		snprintf(ep, sizeof(ep), "192.0.2.%.0f:41641", id);
+		cJSON_AddStringToObject(o, "endpoint", ep);
+		cJSON_AddNumberToObject(o, "last_handshake", (double)fk.handshake);
+		cJSON_AddNumberToObject(o, "rx_bytes", 1000 * id);
+		cJSON_AddNumberToObject(o, "tx_bytes", 0);
+		cJSON_AddNumberToObject(o, "acl_drops", 0);
+		free(b64);
+	}
 	cJSON_AddNullToObject(j, "filter");
 	return j;
 }

@@ -21,6 +21,7 @@ struct fake_kern_state {
 	uint8_t private_key[32];
 	cJSON *applied;		/* last netmap given to kern_apply */
 	unsigned applies, ups, downs, key_sets;
+	int64_t handshake;	/* last_handshake of every peer in kern_status */
 };
 extern struct fake_kern_state fk;
 
