@@ -27,6 +27,7 @@ struct req {
 	struct curl_slist *hdrs;
 	char *body;
 	struct mwg_buf buf;
+	size_t scanned;		/* buf[0..scanned) has no '\n' (stream) */
 	size_t max;
 	long status;
 	char errbuf[CURL_ERROR_SIZE];
@@ -248,6 +249,7 @@ static int start_http(struct req *r)
 	if (!r->h)
 		return -1;
 	mwg_buf_free(&r->buf);
+	r->scanned = 0;
 	r->status = 0;
 	r->errbuf[0] = '\0';
 	snprintf(url, sizeof(url), "%s%s", c->m.url, r->fetching_key ? "/v1/key" : r->path);
@@ -373,7 +375,10 @@ static bool deliver_lines(struct ctl *c, struct req *r)
 {
 	char *nl;
 
-	while (c->stream == r && r->status == 200 && (nl = memchr(r->buf.data, '\n', r->buf.len))) {
+	/* A FULL of 10,000 peers is megabytes in many chunks: search only
+	 * what arrived since the last look. */
+	while (c->stream == r && r->status == 200 && r->buf.len > r->scanned &&
+	       (nl = memchr(r->buf.data + r->scanned, '\n', r->buf.len - r->scanned))) {
 		size_t l = (size_t)(nl - r->buf.data);
 		char err[300];
 		cJSON *msg;
@@ -383,6 +388,7 @@ static bool deliver_lines(struct ctl *c, struct req *r)
 		memmove(r->buf.data, nl + 1, r->buf.len - l - 1);
 		r->buf.len -= l + 1;
 		r->buf.data[r->buf.len] = '\0';
+		r->scanned = 0;
 		if (!l)
 			continue;
 		if (!msg) {
@@ -396,6 +402,8 @@ static bool deliver_lines(struct ctl *c, struct req *r)
 		r->msg_cb(msg, r->arg);
 		cJSON_Delete(msg);
 	}
+	if (c->stream == r)
+		r->scanned = r->buf.len;
 	return c->stream == r;
 }
 

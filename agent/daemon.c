@@ -59,7 +59,7 @@ struct daemon {
 	struct api_req *pending_up;
 	struct api_req *pending_rotate;
 	bool rotating;
-	uint64_t last_rotation_ms;	/* monotonic; 0 = never */
+	uint64_t last_rotation_ms;	/* last automatic one, monotonic; 0 = never */
 	uint8_t new_nkey[32];
 	bool pending_auth_key;	/* the running `up` carried an auth key */
 	struct peer_ev *evs;
@@ -352,6 +352,7 @@ static void check_rotation(struct daemon *d)
 	if (d->last_rotation_ms && loop_now_ms() - d->last_rotation_ms < ROTATE_MIN_INTERVAL_MS)
 		return;
 	log_info("node key expires %s: rotating it", exp);
+	d->last_rotation_ms = loop_now_ms();
 	start_rotation(d);
 }
 
@@ -377,6 +378,12 @@ static void on_msg(const cJSON *msg, void *arg)
 		return;
 	if (!strcmp(type, "full") || !strcmp(type, "delta")) {
 		bool first = !d->connected;
+
+		/* Event state of peers that left (or rotated keys) must not pile
+		 * up: a FULL starts it afresh; kern_status() has the kernel's own
+		 * last handshake and endpoint of every peer anyway. */
+		if (!strcmp(type, "full"))
+			d->nevs = 0;
 
 		if (mwgc_netmap_apply(&d->netmap, msg)) {
 			log_error("netmap message could not be applied");
@@ -587,7 +594,6 @@ static void start_rotation(struct daemon *d)
 		return;
 	}
 	d->rotating = true;
-	d->last_rotation_ms = loop_now_ms();
 }
 
 static void on_rotate_timer(void *arg)

@@ -58,7 +58,7 @@ static int event_msg_cb(struct nl_msg *msg, void *arg)
 static void events_readable(int fd, uint32_t events, void *arg)
 {
 	struct kern *k = arg;
-	int ret;
+	int ret, overruns = 0;
 
 	(void)fd;
 	(void)events;
@@ -68,7 +68,7 @@ static void events_readable(int fd, uint32_t events, void *arg)
 			continue;
 		if (ret == -NLE_AGAIN)
 			return;
-		if (ret == -NLE_NOMEM) {
+		if (ret == -NLE_NOMEM && ++overruns <= 8) {
 			/* ENOBUFS: the socket overran; some events are lost, carry on */
 			log_warn("kernel events overran the socket buffer; some were lost");
 			continue;

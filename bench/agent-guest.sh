@@ -11,6 +11,7 @@ bdie() {
 	done
 	mesh_teardown
 	ip link del wgb0 2>/dev/null
+	ip link del mwb0 2>/dev/null
 	unload_meshwg
 	exit 1
 }
@@ -138,6 +139,10 @@ echo "meshwgd, one node deleted: $DEL"
 echo "== 4. the same peers into wireguard.ko (wg setconf) and meshwg.ko (meshwg wg setconf)"
 inn 1 meshwg wg showconf meshwg0 | grep -v '^ListenPort' >"$MESH_DIR/big.conf" || bdie "showconf"
 echo "$(grep -c '^\[Peer\]' "$MESH_DIR/big.conf") peers in the configuration"
+# exec overhead of one `wg` run (a read-only one), to read the delta times
+T0=$(ns_now)
+wg show all listen-port >/dev/null
+WGEXEC=$(ms_since "$T0")
 ip link add wgb0 type wireguard || bdie "wireguard.ko interface"
 T0=$(ns_now)
 wg setconf wgb0 "$MESH_DIR/big.conf" || bdie "wg setconf"
@@ -150,14 +155,12 @@ WGADD=$(ms_since "$T0")
 T0=$(ns_now)
 wg set wgb0 peer "$NEWK" remove || bdie "wg set (remove)"
 WGDEL=$(ms_since "$T0")
-echo "wg setconf: $WGFULL ms; wg set one peer: add $WGADD ms, remove $WGDEL ms ($(wg show wgb0 peers | wc -l) peers)"
-ip link del wgb0
+echo "wg setconf: $WGFULL ms; wg set one peer: add $WGADD ms, remove $WGDEL ms ($(wg show wgb0 peers | wc -l) peers); one wg exec: $WGEXEC ms"
 ip link add mwb0 type meshwg || bdie "second meshwg interface"
 T0=$(ns_now)
 meshwg wg setconf mwb0 "$MESH_DIR/big.conf" || bdie "meshwg wg setconf"
 MWFULL=$(ms_since "$T0")
 echo "meshwg wg setconf (meshwg.ko, no daemon): $MWFULL ms"
-ip link del mwb0
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 echo
@@ -172,6 +175,7 @@ printf '%-46s %10s\n' "meshwg wg setconf $BENCH_PEERS peers (ms)" "$MWFULL"
 printf '%-46s %10s\n' "  ratio meshwgd apply / wg setconf" "$(ratio "$FULLMS" "$WGFULL")"
 printf '%-46s %10s\n' "meshwgd apply +1 peer (ms)" "$ADDMS"
 printf '%-46s %10s\n' "wg set +1 peer (ms, includes exec)" "$WGADD"
+printf '%-46s %10s\n' "  (one read-only wg exec, ms)" "$WGEXEC"
 printf '%-46s %10s\n' "  ratio" "$(ratio "$ADDMS" "$WGADD")"
 printf '%-46s %10s\n' "meshwgd apply -1 peer (ms)" "$DELMS"
 printf '%-46s %10s\n' "wg set remove 1 peer (ms, includes exec)" "$WGDEL"
@@ -179,7 +183,17 @@ printf '%-46s %10s\n' "  ratio" "$(ratio "$DELMS" "$WGDEL")"
 printf '%-46s %10s\n' "meshwgd RSS at $NPEERS peers (KiB)" "$RSS"
 printf '%-46s %10s\n' "meshwgd peak RSS (KiB)" "$HWM"
 
+echo
+echo "== teardown with $BENCH_PEERS peers (slow under TCG: every peer is freed)"
+T0=$(ns_now)
 stop_daemon 1 >/dev/null || bdie "meshwgd did not stop"
+echo "meshwgd SIGTERM to exit (deletes meshwg0): $(ms_since "$T0") ms"
+T0=$(ns_now)
+ip link del mwb0
+echo "ip link del of the bare meshwg interface: $(ms_since "$T0") ms"
+T0=$(ns_now)
+ip link del wgb0
+echo "ip link del of the wireguard.ko interface: $(ms_since "$T0") ms"
 stop_server || bdie "server did not stop"
 mesh_teardown
 unload_meshwg

@@ -47,12 +47,16 @@ static void usage(FILE *f)
 		"                  filter_changed=0|1 usec=T\"; on error prints \"error: ERRNO: MSG\"\n"
 		"                  and the run goes on (the exit status will be 1)\n"
 		"  status          prints kern_status() as JSON\n"
-		"  events SEC      runs the event loop SEC seconds, printing events\n"
+		"  events SEC [N]  runs the event loop SEC seconds (or until N handshake\n"
+		"                  events), printing the events\n"
 		"  down            kern_down\n"
 		"  gen N FILE [V]  writes a netmap of N peers (keys and addresses fixed by\n"
 		"                  their index; V changes the endpoint of peer 0)\n"
 		"Exit status: 0 when every command succeeded, 1 otherwise.\n");
 }
+
+/* "events SEC COUNT" stops after COUNT handshake events */
+static unsigned want_handshakes, handshakes;
 
 static void pr_event(const struct kern_event *ev, void *arg)
 {
@@ -65,6 +69,8 @@ static void pr_event(const struct kern_event *ev, void *arg)
 	printf("event %s %s %s\n", names[ev->type <= 4 ? ev->type : 0], b64,
 	       ev->endpoint[0] ? ev->endpoint : "-");
 	fflush(stdout);
+	if (ev->type == KERN_EV_HANDSHAKE && want_handshakes && ++handshakes >= want_handshakes)
+		loop_quit(arg);
 }
 
 static void quit_cb(void *arg)
@@ -207,7 +213,7 @@ int main(int argc, char *argv[])
 		loop_destroy(&loop);
 		return 1;
 	}
-	kern_set_event_cb(k, pr_event, NULL);
+	kern_set_event_cb(k, pr_event, &loop);
 	for (; i < argc; i++) {
 		const char *c = argv[i];
 
@@ -261,6 +267,9 @@ int main(int argc, char *argv[])
 			ret = loop_timer_init(&loop, &t, quit_cb, &loop);
 			if (!ret) {
 				loop_timer_arm(&t, (uint64_t)atoi(argv[++i]) * 1000);
+				if (i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9')
+					want_handshakes = (unsigned)atoi(argv[++i]);
+				handshakes = 0;
 				loop.stop = false;
 				ret = loop_run(&loop);
 				loop_timer_destroy(&t);

@@ -10,6 +10,7 @@
 #   apply      addresses, tailnet routes, peers (wg show) match the netmap
 #   diff       same netmap again: messages=0; one endpoint change: one message
 #   filter     packet_filter installed before peers, cleared, only when changed
+#   badfilter  a filter the kernel refuses: its reason, old filter kept, no peer added
 #   remove     a peer gone and an address changed are removed
 #   malformed  a bad netmap fails and changes nothing
 #   adopt      a new process adopts the link: first apply is a diff (0 messages)
@@ -30,7 +31,7 @@ kn3() { ip netns exec "$KNS3" "$@"; }
 K1=nodekey:$(wg genkey | wg pubkey | base64 -d | od -An -tx1 | tr -d ' \n')
 K2=nodekey:$(wg genkey | wg pubkey | base64 -d | od -An -tx1 | tr -d ' \n')
 K3=nodekey:$(wg genkey | wg pubkey | base64 -d | od -An -tx1 | tr -d ' \n')
-b64() { echo "${1#nodekey:}" | xxd -r -p | base64; }
+b64() { python3 -c 'import base64, sys; print(base64.b64encode(bytes.fromhex(sys.argv[1])).decode())' "${1#nodekey:}"; }
 
 # netmap SELF4 FILTER PEERS...: PEERS are "KEY ADDR4 ENDPOINT [ROUTE]"
 netmap() {
@@ -56,6 +57,13 @@ netmap 100.64.0.1/32 "$FILTER" "$P1" "$P2" >"$KD/c.json"
 netmap 100.64.0.7/32 null "$P1" >"$KD/d.json"
 netmap 100.64.0.7/32 null "$P1" "$K3 100.64.0.300/32 192.0.2.4:1" >"$KD/bad.json"
 netmap 100.64.0.1/32 null "$P1" "$P2" >"$KD/e.json"
+# 800 sources x 700 destinations x 4 protocols: over the kernel's atom limit
+BIGF=$(python3 -c '
+import json
+src = ["10.%d.%d.1/32" % (i // 250, i % 250) for i in range(800)]
+dst = [{"prefix": "10.200.%d.%d/32" % (i // 250, i % 250), "first_port": 0, "last_port": 65535} for i in range(700)]
+print(json.dumps([{"action": "accept", "src": src, "dst": dst, "protos": []}]))')
+netmap 100.64.0.1/32 "$BIGF" "$P1" "$P2" "$K3 100.64.0.9/32 192.0.2.5:1" >"$KD/bigfilter.json"
 # a low-order (all-zero) public key: the kernel refuses the whole message
 netmap 100.64.0.7/32 null "$P1" "nodekey:$(printf '0%.0s' $(seq 64)) 100.64.0.9/32 192.0.2.5:1" >"$KD/refused.json"
 
@@ -100,6 +108,17 @@ t_filter() {
 	# a new process (meshwgd restarted) finds the same filter installed: kept
 	kn "$KT" -i mwk0 up apply "$KD/c.json" >"$KD/c2.out" &&
 	has "unchanged=2 messages=0 filter_changed=0" "$KD/c2.out"
+}
+
+t_badfilter() {
+	# refused: the error carries the kernel's reason, the old filter stays, and
+	# the peer the netmap adds is not added (additions come after the filter)
+	kn "$KT" -i mwk0 up apply "$KD/bigfilter.json" >"$KD/bf.out"
+	cat "$KD/bf.out"
+	kn meshwg filter show mwk0 >"$KD/filter" && kn meshwg wg show mwk0 peers >"$KD/peers" &&
+	has "error: -7: the kernel refused the packet filter: .*: ruleset too large" "$KD/bf.out" &&
+	has '"100.64.0.0/10"' "$KD/filter" && hasnt "$(b64 "$K3")" "$KD/peers" &&
+	[ "$(wc -l <"$KD/peers")" = 2 ]
 }
 
 t_remove() {
@@ -181,10 +200,13 @@ t_events() {
 	netmap 100.64.0.2/32 null "$pa 100.64.0.1/32 192.168.77.1:40001" |
 		sed 's|fd7a:115c:a1e0::1/128|fd7a:115c:a1e0::2/128|' >"$KD/eb.json"
 	kn2 "$KT" -i mwkb -p 40002 -k "$KD/kb" up apply "$KD/eb.json" || return 1
-	kn3 "$KT" -i mwke -p 40001 -k "$KD/ka" up apply "$KD/ea.json" events 20 >"$KD/ev.out" &
-	local bg=$!
-	sleep 3
-	kn2 ping -c 3 -i 0.5 -W 5 100.64.0.1
+	kn3 "$KT" -i mwke -p 40001 -k "$KD/ka" up apply "$KD/ea.json" events 120 1 >"$KD/ev.out" &
+	local bg=$! n
+	# ping until the handshake event arrived (kern_try then exits)
+	for n in $(seq 60); do
+		kn2 ping -c 1 -W 2 100.64.0.1 >/dev/null && grep -q "^event handshake" "$KD/ev.out" && break
+		sleep 1
+	done
 	wait $bg
 	cat "$KD/ev.out"
 	has "^event handshake $(b64 "$pb")" "$KD/ev.out"
@@ -211,6 +233,7 @@ check kern/link t_link
 check kern/apply t_apply
 check kern/diff t_diff
 check kern/filter t_filter
+check kern/badfilter t_badfilter
 check kern/remove t_remove
 check kern/malformed t_malformed
 check kern/adopt t_adopt

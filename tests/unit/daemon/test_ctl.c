@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <cmocka.h>
 #include <curl/curl.h>
@@ -213,6 +214,61 @@ static void test_pending(void **st)
 	ctl_close(c);
 }
 
+/* Many nodes registering at once (one connection each, all on one loop),
+ * then a FULL of hundreds of peers: a line of many chunks. */
+#define MANY 150	/* ~6 descriptors each */
+static int many_done;
+
+static void on_many(const struct ctl_result *r, void *arg)
+{
+	long *status = arg;
+
+	*status = r->status;
+	if (++many_done == MANY)
+		loop_quit(&L);
+}
+
+static void test_big_full(void **st)
+{
+	static struct ctl *c[MANY];
+	static long status[MANY];
+	struct stream s = { 0 };
+	char host[32];
+	bool all = false;
+
+	(void)st;
+	many_done = 0;
+	for (int i = 0; i < MANY; i++) {
+		c[i] = new_ctl(url);
+		snprintf(host, sizeof(host), "many-%d", i);
+		assert_int_equal(ctl_register(c[i], authkey, host, NULL, on_many, &status[i]), 0);
+	}
+	while (!all) {
+		L.stop = false;
+		loop_timer_arm(&guard, 120000);
+		loop_run(&L);
+		assert_false(guard_fired);
+		all = many_done == MANY;
+	}
+	for (int i = 0; i < MANY; i++)
+		assert_int_equal(status[i], 200);
+	s.want_full = true;
+	assert_int_equal(ctl_stream_open(c[0], NULL, on_msg, on_stream_done, &s), 0);
+	while (!s.fulls) {
+		L.stop = false;
+		loop_timer_arm(&guard, 60000);
+		loop_run(&L);
+		assert_false(guard_fired);
+		assert_false(s.end.done);
+	}
+	assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(s.full, "peers")) >= MANY - 1);
+	assert_true(has_peer(s.full, ctl_node_key(c[MANY - 1])));
+	ctl_stream_close(c[0]);
+	stream_free(&s);
+	for (int i = 0; i < MANY; i++)
+		ctl_close(c[i]);
+}
+
 static void test_full_flow(void **st)
 {
 	struct ctl *a = new_ctl(url), *b = new_ctl(url);
@@ -379,9 +435,19 @@ int main(void)
 		cmocka_unit_test(test_wrong_auth_key),
 		cmocka_unit_test(test_unreachable),
 		cmocka_unit_test(test_pending),
+		cmocka_unit_test(test_big_full),
 		cmocka_unit_test(test_full_flow),
 	};
 
+	{
+		struct rlimit rl;
+
+		/* test_big_full holds many connections and timers at once. */
+		if (!getrlimit(RLIMIT_NOFILE, &rl)) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (getenv("MWG_DEBUG"))
 		log_set_level(LOG_DEBUG_);
