@@ -1183,10 +1183,11 @@ void daemon_reconfigure(struct daemon *d, const struct daemon_config *cfg)
 	if (d->ctl)
 		ctl_set_stream_idle_ms(d->ctl, cfg->stream_idle_ms);
 	if (cfg->socket_gid != d->cfg.socket_gid) {
+		char err[256];
+
 		d->cfg.socket_gid = cfg->socket_gid;
-		if (chown(d->cfg.socket_path, (uid_t)-1, cfg->socket_gid == (gid_t)-1 ? 0 : cfg->socket_gid) ||
-		    chmod(d->cfg.socket_path, cfg->socket_gid == (gid_t)-1 ? 0600 : 0660))
-			log_warn("%s: cannot change group/mode: %s", d->cfg.socket_path, strerror(errno));
+		if (d->api && api_set_gid(d->api, cfg->socket_gid, err, sizeof(err)))
+			log_warn("%s", err);
 	}
 	if (cfg->kern.fwmark != d->cfg.kern.fwmark) {
 		d->cfg.kern.fwmark = cfg->kern.fwmark;

@@ -21,14 +21,6 @@
 
 #define DEFAULT_CONFIG "/etc/meshwg/meshwgd.json"
 
-/* tools/libmeshwg.a's filter.c (the `meshwg filter` verb, linked in with
- * filter_set()) refers to the CLI's is_help(); meshwgd has no such verbs. */
-bool is_help(const char *arg);
-bool is_help(const char *arg)
-{
-	return !strcmp(arg, "--help") || !strcmp(arg, "-h") || !strcmp(arg, "help");
-}
-
 static const char usage_text[] =
 	"Usage: meshwgd [OPTIONS]\n"
 	"\n"

@@ -56,13 +56,23 @@ int ipc_open(struct ipc *ipc)
 
 int ipc_open_family(struct ipc *ipc, const char *family)
 {
+	char err[256];
+	int ret = ipc_open_quiet(ipc, family, err, sizeof(err));
+
+	if (ret)
+		fprintf(stderr, "%s\n", err);
+	return ret;
+}
+
+int ipc_open_quiet(struct ipc *ipc, const char *family, char *err, size_t errlen)
+{
 	int one = 1, ret;
 
 	memset(ipc, 0, sizeof(*ipc));
 	ipc->cb = nl_cb_alloc(NL_CB_DEFAULT);
 	ipc->sk = nl_socket_alloc_cb(ipc->cb);
 	if (!ipc->cb || !ipc->sk) {
-		fprintf(stderr, "Unable to allocate netlink socket: Out of memory\n");
+		snprintf(err, errlen, "Unable to allocate netlink socket: Out of memory");
 		ipc_close(ipc);
 		return -ENOMEM;
 	}
@@ -70,7 +80,7 @@ int ipc_open_family(struct ipc *ipc, const char *family)
 	nl_cb_set(ipc->cb, NL_CB_FINISH, NL_CB_CUSTOM, finish_cb, ipc);
 	ret = genl_connect(ipc->sk);
 	if (ret < 0) {
-		fprintf(stderr, "Unable to open generic netlink socket: %s\n", nl_geterror(ret));
+		snprintf(err, errlen, "Unable to open generic netlink socket: %s", nl_geterror(ret));
 		ipc_close(ipc);
 		return -ENOTCONN;
 	}
@@ -85,10 +95,10 @@ int ipc_open_family(struct ipc *ipc, const char *family)
 	ipc->family = genl_ctrl_resolve(ipc->sk, family);
 	if (ipc->family < 0) {
 		if (ipc->family == -NLE_OBJ_NOTFOUND && !strcmp(family, MESHWG_GENL_NAME))
-			fprintf(stderr, "meshwg kernel module not loaded (try: modprobe meshwg)\n");
+			snprintf(err, errlen, "meshwg kernel module not loaded (try: modprobe meshwg)");
 		else
-			fprintf(stderr, "Unable to resolve generic netlink family %s: %s\n", family,
-				nl_geterror(ipc->family));
+			snprintf(err, errlen, "Unable to resolve generic netlink family %s: %s", family,
+				 nl_geterror(ipc->family));
 		ipc_close(ipc);
 		return -EPROTONOSUPPORT;
 	}

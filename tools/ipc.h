@@ -26,6 +26,8 @@ int ipc_open(struct ipc *ipc);
 void ipc_close(struct ipc *ipc);
 /* ipc_open for any generic netlink family (tests use "nlctrl"). */
 int ipc_open_family(struct ipc *ipc, const char *family);
+/* The same, with the reason written to err instead of stderr (meshwgd). */
+int ipc_open_quiet(struct ipc *ipc, const char *family, char *err, size_t errlen);
 /* Sends msg and waits for its ack: 0, or the kernel's error with ipc->extack. */
 int ipc_request(struct ipc *ipc, struct nl_msg *msg);
 

@@ -12,11 +12,6 @@
 
 const char *PROG_NAME = "meshwg";
 
-bool is_help(const char *arg)
-{
-	return !strcmp(arg, "--help") || !strcmp(arg, "-h") || !strcmp(arg, "help");
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
