@@ -48,6 +48,7 @@ unit: userspace
 	tests/style.sh
 
 vm: userspace
+	$(MAKE) -C tests/unit/agent kern_try
 	tests/vm/run.sh
 
 demo: deps userspace

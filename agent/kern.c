@@ -77,13 +77,12 @@ int kern_open(struct kern **out, const struct kern_config *cfg, struct loop *l, 
 		free(k);
 		return ret;
 	}
-	ret = ipc_open(&k->ipc);
+	ret = ipc_open_quiet(&k->ipc, MESHWG_GENL_NAME, err, errlen);
 	if (ret == -EPROTONOSUPPORT) {
 		set_err(err, errlen, "meshwg kernel module not loaded (run: modprobe meshwg)");
 		ret = -ENOENT;
 		goto fail;
 	} else if (ret) {
-		set_err(err, errlen, "cannot open generic netlink: %s", strerror(-ret));
 		goto fail;
 	}
 	ret = klink_open(k);

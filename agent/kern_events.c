@@ -84,11 +84,9 @@ int kevents_open(struct kern *k, char *err, size_t errlen)
 
 	if (!k->loop)
 		return 0;
-	ret = ipc_open(&k->ev);
-	if (ret) {
-		snprintf(err, errlen, "cannot open the events socket: %s", strerror(-ret));
+	ret = ipc_open_quiet(&k->ev, MESHWG_GENL_NAME, err, errlen);
+	if (ret)
 		return ret;
-	}
 	ret = ipc_join_group(&k->ev, MESHWG_MCGRP_EVENTS);
 	if (ret) {
 		snprintf(err, errlen, "cannot join the meshwg \"events\" group: %s", strerror(-ret));

@@ -458,8 +458,18 @@ int klink_sync_routes(struct kern *k, const struct kprefix *want, size_t n, char
 		kprefix_format(&want[i], text, sizeof(text));
 		snprintf(what, sizeof(what), "cannot add route %s dev %s", text, k->cfg.ifname);
 		rt_begin(k);
-		ret = rt_end(k, r ? rtnl_route_add(k->rt, r, NLM_F_REPLACE) : -NLE_NOMEM, what, msg,
+		/*
+		 * Never NLM_F_REPLACE: an approved subnet route equal to a route
+		 * this machine already has (its own LAN, say) must not take it
+		 * over, or the node could cut itself off from its peers' endpoints.
+		 */
+		ret = rt_end(k, r ? rtnl_route_add(k->rt, r, NLM_F_EXCL) : -NLE_NOMEM, what, msg,
 			     sizeof(msg));
+		if (ret == -EEXIST) {
+			log_warn("not routing %s through %s: the machine already has a route for it",
+				 text, k->cfg.ifname);
+			ret = 0;
+		}
 		keep_first(&first, err, errlen, ret, msg);
 		if (r)
 			rtnl_route_put(r);

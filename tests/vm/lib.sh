@@ -352,7 +352,7 @@ topology() {   # [NODES...] (default 1 2 3 4)
 }
 
 mesh_teardown() {
-	local n p
+	local n p l
 	for n in "${!DPID[@]}"; do kill -9 "${DPID[$n]}" 2>/dev/null; done
 	[ -n "$SPID" ] && kill -9 "$SPID" 2>/dev/null
 	pg_stop
@@ -360,6 +360,11 @@ mesh_teardown() {
 		[ -e "/run/netns/$n" ] || continue
 		p=$(ip netns pids "$n" 2>/dev/null)
 		[ -n "$p" ] && kill -9 $p 2>/dev/null
+		# a killed daemon leaves its interface: delete it now, so that
+		# rmmod does not race the namespace's asynchronous cleanup
+		for l in $(ip -n "$n" -o link show type meshwg 2>/dev/null | awk -F': ' '{print $2}'); do
+			ip -n "$n" link del "${l%@*}" 2>/dev/null
+		done
 		ip netns del "$n" 2>/dev/null
 	done
 	wait 2>/dev/null

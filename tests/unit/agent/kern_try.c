@@ -20,13 +20,6 @@
 #include "kern.h"
 #include "loop.h"
 
-/* tools/libmeshwg.a's filter.o (pulled in by filter_set) refers to the CLI's is_help(). */
-bool is_help(const char *arg);
-bool is_help(const char *arg)
-{
-	return arg && (!strcmp(arg, "-h") || !strcmp(arg, "--help") || !strcmp(arg, "help"));
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,

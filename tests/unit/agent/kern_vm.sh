@@ -17,6 +17,7 @@
 #   refused    a peer the kernel refuses: error with its reason, state resynced
 #   status     kern_status() JSON
 #   routes     accept_routes installs approved subnet routes, drops them after
+#   noclobber  an approved route the machine already has is left alone
 #   events     a handshake from a peer reaches the event callback
 #   big        10,000 peers in one batched apply; again: 0; 1-peer delta: 1
 #   down       kern_down deletes the link
@@ -185,6 +186,20 @@ t_routes() {
 	has "changed=1 unchanged=1 messages=1" "$KD/e2.out"
 }
 
+t_noclobber() {
+	# an approved route equal to one the machine has (its LAN) is not taken over
+	kn ip link add kd0 type dummy && kn ip addr add 10.1.0.1/24 dev kd0 &&
+	kn ip link set kd0 up || return 1
+	kn "$KT" -r -i mwk0 up apply "$KD/e.json" >"$KD/nc.out" 2>"$KD/nc.err"
+	local rc=$?
+	cat "$KD/nc.out" "$KD/nc.err"
+	kn ip route show 10.1.0.0/24 >"$KD/r"
+	cat "$KD/r"
+	kn ip link del kd0
+	[ $rc = 0 ] && hasnt "^error" "$KD/nc.out" && has "dev kd0" "$KD/r" && hasnt "mwk0" "$KD/r" &&
+	has "not routing 10.1.0.0/24 through mwk0" "$KD/nc.err"
+}
+
 t_events() {
 	local ka kb pa pb
 	ka=$(wg genkey) kb=$(wg genkey)
@@ -240,6 +255,7 @@ check kern/adopt t_adopt
 check kern/refused t_refused
 check kern/status t_status
 check kern/routes t_routes
+check kern/noclobber t_noclobber
 check kern/events t_events
 check kern/big t_big
 echo "== 10,000-peer apply (one kern_try process: up, full, same, 1-peer delta):"

@@ -15,13 +15,6 @@
 
 #include "kern.h"
 
-/* tools/libmeshwg.a's filter.o refers to the CLI's is_help(). */
-bool is_help(const char *arg);
-bool is_help(const char *arg)
-{
-	return arg && !strcmp(arg, "--help");
-}
-
 static void test_no_module(void **state)
 {
 	struct kern_config cfg = { .listen_port = 0 };
