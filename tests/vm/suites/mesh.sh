@@ -430,6 +430,11 @@ acheck "SIGTERM: daemons exit, interfaces removed" sigterm_all
 if [ "$MESH_PG" = 1 ]; then
 	# independent of the SQLite part's failures (but not of the topology's)
 	[ "$BROKEN" = "no topology" ] || BROKEN=""
+	# whatever a failed SQLite part left running goes first
+	for n in "${!DPID[@]}"; do
+		stop_daemon "$n" KILL >/dev/null
+		ip -n "$(nsof "$n")" link del meshwg0 2>/dev/null
+	done
 	critical "PostgreSQL started" pg_start
 	critical "control server on PostgreSQL" pg_server
 	acheck "PostgreSQL: two nodes join and ping" pg_join
@@ -443,9 +448,9 @@ if [ "$CHECKS_FAILED" != 0 ]; then
 	d=$(dirname "$MESHWG_VM_RESULTS")/mesh-logs-$KVER
 	mkdir -p "$d" && cp "$W"/*.log "$W"/*.hujson "$W/control.json" "$d/" 2>/dev/null
 	echo "mesh: logs copied to scratch/mesh-logs-$KVER of the run directory"
+	for n in 1 2 3 4; do
+		[ -f "$W/n$n.log" ] && grep -h "netmap seq" "$W/n$n.log" | tail -n 3 | sed "s/^/n$n: /"
+	done
 fi
-for n in 1 2 3 4; do
-	[ -f "$W/n$n.log" ] && grep -h "netmap seq" "$W/n$n.log" | tail -n 3 | sed "s/^/n$n: /"
-done
 mesh_teardown
 suite_end

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * Inside struct daemon: shared by daemon.c (life), daemon_kern.c (kernel
+ * glue), daemon_stream.c (map stream, endpoints), daemon_rotate.c (node key
+ * rotation), daemon_api.c (local API handlers) and daemon_status.c (STATUS).
+ */
+#ifndef MESHWGD_DAEMON_INT_H
+#define MESHWGD_DAEMON_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+#include "api.h"
+#include "ctl.h"
+#include "daemon.h"
+#include "kern.h"
+#include "loop.h"
+#include "state.h"
+
+enum backend_state { ST_NOMODULE, ST_NEEDS_LOGIN, ST_NEEDS_APPROVAL, ST_STARTING, ST_RUNNING,
+		     ST_STOPPED };
+
+/* What the kernel's events told about one peer. */
+struct peer_ev {
+	uint8_t key[32];
+	int64_t last_handshake;
+	char endpoint[64];
+};
+
+struct daemon {
+	struct loop *loop;
+	struct daemon_config cfg;
+	struct kern *kern;
+	bool kern_is_up;
+	struct ctl *ctl;
+	struct api *api;
+	struct prefs prefs;
+	uint8_t mkey[32], nkey[32];
+	bool have_nkey;
+	cJSON *netmap;
+	enum backend_state state;
+	char message[300], last_error[300];
+	bool connected;		/* first message of the current stream arrived */
+	unsigned attempt;
+	struct loop_timer module_timer, reconnect_timer, save_timer, endpoint_timer, rotate_timer;
+	cJSON *endpoints_sent;
+	struct api_req *pending_up;
+	struct api_req *pending_rotate;
+	bool rotating;
+	uint64_t last_rotation_ms;	/* last automatic one, monotonic; 0 = never */
+	uint8_t new_nkey[32];
+	bool pending_auth_key;	/* the running `up` carried an auth key */
+	struct peer_ev *evs;
+	size_t nevs, capevs;
+};
+
+/* life (daemon.c) */
+const char *daemon_state_name(enum backend_state st);
+/* Sets the state and its message (NULL: none), logging a change. */
+void daemon_set_state(struct daemon *d, enum backend_state st, const char *msg);
+/* Writes netmap.json after save_delay_ms (debounced). */
+void daemon_schedule_save(struct daemon *d);
+void daemon_save_netmap_now(struct daemon *d);
+/* The hostname to register with: the prefs' or the system's. */
+const char *daemon_hostname(struct daemon *d);
+
+/* kernel glue (daemon_kern.c) */
+/* The kernel configuration: cfg.kern with the prefs' accept_routes. */
+void daemon_kern_cfg(struct daemon *d, struct kern_config *kc);
+/* Opens the kernel side and resumes; ST_NOMODULE and a retry when it fails. */
+void daemon_try_module(struct daemon *d);
+/* Creates the interface with the node key; 0 when it is up. */
+int daemon_bring_up(struct daemon *d);
+/* Deletes the interface if it is up. */
+void daemon_kern_down(struct daemon *d);
+/* Programs d->netmap into the interface, bringing it up first. */
+void daemon_apply_netmap(struct daemon *d);
+
+/* map stream and endpoints (daemon_stream.c) */
+/* Brings the node towards Running from the stored state. */
+void daemon_resume(struct daemon *d);
+/* Makes d->ctl talk to prefs.login_server. */
+int daemon_ensure_ctl(struct daemon *d, char *err, size_t errlen);
+void daemon_connect_stream(struct daemon *d);
+/* Reconnects the stream after the next backoff delay. */
+void daemon_reconnect_later(struct daemon *d);
+/* Sends the node's endpoints to the server when they changed. */
+void daemon_check_endpoints(struct daemon *d);
+
+/* node key rotation (daemon_rotate.c) */
+/* Rotates when the node key is about to expire. */
+void daemon_check_rotation(struct daemon *d);
+void daemon_start_rotation(struct daemon *d);
+
+/* local API (daemon_api.c) */
+void daemon_on_api(struct api_req *req, const cJSON *j, void *arg);
+/* {"ok": false, "error": fmt with a}. */
+cJSON *daemon_reply_error(const char *fmt, const char *a);
+/* {"ok": true, "status": ...}. */
+cJSON *daemon_reply_status(struct daemon *d);
+/* Answers the pending `up` with reply (or drops reply if there is none). */
+void daemon_finish_up(struct daemon *d, cJSON *reply);
+
+#endif

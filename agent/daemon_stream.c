@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/* meshwgd's map stream (ctl.h): connecting, the netmap messages, the
+ * reconnects, and the node's endpoints sent on it. See daemon_int.h. */
+
+#include "daemon_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+#include "../control/client/mwgc_client.h"
+#include "endpoints.h"
+#include "log.h"
+
+#define APPROVAL_RETRY_MS 3000
+#define BACKOFF_BASE_MS 500
+
+/* ---- endpoints ---- */
+
+static cJSON *current_endpoints(struct daemon *d)
+{
+	struct ep_prefix ex[2];
+	size_t n = 0;
+
+	if (!d->kern_is_up)
+		return NULL;
+	if (!ep_prefix_parse(d->cfg.kern.tailnet_v4, &ex[n]))
+		n++;
+	if (!ep_prefix_parse(d->cfg.kern.tailnet_v6, &ex[n]))
+		n++;
+	return ep_collect(d->cfg.kern.ifname, ex, n, kern_listen_port(d->kern));
+}
+
+static void on_update_done(const struct ctl_result *r, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (r->error[0]) {
+		log_warn("endpoint update: %s", r->error);
+		/* Send again at the next check. */
+		cJSON_Delete(d->endpoints_sent);
+		d->endpoints_sent = NULL;
+	}
+}
+
+void daemon_check_endpoints(struct daemon *d)
+{
+	cJSON *eps, *fields;
+
+	if (!d->ctl || !ctl_stream_connected(d->ctl) || !(eps = current_endpoints(d)))
+		return;
+	if (d->endpoints_sent && cJSON_Compare(eps, d->endpoints_sent, 1)) {
+		cJSON_Delete(eps);
+		return;
+	}
+	fields = cJSON_CreateObject();
+	cJSON_AddItemToObject(fields, "endpoints", cJSON_Duplicate(eps, 1));
+	if (ctl_update(d->ctl, fields, on_update_done, d)) {
+		cJSON_Delete(eps);
+	} else {
+		char *t = cJSON_PrintUnformatted(eps);
+
+		log_info("endpoints: %s", t ? t : "?");
+		free(t);
+		cJSON_Delete(d->endpoints_sent);
+		d->endpoints_sent = eps;
+	}
+	cJSON_Delete(fields);
+}
+
+/* ---- the map stream ---- */
+
+static void schedule_reconnect(struct daemon *d, uint64_t ms)
+{
+	log_info("reconnecting to %s in %.1f s", d->ctl ? ctl_url(d->ctl) : "?", (double)ms / 1000);
+	loop_timer_arm(&d->reconnect_timer, ms);
+}
+
+void daemon_reconnect_later(struct daemon *d)
+{
+	schedule_reconnect(d, ctl_backoff_ms(d->attempt++, BACKOFF_BASE_MS, d->cfg.backoff_max_ms,
+					     randombytes_random()));
+}
+
+static void need_login(struct daemon *d, const char *why)
+{
+	char m[400];
+
+	snprintf(m, sizeof(m), "%s; log in again with: meshwg up --auth-key KEY", why);
+	daemon_set_state(d, ST_NEEDS_LOGIN, m);
+	loop_timer_disarm(&d->reconnect_timer);
+	if (d->ctl)
+		ctl_stream_close(d->ctl);
+	d->connected = false;
+	daemon_finish_up(d, daemon_reply_error("%s", why));
+}
+
+/* A "full" or "delta" message. */
+static void on_netmap(struct daemon *d, const cJSON *msg, bool full)
+{
+	bool first = !d->connected;
+
+	/* Event state of peers that left (or rotated keys) must not pile
+	 * up: a FULL starts it afresh; kern_status() has the kernel's own
+	 * last handshake and endpoint of every peer anyway. */
+	if (full)
+		d->nevs = 0;
+
+	if (mwgc_netmap_apply(&d->netmap, msg)) {
+		log_error("netmap message could not be applied");
+		return;
+	}
+	if (!d->netmap)	/* a delta before any full: ignored */
+		return;
+	daemon_apply_netmap(d);
+	daemon_schedule_save(d);
+	if (first) {
+		d->connected = true;
+		d->attempt = 0;
+		d->last_error[0] = '\0';
+		daemon_set_state(d, ST_RUNNING, "");
+		daemon_check_endpoints(d);
+		daemon_finish_up(d, daemon_reply_status(d));
+	}
+	daemon_check_rotation(d);
+}
+
+static void on_goodbye(struct daemon *d, const cJSON *msg)
+{
+	const char *why = cJSON_GetStringValue(cJSON_GetObjectItem(msg, "reason"));
+
+	log_info("the control server said goodbye: %s", why ? why : "?");
+	if (why && (!strcmp(why, "node key expired") || !strcmp(why, "node deleted")))
+		need_login(d, why);
+	/* "server shutting down", "pending approval": the stream end reconnects. */
+}
+
+static void on_msg(const cJSON *msg, void *arg)
+{
+	struct daemon *d = arg;
+	const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(msg, "type"));
+
+	if (!type)
+		return;
+	if (!strcmp(type, "full") || !strcmp(type, "delta"))
+		on_netmap(d, msg, !strcmp(type, "full"));
+	else if (!strcmp(type, "goodbye"))
+		on_goodbye(d, msg);
+}
+
+static void on_stream_end(const struct ctl_result *r, void *arg)
+{
+	struct daemon *d = arg;
+	bool was = d->connected;
+
+	d->connected = false;
+	snprintf(d->last_error, sizeof(d->last_error), "%s", r->error);
+	if (r->status == 403 && strstr(r->error, "pending")) {
+		char m[200];
+
+		snprintf(m, sizeof(m), "waiting for approval: meshwg-control nodes approve <ID> --user <USER>");
+		if (d->state != ST_NEEDS_APPROVAL)
+			daemon_set_state(d, ST_NEEDS_APPROVAL, m);
+		loop_timer_arm(&d->reconnect_timer, APPROVAL_RETRY_MS);
+		return;
+	}
+	if (r->status == 401 || r->status == 403) {
+		need_login(d, r->error);
+		return;
+	}
+	log_warn("map stream ended: %s", r->error);
+	if (was)
+		d->attempt = 0;
+	if (d->state == ST_RUNNING)
+		daemon_set_state(d, ST_STARTING, "reconnecting to the control server");
+	daemon_reconnect_later(d);
+}
+
+void daemon_connect_stream(struct daemon *d)
+{
+	cJSON *extra, *eps;
+	int r;
+
+	if (!d->ctl || ctl_stream_open_p(d->ctl))
+		return;
+	extra = cJSON_CreateObject();
+	eps = current_endpoints(d);
+	if (eps) {
+		cJSON_AddItemToObject(extra, "endpoints", cJSON_Duplicate(eps, 1));
+		cJSON_Delete(d->endpoints_sent);
+		d->endpoints_sent = eps;
+	}
+	d->connected = false;
+	r = ctl_stream_open(d->ctl, extra, on_msg, on_stream_end, d);
+	cJSON_Delete(extra);
+	if (r)
+		log_error("opening the map stream: %s", strerror(-r));
+}
+
+/* url names want, or want is url with trailing slashes. */
+static bool same_server(const char *url, const char *want)
+{
+	size_t n = strlen(url);
+
+	if (!strcmp(url, want))
+		return true;
+	return strlen(want) && !strncmp(url, want, n) && strspn(want + n, "/") == strlen(want + n);
+}
+
+int daemon_ensure_ctl(struct daemon *d, char *err, size_t errlen)
+{
+	if (d->ctl && same_server(ctl_url(d->ctl), d->prefs.login_server))
+		return 0;
+	/* A new server: the old connection and its stream go. */
+	ctl_close(d->ctl);
+	d->ctl = NULL;
+	d->connected = false;
+	loop_timer_disarm(&d->reconnect_timer);
+	cJSON_Delete(d->endpoints_sent);
+	d->endpoints_sent = NULL;
+	if (ctl_open(&d->ctl, d->loop, d->prefs.login_server, d->mkey, d->nkey, err, errlen))
+		return -1;
+	ctl_set_stream_idle_ms(d->ctl, d->cfg.stream_idle_ms);
+	return 0;
+}
+
+void daemon_resume(struct daemon *d)
+{
+	char err[300];
+
+	if (!d->kern)
+		return;
+	if (!d->prefs.want_running) {
+		daemon_set_state(d, d->have_nkey ? ST_STOPPED : ST_NEEDS_LOGIN,
+				 d->have_nkey ? "stopped: run meshwg up" : "");
+		return;
+	}
+	if (!d->have_nkey || !d->prefs.login_server[0]) {
+		daemon_set_state(d, ST_NEEDS_LOGIN, "");
+		return;
+	}
+	if (d->netmap && !d->kern_is_up) {
+		log_info("bringing the mesh up from the saved netmap (%d peers)",
+			 cJSON_GetArraySize(cJSON_GetObjectItem(d->netmap, "peers")));
+		daemon_apply_netmap(d);
+	}
+	if (daemon_ensure_ctl(d, err, sizeof(err))) {
+		daemon_set_state(d, ST_NEEDS_LOGIN, err);
+		return;
+	}
+	daemon_set_state(d, ST_STARTING, "connecting to the control server");
+	daemon_connect_stream(d);
+}
