@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
- * meshwgd: options, configuration file, signals; the rest is daemon.c.
+ * meshwgd: options, configuration file, signals; the rest is daemon*.c.
  */
 
 #include <errno.h>
