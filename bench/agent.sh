@@ -33,6 +33,10 @@ DESCRIPTION
        peer added and one removed with `wg set`; and with `meshwg wg
        setconf` into a second meshwg interface (the kernel side alone).
        Ratios meshwgd / wg are printed.
+    5. teardown with N peers: meshwgd's SIGTERM (which deletes its
+       interface), `ip link del` of the bare meshwg interface and of the
+       wireguard.ko one (the last takes minutes under TCG: upstream frees
+       its peers one by one, each with an RCU grace period).
 
     Numbers under qemu TCG are only comparable with each other, within one
     boot.

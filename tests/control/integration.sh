@@ -137,6 +137,8 @@ client() { local n=$1; shift; "$MWGC" -s "$URL" -m "$W/m.$n" -n "$W/n.$n" "$@"; 
 newnode() { "$MWGC" genkey >"$W/m.$1"; "$MWGC" genkey >"$W/n.$1"; }
 node_id() { ctl --output json nodes list | tr -d ' \n\t' | grep -o "\"id\":[0-9]*,\"name\":\"$1\"" | grep -o '[0-9]*' | head -1; }
 api() { local m=$1 p=$2; shift 2; curl -sS -X "$m" -H "Authorization: Bearer $APIKEY" "$@" "$URL$p"; }
+regtags() { local n=$1; shift; "$HERE/reg_tags" "$URL" "$W/m.$n" "$W/n.$n" "$@"; }
+nnodes() { ctl --output json nodes list | grep -c '"machine_key"'; }
 api_status() { local m=$1 p=$2; shift 2; curl -s -o /dev/null -w '%{http_code}' -X "$m" "$@" "$URL$p"; }
 
 run_suite() {
@@ -187,6 +189,14 @@ run_suite() {
 	expect_out "register b (reusable)" '"status":"registered"' client b register --auth-key "$REUSE" --hostname beta
 	expect_out "register again is idempotent" '"status":"registered"' client b register --hostname beta
 	expect_out "bad auth key" "HTTP 401: (malformed|invalid) auth key" client f register --auth-key mwgkey-000000000000-000000000000000000000000000000000000000000000000 --hostname f
+	# advertised tags with no policy in force cannot be checked
+	newnode t0
+	TONCE=$(ctl preauthkeys create --user alice)
+	before=$(nnodes)
+	expect_out "tags without a policy: 403" "HTTP 403: tag:router: no policy is in force" regtags t0 t0 tag:router "$TONCE"
+	expect_out "malformed advertised tag: 400" "HTTP 400: tags: \"router\" is not a valid tag" regtags t0 t0 router "$TONCE"
+	if [ "$(nnodes)" = "$before" ]; then ok; else bad "refused tags created a node"; fi
+	expect_out "key not consumed by the refusal" '"status":"registered"' client t0 register --auth-key "$TONCE" --hostname t0
 	expect_out "register c without key: pending" '"status":"pending"' client c register --hostname gamma
 	expect_out "pending node has no map" "HTTP 403: node is pending" client c map
 	C=$(node_id gamma)
@@ -235,6 +245,33 @@ EOP
 	PORT3=$(free_port)
 	write_config "$W/cfg3.json" "$PORT3" ", \"policy_file\": \"$W/bad.hujson\""
 	expect_out "serve refuses an invalid policy_file" "bad.hujson:4:[0-9]+" "$BIN" --config "$W/cfg3.json" serve
+
+	# ---- advertised tags (tagOwners: tag:router for alice@) ----
+	sed 's|"dst": \["alice@:\*"\]|"dst": ["alice@:*", "tag:router:*"]|' "$W/p1.hujson" >"$W/p2.hujson"
+	check "policy letting alice reach tag:router" ctl policy set "$W/p2.hujson"
+	for n in t1 t2 t3; do newnode $n; done
+	BOBONCE=$(ctl preauthkeys create --user bob)
+	before=$(nnodes)
+	expect_out "bob may not use tag:router: 403" "HTTP 403: user bob@ may not use tag:router \(tagOwners\)" regtags t1 t1 tag:router "$BOBONCE"
+	expect_out "undefined tag refused" "HTTP 403: user alice@ may not use tag:nope" regtags t1 t1 tag:router,tag:nope "$REUSE"
+	expect_out "tags without an auth key refused" "HTTP 403: advertised tags need an auth key" regtags t1 t1 tag:router
+	if [ "$(nnodes)" = "$before" ]; then ok; else bad "refused tags changed the node count"; fi
+	expect_out "bob's single-use key still usable" '"status":"registered"' client t1 register --auth-key "$BOBONCE" --hostname t1
+	expect_out "alice may use tag:router" '"tags":\["tag:router"\],"key_expiry":null' regtags t2 tagged2 tag:router "$REUSE"
+	T2=$(node_id tagged2)
+	expect_out "tagged node's own map" '"self":\{[^}]*"tags":\["tag:router"\],"key_expiry":null' client t2 map
+	wait_for "peers see the tags" "$W/a.stream" '"id":'"$T2"',[^}]*"tags":\["tag:router"\]'
+	expect_out "an empty tag list is no tags" '"tags":\[\],"key_expiry":"' regtags t3 plain3 "" "$REUSE"
+	T3=$(node_id plain3)
+	expect_out "re-register with an auth key and tags" '"tags":\["tag:router"\],"key_expiry":null' regtags t3 plain3 tag:router "$REUSE"
+	wait_for "tag change reaches peers as a delta" "$W/a.stream" '"type":"delta".*"id":'"$T3"',[^}]*"tags":\["tag:router"\]'
+	expect_out "re-register refused with bob's key" "HTTP 403: user bob@ may not use tag:router" regtags t3 plain3 tag:router "$BOBKEY"
+	expect_out "refused re-register changed nothing" '"self":\{[^}]*"user":"alice","tags":\["tag:router"\],"key_expiry":null' client t3 map
+	"$MWGC" genkey >"$W/n.t2b"
+	expect_out "rotation keeps the tags" '"tags":\["tag:router"\],"key_expiry":null' client t2 rotate "$W/n.t2b" --hostname tagged2
+	expect_out "rotated tagged node's map" '"self":\{[^}]*"tags":\["tag:router"\],"key_expiry":null' "$MWGC" -s "$URL" -m "$W/m.t2" -n "$W/n.t2b" map
+	for n in tagged2 plain3 t1; do ctl nodes delete "$(node_id $n)" >/dev/null; done
+	check "policy back to p1" ctl policy set "$W/p1.hujson"
 
 	# ---- routes ----
 	check "b advertises routes" client b update --routes 10.10.0.0/24,10.20.1.0/24,0.0.0.0/0

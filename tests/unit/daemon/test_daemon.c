@@ -4,9 +4,9 @@
  * temporary SQLite), with the kernel and the API socket replaced by test
  * doubles (fakes.c): status, `up` with a wrong and a good pre-auth key,
  * peers arriving by delta, rotate-key, a restart with the server stopped
- * (the mesh comes back from the saved netmap), down, logout, and a node
- * waiting for an admin's approval. Waits are bounded by a hang guard, never
- * timed assertions.
+ * (the mesh comes back from the saved netmap), down, logout, a node
+ * waiting for an admin's approval, and advertised tags (tagOwners). Waits
+ * are bounded by a hang guard, never timed assertions.
  */
 
 #include <stdarg.h>
@@ -461,6 +461,64 @@ static void test_approval(void **st)
 	assert_true(fk.up);
 }
 
+/* `up --advertise-tags`: refused tags end `up` with the server's reason;
+ * allowed ones make the node a tagged node (status self.tags). */
+static void test_advertise_tags(void **st)
+{
+	struct api_req r;
+	char req[600], cmd[400], out[256], pol[300];
+	const cJSON *self;
+	FILE *f;
+
+	(void)st;
+	daemon_stop(D);
+	D = NULL;
+	snprintf(state_dir, sizeof(state_dir), "%s/state3", tmp);
+	snprintf(dcfg.state_dir, sizeof(dcfg.state_dir), "%s", state_dir);
+	start_daemon();
+	/* No policy in force: tags cannot be checked. */
+	snprintf(req, sizeof(req),
+		 "{\"cmd\":\"up\",\"login_server\":\"%s\",\"hostname\":\"delta\","
+		 "\"auth_key\":\"%s\",\"advertise_tags\":[\"tag:web\"]}", url, authkey);
+	request(&r, req);
+	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(r.final, "ok")));
+	assert_non_null(strstr(sget(r.final, "error"),
+			       "the control server refused the registration: tag:web: no policy"));
+	fake_api_req_free(&r);
+	expect_state("NeedsLogin");
+	/* alice owns tag:web, not tag:db. */
+	snprintf(pol, sizeof(pol), "%s/policy.hujson", tmp);
+	f = fopen(pol, "w");
+	assert_non_null(f);
+	fputs("{\"tagOwners\": {\"tag:web\": [\"alice@\"], \"tag:db\": [\"tag:web\"]},\n"
+	      " \"acls\": [{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"]}]}\n", f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "policy set %s", pol);
+	assert_int_equal(run_admin(cmd, out, sizeof(out)), 0);
+	snprintf(req, sizeof(req),
+		 "{\"cmd\":\"up\",\"hostname\":\"delta\",\"auth_key\":\"%s\","
+		 "\"advertise_tags\":[\"tag:web\",\"tag:db\"]}", authkey);
+	request(&r, req);
+	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(r.final, "ok")));
+	assert_string_equal(sget(r.final, "error"), "the control server refused the registration: "
+			    "user alice@ may not use tag:db (tagOwners)");
+	fake_api_req_free(&r);
+	expect_state("NeedsLogin");
+	assert_false(fk.up);
+	snprintf(req, sizeof(req),
+		 "{\"cmd\":\"up\",\"hostname\":\"delta\",\"auth_key\":\"%s\","
+		 "\"advertise_tags\":[\"tag:web\"]}", authkey);
+	request(&r, req);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(r.final, "ok")));
+	self = cJSON_GetObjectItem(cJSON_GetObjectItem(r.final, "status"), "self");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(self, "tags")), 1);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetArrayItem(cJSON_GetObjectItem(self, "tags"), 0)),
+			    "tag:web");
+	fake_api_req_free(&r);
+	expect_state("Running");
+	assert_true(fk.up);
+}
+
 static void test_connection_rule(void **st)
 {
 	(void)st;
@@ -492,6 +550,7 @@ int main(void)
 		cmocka_unit_test(test_down_up),
 		cmocka_unit_test(test_logout),
 		cmocka_unit_test(test_approval),
+		cmocka_unit_test(test_advertise_tags),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
