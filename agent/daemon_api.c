@@ -66,7 +66,11 @@ static void registered_error(struct daemon *d, const struct ctl_result *r)
 		/* A node that is running with its key stays running. */
 		if (!d->connected)
 			daemon_set_state(d, ST_NEEDS_LOGIN, r->error);
-		if (d->pending_auth_key)
+		if (r->status == 403 && cJSON_GetArraySize(d->prefs.advertise_tags) > 0)
+			/* The server refused the advertised tags (tagOwners). */
+			daemon_finish_up(d, daemon_reply_error("the control server refused the registration: %s",
+							       r->error));
+		else if (d->pending_auth_key)
 			daemon_finish_up(d, daemon_reply_error("the control server refused the auth key: %s",
 							       r->error));
 		else
@@ -274,6 +278,9 @@ static void up_register(struct daemon *d, struct api_req *req, const char *auth_
 	cJSON_AddStringToObject(hostinfo, "os", "linux");
 	cJSON_AddStringToObject(hostinfo, "agent", "meshwgd");
 	cJSON_AddItemToObject(hostinfo, "advertise_tags", cJSON_Duplicate(d->prefs.advertise_tags, 1));
+	/* Checked by the server against the policy's tagOwners (docs/protocol.md). */
+	if (cJSON_GetArraySize(d->prefs.advertise_tags) > 0)
+		cJSON_AddItemToObject(extra, "tags", cJSON_Duplicate(d->prefs.advertise_tags, 1));
 	if (ctl_register(d->ctl, auth_key, daemon_hostname(d), extra, on_registered, d))
 		daemon_finish_up(d, daemon_reply_error("%s", "out of memory"));
 	cJSON_Delete(extra);

@@ -137,3 +137,33 @@ cJSON *mwg_policy_auto_routes(const struct policy *p, const struct mwg_node *n)
 	mwg_pnode_release(&pn);
 	return out;
 }
+
+int mwg_policy_tags_allowed(const char *text, const char *user, const cJSON *tags,
+			    struct mwg_err *e)
+{
+	struct policy_error perr;
+	struct policy_node owner;
+	struct policy *p;
+	const cJSON *t;
+	char msg[600];
+	int r = 0;
+
+	memset(&perr, 0, sizeof(perr));
+	p = policy_parse(text, strlen(text), "policy", &perr);
+	if (!p) {
+		policy_error_format(&perr, msg, sizeof(msg));
+		return mwg_fail(e, 500, "the policy in force does not parse: %.250s", msg);
+	}
+	memset(&owner, 0, sizeof(owner));
+	owner.user = user;
+	cJSON_ArrayForEach(t, tags) {
+		if (!cJSON_IsString(t) || !policy_tag_owner(p, t->valuestring, &owner)) {
+			r = mwg_fail(e, 403, "user %s%s may not use %s (tagOwners)", user,
+				     strchr(user, '@') ? "" : "@",
+				     cJSON_IsString(t) ? t->valuestring : "?");
+			break;
+		}
+	}
+	policy_free(p);
+	return r;
+}

@@ -25,4 +25,10 @@ struct policy *mwg_policy_validate(const char *text, size_t len, const char *nam
  * autoApprovers approve, merged with the approved ones; NULL if nothing new. */
 cJSON *mwg_policy_auto_routes(const struct policy *p, const struct mwg_node *n);
 
+/* 0 when tagOwners of the policy text let user (a store user name, e.g.
+ * "alice") put every tag of tags (an array of "tag:x") on its nodes; else
+ * 403 naming the first refused tag, or 500 if the policy does not parse. */
+int mwg_policy_tags_allowed(const char *text, const char *user, const cJSON *tags,
+			    struct mwg_err *e);
+
 #endif

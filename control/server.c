@@ -198,6 +198,7 @@ static enum MHD_Result do_register(struct server *sv, struct MHD_Connection *c,
 	const cJSON *ak = cJSON_GetObjectItemCaseSensitive(in, "auth_key");
 	const cJSON *dk = cJSON_GetObjectItemCaseSensitive(in, "disco_key");
 	const cJSON *hi = cJSON_GetObjectItemCaseSensitive(in, "hostinfo");
+	const cJSON *tg = cJSON_GetObjectItemCaseSensitive(in, "tags");
 	struct mwg_node n;
 	cJSON *out;
 	uint8_t k[32];
@@ -218,6 +219,8 @@ static enum MHD_Result do_register(struct server *sv, struct MHD_Connection *c,
 		return reply_err(c, &(struct mwg_err){ 400, "disco_key: want \"discokey:\" + 64 hex digits" });
 	if (hi && !cJSON_IsObject(hi))
 		return reply_err(c, &(struct mwg_err){ 400, "hostinfo: want an object" });
+	if (tg && !cJSON_IsNull(tg) && mwg_tags_validate(tg, &e))
+		return reply_err(c, &e);
 	q.machine_key = mtext;
 	q.node_key = nk->valuestring;
 	q.old_node_key = onk ? onk->valuestring : NULL;
@@ -225,6 +228,7 @@ static enum MHD_Result do_register(struct server *sv, struct MHD_Connection *c,
 	q.auth_key = ak ? ak->valuestring : NULL;
 	q.disco_key = dk ? dk->valuestring : NULL;
 	q.hostinfo = hi;
+	q.tags = cJSON_IsArray(tg) ? tg : NULL;
 	if (mwg_store_register(sv->store, &q, &n, &e))
 		return reply_err(c, &e);
 	mwg_tailnet_kick(sv->tn);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "store.h"
+#include "polglue.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -917,12 +918,66 @@ static int64_t expiry_for(const struct mwg_store *s, bool tagged)
 	return mwg_now() + s->cfg->node_key_expiry;
 }
 
+static bool array_has(const cJSON *a, const char *s);
+
+/*
+ * The tags a registration with an auth key gives the node when it advertises
+ * tags: the key's tags plus the advertised ones. Advertised tags the key
+ * does not carry must be owned (tagOwners of the policy in force) by the
+ * key's user; with no policy in force they cannot be checked and are
+ * refused. *text is NULL when nothing is advertised (tags stay as they are).
+ */
+static int register_tags(struct mwg_store *s, const struct authkey_info *ai, const cJSON *adv,
+			 char **text, struct mwg_err *e)
+{
+	struct mwg_rows rows = { 0 };
+	cJSON *all, *check;
+	const cJSON *t;
+	int r = 0;
+
+	*text = NULL;
+	if (!cJSON_GetArraySize(adv))
+		return 0;
+	all = cJSON_Parse(ai->tags ? ai->tags : "[]");
+	check = cJSON_CreateArray();
+	if (!cJSON_IsArray(all) || !check)
+		r = mwg_fail(e, 500, "out of memory");
+	cJSON_ArrayForEach(t, adv) {
+		if (r || array_has(all, t->valuestring) || array_has(check, t->valuestring))
+			continue;
+		if (!cJSON_AddItemToArray(check, cJSON_CreateString(t->valuestring)) ||
+		    !cJSON_AddItemToArray(all, cJSON_CreateString(t->valuestring)))
+			r = mwg_fail(e, 500, "out of memory");
+	}
+	if (!r && cJSON_GetArraySize(check) > 0) {
+		r = DBQ(s->db, &rows, NULL, e,
+			"SELECT p.text, u.name FROM users u LEFT JOIN policy p ON p.id = 1"
+			" WHERE u.id = $1", I64S(ai->user_id));
+		if (!r && rows.nrows != 1)
+			r = mwg_fail(e, 500, "auth key user %lld vanished", (long long)ai->user_id);
+		else if (!r && !mwg_cell(&rows, 0, 0))
+			r = mwg_fail(e, 403, "%s: no policy is in force, so advertised tags cannot be "
+				     "checked against tagOwners",
+				     cJSON_GetArrayItem(check, 0)->valuestring);
+		else if (!r)
+			r = mwg_policy_tags_allowed(mwg_cell(&rows, 0, 0), mwg_cell(&rows, 0, 1), check, e);
+		mwg_rows_free(&rows);
+	}
+	if (!r && !(*text = json_text(all)))
+		r = mwg_fail(e, 500, "out of memory");
+	cJSON_Delete(all);
+	cJSON_Delete(check);
+	return r;
+}
+
 int mwg_store_register(struct mwg_store *s, const struct mwg_register_req *q,
 		       struct mwg_node *n, struct mwg_err *e)
 {
+	const cJSON *adv = q->tags;
+
 	struct mwg_node old;
 	struct authkey_info ai = { 0 };
-	char *hostinfo = NULL;
+	char *hostinfo = NULL, *tags = NULL;
 	int r, found;
 	int64_t now = mwg_now(), id = 0;
 	char v4[64] = "", v6[64] = "";
@@ -943,8 +998,15 @@ int mwg_store_register(struct mwg_store *s, const struct mwg_register_req *q,
 		goto out;
 	if (q->auth_key) {
 		r = authkey_use(s, q->auth_key, &ai, e);
+		if (!r)
+			r = register_tags(s, &ai, adv, &tags, e);
 		if (r)
 			goto out_old;
+	} else if (cJSON_GetArraySize(adv) > 0 && !found) {
+		/* The user who would own the tags is not known yet. */
+		r = mwg_fail(e, 403, "advertised tags need an auth key (tagOwners are checked "
+			     "against its user)");
+		goto out_old;
 	}
 	if (found) {
 		id = old.id;
@@ -953,9 +1015,10 @@ int mwg_store_register(struct mwg_store *s, const struct mwg_register_req *q,
 			if (ai.id)
 				r = DBQ(s->db, NULL, NULL, e,
 					"UPDATE nodes SET user_id = $2, expiry = $3, pending = 0,"
-					" version = version + 1 WHERE id = $1",
+					" tags = COALESCE($4, tags), version = version + 1 WHERE id = $1",
 					I64S(id), I64S(ai.user_id),
-					I64S(expiry_for(s, cJSON_GetArraySize(old.tags) > 0)));
+					I64S(expiry_for(s, tags ? strcmp(tags, "[]") != 0 :
+							cJSON_GetArraySize(old.tags) > 0)), tags);
 			else
 				goto out_old_noop;
 		} else if (q->old_node_key && !strcmp(old.node_key, q->old_node_key) &&
@@ -964,17 +1027,20 @@ int mwg_store_register(struct mwg_store *s, const struct mwg_register_req *q,
 		} else if (q->old_node_key && !strcmp(old.node_key, q->old_node_key)) {
 			/* Rotation signed by the old key. */
 			r = DBQ(s->db, NULL, NULL, e,
-				"UPDATE nodes SET node_key = $2, expiry = $3, version = version + 1"
-				" WHERE id = $1", I64S(id), q->node_key,
-				I64S(old.expiry == 0 && !cJSON_GetArraySize(old.tags) ?
+				"UPDATE nodes SET node_key = $2, expiry = $3, tags = COALESCE($4, tags),"
+				" version = version + 1 WHERE id = $1", I64S(id), q->node_key,
+				I64S(tags ? expiry_for(s, strcmp(tags, "[]") != 0) :
+				     old.expiry == 0 && !cJSON_GetArraySize(old.tags) ?
 				     expiry_for(s, false) :
-				     expiry_for(s, cJSON_GetArraySize(old.tags) > 0)));
+				     expiry_for(s, cJSON_GetArraySize(old.tags) > 0)), tags);
 		} else if (ai.id) {
 			/* New node key authorized by an auth key. */
 			r = DBQ(s->db, NULL, NULL, e,
 				"UPDATE nodes SET node_key = $2, user_id = $3, expiry = $4, pending = 0,"
-				" version = version + 1 WHERE id = $1", I64S(id), q->node_key,
-				I64S(ai.user_id), I64S(expiry_for(s, cJSON_GetArraySize(old.tags) > 0)));
+				" tags = COALESCE($5, tags), version = version + 1 WHERE id = $1",
+				I64S(id), q->node_key, I64S(ai.user_id),
+				I64S(expiry_for(s, tags ? strcmp(tags, "[]") != 0 :
+						cJSON_GetArraySize(old.tags) > 0)), tags);
 		} else {
 			r = mwg_fail(e, 401, "machine is registered with another node key; "
 				     "rotate with old_node_key or use an auth key");
@@ -994,10 +1060,11 @@ int mwg_store_register(struct mwg_store *s, const struct mwg_register_req *q,
 		if (!r && ai.id)
 			r = alloc_addresses(s, v4, sizeof(v4), v6, sizeof(v6), e);
 		if (!r) {
-			cJSON *tags = ai.tags ? cJSON_Parse(ai.tags) : NULL;
-			bool tagged = cJSON_GetArraySize(tags) > 0;
+			const char *ntags = tags ? tags : ai.tags ? ai.tags : "[]";
+			cJSON *tj = cJSON_Parse(ntags);
+			bool tagged = cJSON_GetArraySize(tj) > 0;
 
-			cJSON_Delete(tags);
+			cJSON_Delete(tj);
 			r = DBQ(s->db, &rows, NULL, e,
 				"INSERT INTO nodes (machine_key, node_key, disco_key, user_id, hostname,"
 				" given_name, ipv4, ipv6, tags, hostinfo, ephemeral, pending, created_at,"
@@ -1005,7 +1072,7 @@ int mwg_store_register(struct mwg_store *s, const struct mwg_register_req *q,
 				" $12, $13, $13, $14) RETURNING id",
 				q->machine_key, q->node_key, q->disco_key ? q->disco_key : "",
 				ai.id ? I64S(ai.user_id) : NULL, q->hostname, name,
-				ai.id ? v4 : NULL, ai.id ? v6 : NULL, ai.tags ? ai.tags : "[]",
+				ai.id ? v4 : NULL, ai.id ? v6 : NULL, ntags,
 				hostinfo, ai.ephemeral ? "1" : "0", ai.id ? "0" : "1", I64S(now),
 				I64S(ai.id ? expiry_for(s, tagged) : 0));
 			if (!r) {
@@ -1026,6 +1093,7 @@ out_old:
 		mwg_node_clear(&old);
 out:
 	free(ai.tags);
+	free(tags);
 	free(hostinfo);
 	r = tx_end(s, r, e);
 	if (r && v4[0]) {

@@ -91,6 +91,10 @@ struct mwg_register_req {
 	const char *old_node_key;	/* rotation (proof already checked) */
 	const char *auth_key;	/* NULL: pending unless known */
 	const cJSON *hostinfo;
+	/* Advertised tags (docs/protocol.md, /v1/register "tags"), NULL or []
+	 * for none: checked against tagOwners inside the registration's
+	 * transaction, so a refusal changes nothing. */
+	const cJSON *tags;
 };
 /* Registers or re-registers; fills *n with the result (n->pending tells). */
 int mwg_store_register(struct mwg_store *s, const struct mwg_register_req *r,

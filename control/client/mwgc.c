@@ -22,7 +22,9 @@ static const char usage[] =
 	"\n"
 	"Commands:\n"
 	"  register [--auth-key KEY] [--hostname NAME] [--disco-key discokey:HEX]\n"
-	"                 register the node key (pending approval without --auth-key)\n"
+	"           [--tags tag:a,tag:b]\n"
+	"                 register the node key (pending approval without --auth-key),\n"
+	"                 advertising tags (\"\" sends an empty list)\n"
 	"  rotate NEWKEYFILE [--hostname NAME]   rotate to a new node key\n"
 	"  map            print one whole netmap\n"
 	"  stream [--count N] [--skip-keepalive] [--netmap]\n"
@@ -174,6 +176,8 @@ int main(int argc, char **argv)
 				so.netmap = true;
 			else if (!strcmp(a, "--endpoints") && v)
 				cJSON_AddItemToObject(extra, "endpoints", list(argv[++i]));
+			else if (!strcmp(a, "--tags") && v)
+				cJSON_AddItemToObject(extra, "tags", list(argv[++i]));
 			else if (!strcmp(a, "--routes") && v)
 				cJSON_AddItemToObject(extra, "routes", list(argv[++i]));
 			else if (!strcmp(a, "--home-derp") && v)

@@ -137,7 +137,8 @@ client() { local n=$1; shift; "$MWGC" -s "$URL" -m "$W/m.$n" -n "$W/n.$n" "$@"; 
 newnode() { "$MWGC" genkey >"$W/m.$1"; "$MWGC" genkey >"$W/n.$1"; }
 node_id() { ctl --output json nodes list | tr -d ' \n\t' | grep -o "\"id\":[0-9]*,\"name\":\"$1\"" | grep -o '[0-9]*' | head -1; }
 api() { local m=$1 p=$2; shift 2; curl -sS -X "$m" -H "Authorization: Bearer $APIKEY" "$@" "$URL$p"; }
-regtags() { local n=$1; shift; "$HERE/reg_tags" "$URL" "$W/m.$n" "$W/n.$n" "$@"; }
+# regtags NODE HOSTNAME TAGS [AUTHKEY]: register advertising TAGS (comma-separated)
+regtags() { client "$1" register --hostname "$2" --tags "$3" ${4:+--auth-key "$4"}; }
 nnodes() { ctl --output json nodes list | grep -c '"machine_key"'; }
 api_status() { local m=$1 p=$2; shift 2; curl -s -o /dev/null -w '%{http_code}' -X "$m" "$@" "$URL$p"; }
 
