@@ -96,6 +96,28 @@ static void need_login(struct daemon *d, const char *why)
 	daemon_finish_up(d, daemon_reply_error("%s", why));
 }
 
+/* A delta applied to the interface by the peers it names (kern_apply_delta
+ * falls back to the whole netmap whenever it must). */
+static void apply_delta(struct daemon *d, const cJSON *msg)
+{
+	struct kern_apply_stats st = { 0 };
+	char err[300];
+
+	if (daemon_bring_up(d))
+		return;
+	if (kern_apply_delta(d->kern, d->netmap, msg, &st, err, sizeof(err))) {
+		log_error("applying netmap seq %.0f: %s",
+			  cJSON_GetNumberValue(cJSON_GetObjectItem(d->netmap, "seq")), err);
+		snprintf(d->last_error, sizeof(d->last_error), "%s", err);
+		return;
+	}
+	log_info("netmap seq %.0f (%s): +%u -%u ~%u peers in %.1f ms (%u messages)%s",
+		 cJSON_GetNumberValue(cJSON_GetObjectItem(d->netmap, "seq")),
+		 st.delta ? "delta" : "delta, applied in full", st.added, st.removed,
+		 st.changed, (double)st.usec / 1000.0, st.messages,
+		 st.filter_changed ? ", filter changed" : "");
+}
+
 /* A "full" or "delta" message. */
 static void on_netmap(struct daemon *d, const cJSON *msg, bool full)
 {
@@ -113,7 +135,10 @@ static void on_netmap(struct daemon *d, const cJSON *msg, bool full)
 	}
 	if (!d->netmap)	/* a delta before any full: ignored */
 		return;
-	daemon_apply_netmap(d);
+	if (full)
+		daemon_apply_netmap(d);
+	else
+		apply_delta(d, msg);
 	daemon_schedule_save(d);
 	if (first) {
 		d->connected = true;

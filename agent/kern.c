@@ -108,6 +108,7 @@ void kern_close(struct kern *k)
 	klink_close(k);
 	ipc_close(&k->ipc);
 	kpeers_free(&k->peers);
+	kids_free(&k->ids);
 	free(k->filter_json);
 	free(k->addrs);
 	free(k);
@@ -179,6 +180,7 @@ int kern_up(struct kern *k, const uint8_t private_key[32], char *err, size_t err
 {
 	int ret, ifindex;
 
+	kids_free(&k->ids);	/* the first apply after up is a full one */
 	ret = klink_find(k, &ifindex, err, errlen);
 	if (ret < 0)
 		return ret;
@@ -247,6 +249,7 @@ int kern_reconfigure(struct kern *k, const struct kern_config *cfg)
 		return -EBUSY;
 	}
 	k->cfg = c;
+	kids_free(&k->ids);	/* a changed accept_routes changes every peer */
 	/* accept_routes and the tailnet prefixes take effect at the next kern_apply */
 	if (!k->ifindex)
 		return 0;
@@ -279,6 +282,7 @@ int kern_down(struct kern *k)
 	k->listen_port = 0;
 	kpeers_free(&k->peers);
 	kpeers_init(&k->peers, 0);
+	kids_free(&k->ids);
 	free(k->filter_json);
 	k->filter_json = NULL;
 	k->filter_known = false;
@@ -322,15 +326,18 @@ static int send_peers(struct kern *k, const struct mw_device *ops, unsigned *mes
  * compute the difference again and send that once; then give up with the
  * kernel's reason, our bookkeeping matching the kernel.
  */
-static int peers_phase(struct kern *k, struct kpeers *want, bool pre, unsigned *messages,
-		       char *err, size_t errlen)
+static int peers_phase(struct kern *k, struct kpeers *want, const struct kdelta *dl, bool pre,
+		       unsigned *messages, char *err, size_t errlen)
 {
 	struct kdiff d;
 	char first[600];
 	int ret, attempt;
 
 	for (attempt = 0; attempt < 2; attempt++) {
-		ret = kpeers_diff(&k->peers, want, pre, &d);
+		if (dl)
+			ret = kpeers_diff_some(&k->peers, want, dl->gone, dl->n_gone, pre, &d);
+		else
+			ret = kpeers_diff(&k->peers, want, pre, &d);
 		if (ret) {
 			set_err(err, errlen, "out of memory");
 			return ret;
@@ -339,6 +346,8 @@ static int peers_phase(struct kern *k, struct kpeers *want, bool pre, unsigned *
 		if (!ret) {
 			if (pre)
 				ret = kpeers_apply_ops(&k->peers, d.pre);
+			else if (dl)	/* the named peers now are what the kernel has */
+				ret = kpeers_merge(&k->peers, want, dl->gone, dl->n_gone);
 			else
 				kpeers_move(&k->peers, want); /* want now is what the kernel has */
 			kdiff_free(&d);
@@ -539,53 +548,53 @@ static void adopt_filter(struct kern *k, const char *json, const struct fl_rules
 	fl_free(&have);
 }
 
-int kern_apply(struct kern *k, const cJSON *netmap, struct kern_apply_stats *st, char *err,
-	       size_t errlen)
-{
-	struct kern_apply_stats local;
-	struct prefixes addrs = { 0 }, routes = { 0 };
-	struct kpeers want = { 0 };
+/* What one apply makes the interface have, parsed before anything is sent. */
+struct plan {
+	struct kpeers *want;		/* the desired peers: all, or those dl names */
+	const struct kdelta *dl;	/* NULL: want is the whole set */
+	bool filter;			/* fjson/rs are the wanted filter; else it stays */
+	char *fjson;
 	struct fl_ruleset rs;
-	char *fjson = NULL, link_err[600] = "";
-	struct kdiff d;
-	bool filter_changed;
-	int ret, link_ret;
-	uint64_t t0 = now_usec();
+	bool sync_addrs, sync_routes;
+	struct prefixes addrs, routes;
+};
 
-	if (!st)
-		st = &local;
-	memset(st, 0, sizeof(*st));
-	memset(&rs, 0, sizeof(rs));
-	if (!k->ifindex) {
-		set_err(err, errlen, "interface %s is not up", k->cfg.ifname);
-		return -ENODEV;
-	}
-	/* Everything is parsed first: a malformed netmap changes nothing. */
-	ret = kpeers_from_netmap(&want, netmap, k->cfg.accept_routes, err, errlen);
-	if (ret)
-		return ret;
-	ret = parse_filter(netmap, &fjson, &rs, err, errlen);
-	if (!ret)
-		ret = parse_addresses(netmap, &addrs, err, errlen);
-	if (!ret)
-		ret = parse_routes(k, netmap, &routes, err, errlen);
-	if (ret)
-		goto out;
+static void plan_free(struct plan *p)
+{
+	fl_free(&p->rs);
+	free(p->fjson);
+	free(p->addrs.v);
+	free(p->routes.v);
+}
+
+static int apply_plan(struct kern *k, struct plan *p, struct kern_apply_stats *st, char *err,
+		      size_t errlen)
+{
+	char link_err[600] = "";
+	struct kdiff d;
+	bool filter_changed = false;
+	int ret, link_ret = 0;
 
 	/* Addresses first: they are local and widen nothing a peer can send. */
-	link_ret = klink_sync_addrs(k, addrs.v, addrs.n, link_err, sizeof(link_err));
+	if (p->sync_addrs)
+		link_ret = klink_sync_addrs(k, p->addrs.v, p->addrs.n, link_err, sizeof(link_err));
 
-	if (!k->filter_known)
-		adopt_filter(k, fjson, &rs);
-
-	filter_changed = !k->filter_known ||
-			 (fjson == NULL) != (k->filter_json == NULL) ||
-			 (fjson && strcmp(fjson, k->filter_json));
+	if (p->filter) {
+		if (!k->filter_known)
+			adopt_filter(k, p->fjson, &p->rs);
+		filter_changed = !k->filter_known ||
+				 (p->fjson == NULL) != (k->filter_json == NULL) ||
+				 (p->fjson && strcmp(p->fjson, k->filter_json));
+	}
 	st->filter_changed = filter_changed;
-	ret = kpeers_diff(&k->peers, &want, filter_changed, &d);
+	if (p->dl)
+		ret = kpeers_diff_some(&k->peers, p->want, p->dl->gone, p->dl->n_gone,
+				       filter_changed, &d);
+	else
+		ret = kpeers_diff(&k->peers, p->want, filter_changed, &d);
 	if (ret) {
 		set_err(err, errlen, "out of memory");
-		goto out;
+		return ret;
 	}
 	st->added = d.added;
 	st->removed = d.removed;
@@ -611,44 +620,125 @@ int kern_apply(struct kern *k, const cJSON *netmap, struct kern_apply_stats *st,
 	 *    rules meant for whoever had its address before.
 	 *
 	 * With an unchanged filter, 1 and 3 are one batch (removals first).
+	 * A delta follows the same order over the peers it names.
 	 */
 	if (filter_changed) {
-		ret = peers_phase(k, &want, true, &st->messages, err, errlen);
+		ret = peers_phase(k, p->want, p->dl, true, &st->messages, err, errlen);
 		if (ret)
-			goto out;
-		ret = install_filter(k, fjson, &rs, err, errlen);
+			return ret;
+		ret = install_filter(k, p->fjson, &p->rs, err, errlen);
 		if (ret)
-			goto out;
-		if (fjson)
-			log_info("installed a packet filter of %zu rules", rs.n_rules);
+			return ret;
+		if (p->fjson)
+			log_info("installed a packet filter of %zu rules", p->rs.n_rules);
 		else
 			log_info("cleared the packet filter");
 	}
-	ret = peers_phase(k, &want, false, &st->messages, err, errlen);
+	ret = peers_phase(k, p->want, p->dl, false, &st->messages, err, errlen);
 	if (ret)
-		goto out;
+		return ret;
 
 	/* Routes last: a route to a peer that is not there yet would only blackhole. */
-	{
+	if (p->sync_routes) {
 		char route_err[600] = "";
-		int r = klink_sync_routes(k, routes.v, routes.n, route_err, sizeof(route_err));
+		int r = klink_sync_routes(k, p->routes.v, p->routes.n, route_err, sizeof(route_err));
 
 		if (r && !link_ret) {
 			link_ret = r;
 			snprintf(link_err, sizeof(link_err), "%s", route_err);
 		}
 	}
-	if (link_ret) {
-		ret = link_ret;
+	if (link_ret)
 		set_err(err, errlen, "%s", link_err);
+	return link_ret;
+}
+
+int kern_apply(struct kern *k, const cJSON *netmap, struct kern_apply_stats *st, char *err,
+	       size_t errlen)
+{
+	struct kern_apply_stats local;
+	struct kpeers want = { 0 };
+	struct plan p;
+	int ret;
+	uint64_t t0 = now_usec();
+
+	if (!st)
+		st = &local;
+	memset(st, 0, sizeof(*st));
+	memset(&p, 0, sizeof(p));
+	if (!k->ifindex) {
+		set_err(err, errlen, "interface %s is not up", k->cfg.ifname);
+		return -ENODEV;
 	}
-out:
+	/* Everything is parsed first: a malformed netmap changes nothing. */
+	ret = kpeers_from_netmap_ids(&want, &k->ids, netmap, k->cfg.accept_routes, err, errlen);
+	if (ret)
+		return ret;
+	st->built = (unsigned)want.count;
+	p.want = &want;
+	p.filter = p.sync_addrs = p.sync_routes = true;
+	ret = parse_filter(netmap, &p.fjson, &p.rs, err, errlen);
+	if (!ret)
+		ret = parse_addresses(netmap, &p.addrs, err, errlen);
+	if (!ret)
+		ret = parse_routes(k, netmap, &p.routes, err, errlen);
+	if (!ret)
+		ret = apply_plan(k, &p, st, err, errlen);
+	if (ret)	/* the interface is not the netmap's: the next delta goes full */
+		kids_free(&k->ids);
+	else if (!k->ids.valid)
+		log_debug("netmap peers without unique ids: deltas are applied in full");
 	st->usec = now_usec() - t0;
 	kpeers_free(&want);
-	fl_free(&rs);
-	free(fjson);
-	free(addrs.v);
-	free(routes.v);
+	plan_free(&p);
+	return ret;
+}
+
+int kern_apply_delta(struct kern *k, const cJSON *netmap, const cJSON *delta,
+		     struct kern_apply_stats *st, char *err, size_t errlen)
+{
+	struct kern_apply_stats local;
+	struct kdelta dl;
+	struct plan p;
+	const cJSON *self = cJSON_GetObjectItemCaseSensitive(delta, "self");
+	bool names_peers;
+	int ret;
+	uint64_t t0 = now_usec();
+
+	if (!st)
+		st = &local;
+	if (!k->ifindex || !k->filter_known || !k->ids.valid)
+		return kern_apply(k, netmap, st, err, errlen);
+	memset(st, 0, sizeof(*st));
+	memset(&p, 0, sizeof(p));
+	ret = kdelta_from_msg(&dl, &k->ids, delta, k->cfg.accept_routes);
+	if (ret == -EAGAIN)
+		return kern_apply(k, netmap, st, err, errlen);
+	if (ret) {
+		set_err(err, errlen, "out of memory");
+		return ret;
+	}
+	st->built = dl.built;
+	st->delta = true;
+	names_peers = dl.want.count || dl.n_gone;
+	p.want = &dl.want;
+	p.dl = &dl;
+	p.filter = !!cJSON_GetObjectItemCaseSensitive(delta, "packet_filter");
+	p.sync_addrs = self && !cJSON_IsNull(self);
+	p.sync_routes = p.sync_addrs || (k->cfg.accept_routes && names_peers);
+	if (p.filter)
+		ret = parse_filter(netmap, &p.fjson, &p.rs, err, errlen);
+	if (!ret && p.sync_addrs)
+		ret = parse_addresses(netmap, &p.addrs, err, errlen);
+	if (!ret && p.sync_routes)
+		ret = parse_routes(k, netmap, &p.routes, err, errlen);
+	if (!ret)
+		ret = apply_plan(k, &p, st, err, errlen);
+	if (ret)
+		kids_free(&k->ids);	/* the next message is applied in full */
+	st->usec = now_usec() - t0;
+	kdelta_free(&dl);
+	plan_free(&p);
 	return ret;
 }
 

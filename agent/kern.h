@@ -38,8 +38,24 @@ int kern_ifindex(struct kern *k);
  * packet_filter): addresses of self, routes, peers BY DIFFERENCE against what it last
  * programmed (only changed peers are sent, batched), filter only when it changed (upload
  * the new filter BEFORE adding peers, remove peers BEFORE relaxing... see H2 brief). */
-struct kern_apply_stats { unsigned added, removed, changed, unchanged, messages; bool filter_changed; uint64_t usec; };
+struct kern_apply_stats {
+	unsigned added, removed, changed, unchanged, messages;
+	unsigned built;		/* desired peer entries made from the netmap / the delta */
+	bool filter_changed;
+	bool delta;		/* kern_apply_delta applied the delta on its own */
+	uint64_t usec;
+};
 int kern_apply(struct kern *k, const cJSON *netmap, struct kern_apply_stats *st, char *err, size_t errlen);
+/* The same for one DELTA message (docs/protocol.md) when netmap is the netmap
+ * after it (mwgc_netmap_apply): only the peers the delta names are built and
+ * compared (unchanged/added/... count only those), the filter only when the
+ * delta has packet_filter, addresses and routes only when it has self (routes
+ * also when it names peers and accept_routes is on). Whenever the delta cannot
+ * stand on its own (no full apply since kern_up / kern_reconfigure / a failed
+ * apply, an id it does not know, a key twice, anything malformed), this is
+ * kern_apply(k, netmap, ...) and st->delta is false. */
+int kern_apply_delta(struct kern *k, const cJSON *netmap, const cJSON *delta,
+		     struct kern_apply_stats *st, char *err, size_t errlen);
 int kern_down(struct kern *k);             /* deletes the link, forgets programmed state */
 /* Events (group "events"): the loop calls back into kern; kern calls cb. */
 enum kern_event_type { KERN_EV_HANDSHAKE = 1, KERN_EV_ENDPOINT = 2, KERN_EV_WANTS_ENDPOINT = 3, KERN_EV_ACL_DENY = 4 };

@@ -23,6 +23,7 @@ struct kern {
 	int ifindex;			/* 0: no link (before kern_up, after kern_down) */
 	uint16_t listen_port;		/* as read back from the kernel */
 	struct kpeers peers;		/* what the interface has, as far as we know */
+	struct kids ids;		/* netmap peer ids of the last full apply, for deltas */
 	bool filter_known;		/* filter_json is what is installed */
 	char *filter_json;		/* installed ruleset (netmap text), NULL: none */
 	struct kprefix *addrs;		/* interface addresses we installed */

@@ -322,8 +322,8 @@ static void normalize_ips(struct kpeer *p)
 	p->n_ips = n;
 }
 
-static int peer_from_json(const cJSON *jp, size_t index, bool accept_routes, struct kpeer **out,
-			  char *err, size_t errlen)
+int kpeer_from_json(const cJSON *jp, size_t index, bool accept_routes, struct kpeer **out,
+		    char *err, size_t errlen)
 {
 	const char *field = accept_routes ? "allowed_ips" : "addresses";
 	const cJSON *key = cJSON_GetObjectItemCaseSensitive(jp, "node_key");
@@ -371,8 +371,17 @@ inval:
 	return -EINVAL;
 }
 
+static int peer_id(const cJSON *j, int64_t *id);
+static int kids_resize(struct kids *ids, size_t size);
+
 int kpeers_from_netmap(struct kpeers *out, const cJSON *netmap, bool accept_routes,
 		       char *err, size_t errlen)
+{
+	return kpeers_from_netmap_ids(out, NULL, netmap, accept_routes, err, errlen);
+}
+
+int kpeers_from_netmap_ids(struct kpeers *out, struct kids *ids, const cJSON *netmap,
+			   bool accept_routes, char *err, size_t errlen)
 {
 	const cJSON *peers = cJSON_GetObjectItemCaseSensitive(netmap, "peers"), *jp;
 	size_t i = 0;
@@ -392,10 +401,22 @@ int kpeers_from_netmap(struct kpeers *out, const cJSON *netmap, bool accept_rout
 		snprintf(err, errlen, "out of memory");
 		return ret;
 	}
+	if (ids) {
+		kids_free(ids);
+		ids->valid = !kids_resize(ids, out->size);
+	}
 	cJSON_ArrayForEach(jp, peers) {
 		struct kpeer *p;
 
-		ret = peer_from_json(jp, i, accept_routes, &p, err, errlen);
+		ret = kpeer_from_json(jp, i, accept_routes, &p, err, errlen);
+		if (!ret && ids && ids->valid) {
+			int64_t id;
+
+			/* no usable ids: deltas are applied in full */
+			if (peer_id(cJSON_GetObjectItemCaseSensitive(jp, "id"), &id) ||
+			    kids_add(ids, id, p->key))
+				kids_free(ids);
+		}
 		if (!ret) {
 			ret = kpeers_insert(out, p);
 			if (ret == -EEXIST)
@@ -409,6 +430,8 @@ int kpeers_from_netmap(struct kpeers *out, const cJSON *netmap, bool accept_rout
 			if (ret == -ENOMEM)
 				snprintf(err, errlen, "out of memory");
 			kpeers_free(out);
+			if (ids)
+				kids_free(ids);
 			return ret;
 		}
 		i++;
@@ -618,7 +641,13 @@ void kdiff_free(struct kdiff *d)
 	d->pre = d->post = NULL;
 }
 
-int kpeers_diff(const struct kpeers *have, struct kpeers *want, bool split, struct kdiff *d)
+/*
+ * The one difference: gone == NULL, every peer of have missing from want
+ * goes (want is the whole desired set); else want holds only some peers and
+ * exactly the n_gone keys of gone go (those have has).
+ */
+static int diff(const struct kpeers *have, struct kpeers *want, const uint8_t (*gone)[KEY_LEN],
+		size_t n_gone, bool split, struct kdiff *d)
 {
 	struct mw_device *changes = NULL, *adds = NULL;
 	struct kpeer *h, *w;
@@ -634,10 +663,19 @@ int kpeers_diff(const struct kpeers *have, struct kpeers *want, bool split, stru
 		goto out;
 
 	/* Removals: in have, not in want. Always first (they only narrow). */
-	kpeers_for_each(have, i, h) {
-		if (kpeers_find(want, h->key))
+	if (!gone) {
+		kpeers_for_each(have, i, h) {
+			if (kpeers_find(want, h->key))
+				continue;
+			if (!op_new(split ? d->pre : d->post, h->key, PEER_REMOVE_ME))
+				goto out;
+			d->removed++;
+		}
+	}
+	for (i = 0; gone && i < n_gone; i++) {
+		if (!kpeers_find(have, gone[i]) || kpeers_find(want, gone[i]))
 			continue;
-		if (!op_new(split ? d->pre : d->post, h->key, PEER_REMOVE_ME))
+		if (!op_new(split ? d->pre : d->post, gone[i], PEER_REMOVE_ME))
 			goto out;
 		d->removed++;
 	}
@@ -694,9 +732,22 @@ out:
 	return ret;
 }
 
+int kpeers_diff(const struct kpeers *have, struct kpeers *want, bool split, struct kdiff *d)
+{
+	return diff(have, want, NULL, 0, split, d);
+}
+
+int kpeers_diff_some(const struct kpeers *have, struct kpeers *want,
+		     const uint8_t (*gone)[KEY_LEN], size_t n_gone, bool split, struct kdiff *d)
+{
+	static const uint8_t none[1][KEY_LEN];
+
+	return diff(have, want, gone ? gone : none, gone ? n_gone : 0, split, d);
+}
+
 /* ---- the kernel's semantics, for bookkeeping and tests ---- */
 
-static struct kpeer *kpeers_unlink(struct kpeers *s, const uint8_t key[KEY_LEN])
+struct kpeer *kpeers_unlink(struct kpeers *s, const uint8_t key[KEY_LEN])
 {
 	struct kpeer **pp, *p;
 
@@ -811,6 +862,315 @@ int kpeers_apply_ops(struct kpeers *s, const struct mw_device *ops)
 		ret = apply_one(s, mp);
 		if (ret)
 			return ret;
+	}
+	return 0;
+}
+
+/* ---- deltas: netmap peer ids, and the peers a delta names ---- */
+
+static size_t id_hash(int64_t id)
+{
+	uint64_t h = (uint64_t)id * 0x9e3779b97f4a7c15ULL;
+
+	return (size_t)(h ^ (h >> 29));
+}
+
+void kids_free(struct kids *ids)
+{
+	struct kid *e, *next;
+	size_t i;
+
+	for (i = 0; i < ids->size; i++) {
+		for (e = ids->by_id[i]; e; e = next) {
+			next = e->id_next;
+			free(e);
+		}
+	}
+	free(ids->by_id);
+	free(ids->by_key);
+	memset(ids, 0, sizeof(*ids));
+}
+
+static int kids_resize(struct kids *ids, size_t size)
+{
+	struct kid **by_id = calloc(size, sizeof(*by_id)), **by_key = calloc(size, sizeof(*by_key));
+	struct kid *e, *next;
+	size_t i;
+
+	if (!by_id || !by_key) {
+		free(by_id);
+		free(by_key);
+		return -ENOMEM;
+	}
+	for (i = 0; i < ids->size; i++) {
+		for (e = ids->by_id[i]; e; e = next) {
+			size_t b = id_hash(e->id) & (size - 1);
+
+			next = e->id_next;
+			e->id_next = by_id[b];
+			by_id[b] = e;
+			b = key_hash(e->key) & (size - 1);
+			e->key_next = by_key[b];
+			by_key[b] = e;
+		}
+	}
+	free(ids->by_id);
+	free(ids->by_key);
+	ids->by_id = by_id;
+	ids->by_key = by_key;
+	ids->size = size;
+	return 0;
+}
+
+struct kid *kids_find_id(const struct kids *ids, int64_t id)
+{
+	struct kid *e;
+
+	if (!ids->size)
+		return NULL;
+	for (e = ids->by_id[id_hash(id) & (ids->size - 1)]; e; e = e->id_next)
+		if (e->id == id)
+			return e;
+	return NULL;
+}
+
+struct kid *kids_find_key(const struct kids *ids, const uint8_t key[KEY_LEN])
+{
+	struct kid *e;
+
+	if (!ids->size)
+		return NULL;
+	for (e = ids->by_key[key_hash(key) & (ids->size - 1)]; e; e = e->key_next)
+		if (!memcmp(e->key, key, KEY_LEN))
+			return e;
+	return NULL;
+}
+
+int kids_add(struct kids *ids, int64_t id, const uint8_t key[KEY_LEN])
+{
+	struct kid *e;
+	size_t b;
+
+	if (kids_find_id(ids, id) || kids_find_key(ids, key))
+		return -EEXIST;
+	if (ids->count >= ids->size && kids_resize(ids, ids->size ? ids->size * 2 : 64))
+		return -ENOMEM;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->id = id;
+	memcpy(e->key, key, KEY_LEN);
+	b = id_hash(id) & (ids->size - 1);
+	e->id_next = ids->by_id[b];
+	ids->by_id[b] = e;
+	b = key_hash(key) & (ids->size - 1);
+	e->key_next = ids->by_key[b];
+	ids->by_key[b] = e;
+	ids->count++;
+	return 0;
+}
+
+void kids_del(struct kids *ids, struct kid *e)
+{
+	struct kid **pp;
+
+	for (pp = &ids->by_id[id_hash(e->id) & (ids->size - 1)]; *pp; pp = &(*pp)->id_next) {
+		if (*pp == e) {
+			*pp = e->id_next;
+			break;
+		}
+	}
+	for (pp = &ids->by_key[key_hash(e->key) & (ids->size - 1)]; *pp; pp = &(*pp)->key_next) {
+		if (*pp == e) {
+			*pp = e->key_next;
+			break;
+		}
+	}
+	ids->count--;
+	free(e);
+}
+
+/* A netmap peer id: a JSON integer. */
+static int peer_id(const cJSON *j, int64_t *id)
+{
+	double v;
+
+	if (!cJSON_IsNumber(j))
+		return -EINVAL;
+	v = j->valuedouble;
+	if (v != v || v < -9007199254740992.0 || v > 9007199254740992.0 || v != (double)(int64_t)v)
+		return -EINVAL;
+	*id = (int64_t)v;
+	return 0;
+}
+
+int kids_from_netmap(struct kids *ids, const cJSON *netmap)
+{
+	const cJSON *peers = cJSON_GetObjectItemCaseSensitive(netmap, "peers"), *jp;
+	size_t size = 64;
+	int ret = 0;
+
+	kids_free(ids);
+	while (size < (size_t)cJSON_GetArraySize(peers) && size < ((size_t)1 << 24))
+		size <<= 1;
+	if (kids_resize(ids, size))
+		return -ENOMEM;
+	cJSON_ArrayForEach(jp, peers) {
+		const cJSON *key = cJSON_GetObjectItemCaseSensitive(jp, "node_key");
+		uint8_t k[KEY_LEN];
+		int64_t id;
+
+		if (peer_id(cJSON_GetObjectItemCaseSensitive(jp, "id"), &id) ||
+		    !cJSON_IsString(key) || knodekey_parse(k, key->valuestring)) {
+			ret = -EINVAL;
+			break;
+		}
+		ret = kids_add(ids, id, k);
+		if (ret == -EEXIST)
+			ret = -EINVAL;
+		if (ret)
+			break;
+	}
+	if (ret)
+		kids_free(ids);
+	else
+		ids->valid = true;
+	return ret;
+}
+
+void kdelta_free(struct kdelta *dl)
+{
+	kpeers_free(&dl->want);
+	free(dl->gone);
+	dl->gone = NULL;
+	dl->n_gone = 0;
+}
+
+static int gone_add(struct kdelta *dl, const uint8_t key[KEY_LEN], size_t *cap)
+{
+	if (dl->n_gone == *cap) {
+		size_t n = *cap ? *cap * 2 : 8;
+		uint8_t (*g)[KEY_LEN] = realloc(dl->gone, n * sizeof(*g));
+
+		if (!g)
+			return -ENOMEM;
+		dl->gone = g;
+		*cap = n;
+	}
+	memcpy(dl->gone[dl->n_gone++], key, KEY_LEN);
+	return 0;
+}
+
+/* Forgets the id (its key goes to gone unless a named peer takes it again). */
+static int forget_id(struct kids *ids, struct kdelta *dl, int64_t id, size_t *cap)
+{
+	struct kid *e = kids_find_id(ids, id);
+	int ret;
+
+	if (!e)
+		return 0;
+	ret = gone_add(dl, e->key, cap);
+	kids_del(ids, e);
+	return ret;
+}
+
+int kdelta_from_msg(struct kdelta *dl, struct kids *ids, const cJSON *delta, bool accept_routes)
+{
+	static const char *const named[2] = { "peers_added", "peers_changed" };
+	const cJSON *removed = cJSON_GetObjectItemCaseSensitive(delta, "peers_removed"), *j;
+	size_t cap = 0, i, n, w;
+	char err[200];
+	int ret = -EAGAIN;
+
+	memset(dl, 0, sizeof(*dl));
+	if (!ids->valid || !cJSON_IsObject(delta)) {
+		kids_free(ids);
+		return -EAGAIN;
+	}
+	if (kpeers_init(&dl->want, 0))
+		goto nomem;
+	/* Everything the delta names leaves the map first, then comes back:
+	 * a key that turns up twice is then caught by kids_add. */
+	if (removed && !cJSON_IsNull(removed) && !cJSON_IsArray(removed))
+		goto out;
+	cJSON_ArrayForEach(j, removed) {
+		int64_t id;
+
+		if (peer_id(j, &id) || !kids_find_id(ids, id))
+			goto out;	/* an id we never saw: the full path decides */
+		if (forget_id(ids, dl, id, &cap))
+			goto nomem;
+	}
+	for (n = 0; n < 2; n++) {
+		const cJSON *arr = cJSON_GetObjectItemCaseSensitive(delta, named[n]);
+
+		if (arr && !cJSON_IsNull(arr) && !cJSON_IsArray(arr))
+			goto out;
+		cJSON_ArrayForEach(j, arr) {
+			int64_t id;
+
+			if (peer_id(cJSON_GetObjectItemCaseSensitive(j, "id"), &id))
+				goto out;
+			if (forget_id(ids, dl, id, &cap))
+				goto nomem;
+		}
+	}
+	for (n = 0, i = 0; n < 2; n++) {
+		const cJSON *arr = cJSON_GetObjectItemCaseSensitive(delta, named[n]);
+
+		cJSON_ArrayForEach(j, arr) {
+			struct kpeer *p;
+			int64_t id = 0;
+
+			if (kpeer_from_json(j, i++, accept_routes, &p, err, sizeof(err)))
+				goto out;	/* malformed: the full path says what */
+			dl->built++;
+			peer_id(cJSON_GetObjectItemCaseSensitive(j, "id"), &id); /* checked above */
+			ret = kids_add(ids, id, p->key);
+			if (!ret)
+				ret = kpeers_insert(&dl->want, p);
+			if (ret) {
+				kpeer_free(p);
+				if (ret == -ENOMEM)
+					goto nomem;
+				ret = -EAGAIN;	/* an id or a key twice */
+				goto out;
+			}
+		}
+	}
+	/* a key that went with one id and came back with another is no removal */
+	for (i = 0, w = 0; i < dl->n_gone; i++)
+		if (!kpeers_find(&dl->want, dl->gone[i]))
+			memmove(dl->gone[w++], dl->gone[i], KEY_LEN);
+	dl->n_gone = w;
+	return 0;
+nomem:
+	ret = -ENOMEM;
+out:
+	kdelta_free(dl);
+	kids_free(ids);		/* no longer the netmap's: the next apply is full */
+	return ret;
+}
+
+int kpeers_merge(struct kpeers *dst, struct kpeers *src, const uint8_t (*gone)[KEY_LEN],
+		 size_t n_gone)
+{
+	struct kpeer *p;
+	size_t i;
+
+	for (i = 0; i < n_gone; i++)
+		kpeer_free(kpeers_unlink(dst, gone[i]));
+	for (i = 0; i < src->size; i++) {
+		while ((p = src->tab[i])) {
+			src->tab[i] = p->hnext;
+			src->count--;
+			p->hnext = NULL;
+			kpeer_free(kpeers_unlink(dst, p->key));
+			if (kpeers_insert(dst, p)) {
+				kpeer_free(p);
+				return -ENOMEM;
+			}
+		}
 	}
 	return 0;
 }

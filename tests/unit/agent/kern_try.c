@@ -39,6 +39,9 @@ static void usage(FILE *f)
 		"                  \"added=A removed=R changed=C unchanged=U messages=M\n"
 		"                  filter_changed=0|1 usec=T\"; on error prints \"error: ERRNO: MSG\"\n"
 		"                  and the run goes on (the exit status will be 1)\n"
+		"  delta AFTER MSG kern_apply_delta of the DELTA message in MSG, AFTER being\n"
+		"                  the netmap with it applied; prints apply's line and\n"
+		"                  \" delta=0|1 built=B\" (0: it was applied in full)\n"
 		"  status          prints kern_status() as JSON\n"
 		"  events SEC [N]  runs the event loop SEC seconds (or until N handshake\n"
 		"                  events), printing the events\n"
@@ -245,6 +248,25 @@ int main(int argc, char *argv[])
 			printf("added=%u removed=%u changed=%u unchanged=%u messages=%u filter_changed=%d usec=%" PRIu64 "\n",
 			       st.added, st.removed, st.changed, st.unchanged, st.messages,
 			       st.filter_changed, st.usec);
+		} else if (!strcmp(c, "delta") && i + 2 < argc) {
+			struct kern_apply_stats st;
+			cJSON *nm = read_json(argv[++i]), *msg = read_json(argv[++i]);
+
+			if (!nm || !msg) {
+				printf("error: cannot read %s\n", nm ? argv[i] : argv[i - 1]);
+				cJSON_Delete(nm);
+				cJSON_Delete(msg);
+				status = 1;
+				continue;
+			}
+			ret = kern_apply_delta(k, nm, msg, &st, err, sizeof(err));
+			cJSON_Delete(nm);
+			cJSON_Delete(msg);
+			if (ret)
+				printf("error: %d: %s\n", ret, err);
+			printf("added=%u removed=%u changed=%u unchanged=%u messages=%u filter_changed=%d usec=%" PRIu64 " delta=%d built=%u\n",
+			       st.added, st.removed, st.changed, st.unchanged, st.messages,
+			       st.filter_changed, st.usec, st.delta, st.built);
 		} else if (!strcmp(c, "status")) {
 			cJSON *s = kern_status(k);
 			char *t = s ? cJSON_Print(s) : NULL;

@@ -157,12 +157,73 @@ static void test_kernel_extack(void **state)
 	ipc_close(&ipc);
 }
 
+struct seen {
+	int messages;
+	int nlctrl;	/* messages describing the family "nlctrl" */
+	int fail_at;	/* the callback fails on this message (1-based), 0: never */
+};
+
+static int count_family(struct nlmsghdr *nlh, void *arg)
+{
+	struct nlattr *tb[CTRL_ATTR_MAX + 1];
+	struct seen *s = arg;
+
+	if (++s->messages == s->fail_at)
+		return -E2BIG;
+	if (genlmsg_parse(nlh, 0, tb, CTRL_ATTR_MAX, NULL) < 0)
+		return -EBADMSG;
+	if (tb[CTRL_ATTR_FAMILY_NAME] && !strcmp(nla_get_string(tb[CTRL_ATTR_FAMILY_NAME]), "nlctrl"))
+		s->nlctrl++;
+	return 0;
+}
+
+/* ipc_dump against the kernel's nlctrl, which dumps every family. */
+static void test_dump(void **state)
+{
+	struct seen s = { 0 };
+	struct ipc ipc;
+	int all;
+
+	(void)state;
+	assert_int_equal(ipc_open_family(&ipc, "nlctrl"), 0);
+	assert_int_equal(ipc_dump(&ipc, CTRL_CMD_GETFAMILY, CTRL_ATTR_FAMILY_NAME, "nlctrl",
+				  count_family, &s), 0);
+	assert_true(s.messages >= 1);
+	assert_int_equal(s.nlctrl, 1);
+	all = s.messages;
+
+	/* the callback's error ends the dump and is its result... */
+	s = (struct seen){ .fail_at = 1 };
+	assert_int_equal(ipc_dump(&ipc, CTRL_CMD_GETFAMILY, CTRL_ATTR_FAMILY_NAME, "nlctrl",
+				  count_family, &s), -E2BIG);
+	assert_int_equal(s.messages, 1);
+	/* ...and leaves the socket clean: the next dump reads a whole reply */
+	s = (struct seen){ 0 };
+	assert_int_equal(ipc_dump(&ipc, CTRL_CMD_GETFAMILY, CTRL_ATTR_FAMILY_NAME, "nlctrl",
+				  count_family, &s), 0);
+	assert_int_equal(s.nlctrl, 1);
+	assert_int_equal(s.messages, all);
+
+	/* the kernel's refusal (a command nlctrl does not have) */
+	s = (struct seen){ 0 };
+	assert_int_equal(ipc_dump(&ipc, 250, CTRL_ATTR_FAMILY_NAME, "nlctrl", count_family, &s),
+			 -EOPNOTSUPP);
+	assert_int_equal(s.messages, 0);
+
+	/* a name too long for an interface is refused before anything is sent */
+	assert_int_equal(ipc_dump(&ipc, CTRL_CMD_GETFAMILY, CTRL_ATTR_FAMILY_NAME,
+				  "0123456789abcdef", count_family, &s), -ENAMETOOLONG);
+	assert_int_equal(s.messages, 0);
+	ipc_close(&ipc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_synthetic),
 		cmocka_unit_test(test_done),
 		cmocka_unit_test(test_kernel_extack),
+		cmocka_unit_test(test_dump),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
