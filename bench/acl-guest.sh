@@ -1,34 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0
-# Inside the VM, sourced by bench/acl.sh through run.sh --cmd (lib.sh already
-# sourced): meshwg without a ruleset, meshwg with 10,000 rules, wireguard.ko.
+# Inside the VM, sourced by bench/acl.sh through run.sh --cmd (tests/vm/lib.sh
+# already sourced): meshwg without a ruleset, meshwg with 10,000 rules,
+# wireguard.ko. Shared parts: bench/lib.sh.
 set -e
-_probe_meshwg
-if [ -n "$MESHWG_MISSING" ]; then
-	echo "bench: $MESHWG_MISSING"
-	exit 1
-fi
-modprobe meshwg
-modprobe wireguard
-ns_setup
-trap 'ns_teardown; unload_meshwg' EXIT
+. "$REPO/bench/lib.sh"
+bench_start
 
-# tunnel KIND IFNAME SUBNET(10.X.0) PORTBASE
-tunnel() {
-	local kind=$1 ifn=$2 net=$3 port=$4 tool
-	(umask 077 && wg genkey >"/tmp/$ifn.1" && wg genkey >"/tmp/$ifn.2")
-	[ "$kind" = meshwg ] && tool="meshwg wg" || tool=wg
-	ip -n "$NS1" link add "$ifn" type "$kind"
-	ip -n "$NS2" link add "$ifn" type "$kind"
-	n1 $tool set "$ifn" private-key "/tmp/$ifn.1" listen-port "$port" \
-		peer "$(wg pubkey <"/tmp/$ifn.2")" allowed-ips "$net.2/32" endpoint "192.168.2.2:$((port + 1))"
-	n2 $tool set "$ifn" private-key "/tmp/$ifn.2" listen-port "$((port + 1))" \
-		peer "$(wg pubkey <"/tmp/$ifn.1")" allowed-ips "$net.1/32" endpoint "192.168.1.1:$port"
-	ip -n "$NS1" addr add "$net.1/24" dev "$ifn"
-	ip -n "$NS2" addr add "$net.2/24" dev "$ifn"
-	ip -n "$NS1" link set "$ifn" up
-	ip -n "$NS2" link set "$ifn" up
-	n2 ping -c 1 -W 5 "$net.1" >/dev/null
-}
 tunnel meshwg mw0 10.0.0 51820
 tunnel meshwg mw1 10.2.0 53820
 tunnel wireguard wg0 10.1.0 52820
@@ -62,9 +39,8 @@ retry 10 n1 sh -c 'ss -ltn | grep -q ":5201 "'
 # iperf DST -> Mbit/s received (a fixed amount, from NS2 to NS1)
 iperf() {
 	n2 timeout 600 iperf3 -c "$1" -p 5201 -n "$BENCH_AMOUNT" -J >/tmp/iperf.json
-	awk '/"sum_received"/ { f = 1 } f && /"bits_per_second"/ { gsub(/[^0-9.e+]/, "", $2); printf "%.1f\n", $2 / 1e6; exit }' /tmp/iperf.json
+	iperf_mbits /tmp/iperf.json
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
 echo "bench: kernel $(uname -r), $(nproc) CPUs, iperf3 TCP -n $BENCH_AMOUNT x $BENCH_RUNS runs, interleaved"

@@ -79,58 +79,19 @@ static int pick_iface(const char *given, char *out)
 	return 0;
 }
 
-struct dump_arg {
-	struct fl_ruleset *rs;
-	int error;
-};
-
-static int dump_cb(struct nl_msg *msg, void *arg)
+static int filter_msg(struct nlmsghdr *nlh, void *arg)
 {
-	struct dump_arg *d = arg;
-	int ret = fl_parse_msg(d->rs, nlmsg_hdr(msg));
-
-	if (ret) {
-		d->error = ret;
-		return NL_STOP;
-	}
-	return NL_OK;
+	return fl_parse_msg(arg, nlh);
 }
 
 int filter_get(struct ipc *ipc, const char *ifname, struct fl_ruleset *rs)
 {
-	struct dump_arg d = { .rs = rs };
-	struct nl_msg *msg = nlmsg_alloc();
-	struct nl_cb *cb = nl_cb_clone(ipc->cb);
 	int ret;
 
 	memset(rs, 0, sizeof(*rs));
-	if (!msg || !cb ||
-	    !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, ipc->family, 0, NLM_F_DUMP,
-			 MESHWG_CMD_GET_FILTER, MESHWG_GENL_VERSION) ||
-	    nla_put_string(msg, MESHWG_FILTER_A_IFNAME, ifname)) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	ipc->error = 0;
-	ipc->extack[0] = '\0';
-	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, dump_cb, &d);
-	ret = nl_send_auto(ipc->sk, msg);
-	if (ret >= 0)
-		ret = nl_recvmsgs(ipc->sk, cb);
-	if (ipc->error)
-		ret = ipc->error;
-	else if (d.error)
-		ret = d.error;
-	else if (ret < 0)
-		ret = -EIO;
-	else
-		ret = 0;
-out:
+	ret = ipc_dump(ipc, MESHWG_CMD_GET_FILTER, MESHWG_FILTER_A_IFNAME, ifname, filter_msg, rs);
 	if (ret)
 		fl_free(rs);
-	nlmsg_free(msg);
-	if (cb)
-		nl_cb_put(cb);
 	return ret;
 }
 

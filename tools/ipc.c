@@ -160,67 +160,85 @@ static void reset_error(struct ipc *ipc)
 }
 
 struct dump_ctx {
-	struct mw_device *dev;
+	ipc_dump_fn fn;
+	void *arg;
 	int error;
 };
 
+/*
+ * After fn's first error the rest of the dump is still read (and skipped),
+ * up to its NLMSG_DONE, so that the socket is clean for the next request.
+ */
 static int dump_cb(struct nl_msg *msg, void *arg)
 {
 	struct dump_ctx *ctx = arg;
-	int ret = devparse_msg(ctx->dev, nlmsg_hdr(msg));
 
-	if (ret) {
-		ctx->error = ret;
-		return NL_STOP;
-	}
-	return NL_OK;
+	if (!ctx->error)
+		ctx->error = ctx->fn(nlmsg_hdr(msg), ctx->arg);
+	return ctx->error ? NL_SKIP : NL_OK;
 }
 
-static int get_device_once(struct ipc *ipc, const char *ifname, struct mw_device **out)
+int ipc_dump(struct ipc *ipc, uint8_t cmd, int ifname_attr, const char *ifname, ipc_dump_fn fn,
+	     void *arg)
 {
-	struct dump_ctx ctx = { 0 };
+	struct dump_ctx ctx = { .fn = fn, .arg = arg };
 	struct nl_msg *msg;
 	struct nl_cb *cb;
 	int ret;
 
-	*out = NULL;
 	if (strlen(ifname) >= IFNAMSIZ)
 		return -ENAMETOOLONG;
-	ctx.dev = calloc(1, sizeof(*ctx.dev));
 	msg = nlmsg_alloc();
 	cb = nl_cb_clone(ipc->cb);
-	if (!ctx.dev || !msg || !cb) {
+	if (!msg || !cb) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, ipc->family, 0, NLM_F_DUMP,
-			 MESHWG_CMD_GET_DEVICE, MESHWG_GENL_VERSION) ||
-	    nla_put_string(msg, MESHWG_DEVICE_A_IFNAME, ifname)) {
+	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, ipc->family, 0, NLM_F_DUMP, cmd,
+			 MESHWG_GENL_VERSION) ||
+	    nla_put_string(msg, ifname_attr, ifname)) {
 		ret = -ENOMEM;
 		goto out;
 	}
 	reset_error(ipc);
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, dump_cb, &ctx);
 	ret = nl_send_auto(ipc->sk, msg);
-	if (ret < 0) {
-		ret = finish(ipc, ret);
-		goto out;
-	}
-	ret = finish(ipc, nl_recvmsgs(ipc->sk, cb));
-	if (!ret && ctx.error)
+	if (ret >= 0)
+		ret = nl_recvmsgs(ipc->sk, cb);
+	ret = finish(ipc, ret < 0 ? ret : 0);
+	if (!ret)
 		ret = ctx.error;
-	if (!ret) {
-		if (!ctx.dev->name[0])
-			snprintf(ctx.dev->name, sizeof(ctx.dev->name), "%s", ifname);
-		*out = ctx.dev;
-		ctx.dev = NULL;
-	}
 out:
-	free_device(ctx.dev);
 	nlmsg_free(msg);
 	if (cb)
 		nl_cb_put(cb);
 	return ret;
+}
+
+static int device_msg(struct nlmsghdr *nlh, void *arg)
+{
+	return devparse_msg(arg, nlh);
+}
+
+static int get_device_once(struct ipc *ipc, const char *ifname, struct mw_device **out)
+{
+	struct mw_device *dev;
+	int ret;
+
+	*out = NULL;
+	dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return -ENOMEM;
+	ret = ipc_dump(ipc, MESHWG_CMD_GET_DEVICE, MESHWG_DEVICE_A_IFNAME, ifname, device_msg,
+		       dev);
+	if (ret) {
+		free_device(dev);
+		return ret;
+	}
+	if (!dev->name[0])
+		snprintf(dev->name, sizeof(dev->name), "%s", ifname);
+	*out = dev;
+	return 0;
 }
 
 int ipc_get_device(struct ipc *ipc, const char *ifname, struct mw_device **out)

@@ -31,6 +31,22 @@ int ipc_open_quiet(struct ipc *ipc, const char *family, char *err, size_t errlen
 /* Sends msg and waits for its ack: 0, or the kernel's error with ipc->extack. */
 int ipc_request(struct ipc *ipc, struct nl_msg *msg);
 
+/*
+ * One message of a dump's reply, for ipc_dump: 0 to go on, or a negative
+ * errno that is the dump's result (fn is not called again; the rest of the
+ * reply is read and dropped).
+ */
+typedef int (*ipc_dump_fn)(struct nlmsghdr *nlh, void *arg);
+/*
+ * Dumps command cmd of the family for the interface ifname (the request's
+ * only attribute, ifname_attr) and hands each message of the reply to fn.
+ * Returns 0, the kernel's error (with ipc->extack), fn's error, -EINTR when
+ * the kernel marked the dump interrupted (the object changed during it: the
+ * caller starts over), or another negative errno.
+ */
+int ipc_dump(struct ipc *ipc, uint8_t cmd, int ifname_attr, const char *ifname, ipc_dump_fn fn,
+	     void *arg);
+
 /* Prints "<what>: <strerror>[: <extack>]" for a failed call. */
 void ipc_perror(const struct ipc *ipc, const char *what, int ret);
 
