@@ -111,11 +111,12 @@ static void apply_delta(struct daemon *d, const cJSON *msg)
 		snprintf(d->last_error, sizeof(d->last_error), "%s", err);
 		return;
 	}
-	log_info("netmap seq %.0f (%s): +%u -%u ~%u peers in %.1f ms (%u messages)%s",
+	/* The same line as a full apply (tests and benches read it), then how. */
+	log_info("netmap seq %.0f: +%u -%u ~%u peers in %.1f ms (%u messages)%s, %s",
 		 cJSON_GetNumberValue(cJSON_GetObjectItem(d->netmap, "seq")),
-		 st.delta ? "delta" : "delta, applied in full", st.added, st.removed,
-		 st.changed, (double)st.usec / 1000.0, st.messages,
-		 st.filter_changed ? ", filter changed" : "");
+		 st.added, st.removed, st.changed, (double)st.usec / 1000.0, st.messages,
+		 st.filter_changed ? ", filter changed" : "",
+		 st.delta ? "delta" : "delta applied in full");
 }
 
 /* A "full" or "delta" message. */
