@@ -20,14 +20,14 @@
 
 static cJSON *current_endpoints(struct daemon *d)
 {
-	struct ep_prefix ex[2];
+	struct kprefix ex[2];
 	size_t n = 0;
 
 	if (!d->kern_is_up)
 		return NULL;
-	if (!ep_prefix_parse(d->cfg.kern.tailnet_v4, &ex[n]))
+	if (!kprefix_parse(&ex[n], d->cfg.kern.tailnet_v4))
 		n++;
-	if (!ep_prefix_parse(d->cfg.kern.tailnet_v6, &ex[n]))
+	if (!kprefix_parse(&ex[n], d->cfg.kern.tailnet_v6))
 		n++;
 	return ep_collect(d->cfg.kern.ifname, ex, n, kern_listen_port(d->kern));
 }

@@ -11,50 +11,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-int ep_prefix_parse(const char *s, struct ep_prefix *p)
-{
-	char buf[INET6_ADDRSTRLEN + 8], *slash, *end;
-	unsigned long bits;
-
-	if (!s || strlen(s) >= sizeof(buf))
-		return -1;
-	strcpy(buf, s);
-	slash = strchr(buf, '/');
-	if (!slash)
-		return -1;
-	*slash = '\0';
-	memset(p, 0, sizeof(*p));
-	if (inet_pton(AF_INET, buf, p->addr) == 1)
-		p->family = AF_INET;
-	else if (inet_pton(AF_INET6, buf, p->addr) == 1)
-		p->family = AF_INET6;
-	else
-		return -1;
-	if (!slash[1])
-		return -1;
-	bits = strtoul(slash + 1, &end, 10);
-	if (*end || bits > (p->family == AF_INET ? 32u : 128u))
-		return -1;
-	p->bits = (unsigned)bits;
-	return 0;
-}
-
-static bool in_prefix(const struct ep_prefix *p, int family, const uint8_t *a)
-{
-	unsigned full = p->bits / 8, rest = p->bits % 8;
-
-	if (p->family != family)
-		return false;
-	if (memcmp(p->addr, a, full))
-		return false;
-	if (rest) {
-		uint8_t mask = (uint8_t)(0xff << (8 - rest));
-
-		return (p->addr[full] & mask) == (a[full] & mask);
-	}
-	return true;
-}
-
 static bool skip_addr(int family, const uint8_t *a)
 {
 	static const uint8_t v6_loop[16] = { [15] = 1 }, v6_zero[16];
@@ -67,7 +23,7 @@ static bool skip_addr(int family, const uint8_t *a)
 }
 
 size_t ep_filter(const struct ep_addr *in, size_t n, const char *own_ifname,
-		 const struct ep_prefix *excl, size_t nexcl, uint16_t port,
+		 const struct kprefix *excl, size_t nexcl, uint16_t port,
 		 char out[][EP_TEXT_MAX], size_t max)
 {
 	size_t count = 0;
@@ -76,6 +32,7 @@ size_t ep_filter(const struct ep_addr *in, size_t n, const char *own_ifname,
 		const struct ep_addr *a = &in[i];
 		char ip[INET6_ADDRSTRLEN], text[EP_TEXT_MAX];
 		bool dup = false, excluded = false;
+		struct kprefix host;
 
 		if (a->family != AF_INET && a->family != AF_INET6)
 			continue;
@@ -83,8 +40,9 @@ size_t ep_filter(const struct ep_addr *in, size_t n, const char *own_ifname,
 			continue;
 		if (skip_addr(a->family, a->addr))
 			continue;
+		kprefix_host(&host, a->family, a->addr);
 		for (size_t j = 0; j < nexcl; j++)
-			excluded |= in_prefix(&excl[j], a->family, a->addr);
+			excluded |= kprefix_covers(&excl[j], &host);
 		if (excluded)
 			continue;
 		inet_ntop(a->family, a->addr, ip, sizeof(ip));
@@ -100,7 +58,7 @@ size_t ep_filter(const struct ep_addr *in, size_t n, const char *own_ifname,
 	return count;
 }
 
-cJSON *ep_collect(const char *own_ifname, const struct ep_prefix *excl, size_t nexcl,
+cJSON *ep_collect(const char *own_ifname, const struct kprefix *excl, size_t nexcl,
 		  uint16_t port)
 {
 	struct ifaddrs *ifa, *i;

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
+#include "prefix.h"
+
 #define EP_MAX 64
 #define EP_TEXT_MAX 64
 
@@ -26,24 +28,15 @@ struct ep_addr {
 	bool up, loopback;
 };
 
-struct ep_prefix {
-	int family;
-	uint8_t addr[16];
-	unsigned bits;
-};
-
-/* "100.64.0.0/10" or "fd7a:115c:a1e0::/48". 0 or -1. */
-int ep_prefix_parse(const char *s, struct ep_prefix *p);
-
 /* The pure part: writes "ip:port" / "[ip6]:port" for every usable address
  * of in[] to out (deduplicated, in order, at most max). Returns the count. */
 size_t ep_filter(const struct ep_addr *in, size_t n, const char *own_ifname,
-		 const struct ep_prefix *excl, size_t nexcl, uint16_t port,
+		 const struct kprefix *excl, size_t nexcl, uint16_t port,
 		 char out[][EP_TEXT_MAX], size_t max);
 
 /* getifaddrs() + ep_filter(). Returns a JSON array of strings (caller
  * owns) or NULL on error. */
-cJSON *ep_collect(const char *own_ifname, const struct ep_prefix *excl, size_t nexcl,
+cJSON *ep_collect(const char *own_ifname, const struct kprefix *excl, size_t nexcl,
 		  uint16_t port);
 
 #endif

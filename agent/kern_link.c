@@ -230,23 +230,6 @@ static struct nl_addr *to_nl_addr(const struct kprefix *p)
 	return a;
 }
 
-static bool in_prefix(const struct kprefix *outer, const struct kprefix *p)
-{
-	struct kprefix m = *p;
-	unsigned i;
-
-	if (outer->family != p->family || p->cidr < outer->cidr)
-		return false;
-	m.cidr = outer->cidr;
-	for (i = 0; i < 16; i++) {
-		unsigned bits = i * 8 >= outer->cidr ? 0 : outer->cidr - i * 8;
-
-		if (bits < 8)
-			m.addr[i] &= (uint8_t)(0xff00 >> bits);
-	}
-	return !kprefix_cmp(outer, &m);
-}
-
 /* An address on our link that meshwgd put there, now or in an earlier run. */
 static bool addr_is_ours(const struct kern *k, const struct kprefix *p)
 {
@@ -256,9 +239,9 @@ static bool addr_is_ours(const struct kern *k, const struct kprefix *p)
 	for (i = 0; i < k->n_addrs; i++)
 		if (!kprefix_cmp(&k->addrs[i], p))
 			return true;
-	if (k->cfg.tailnet_v4[0] && !kprefix_parse(&t, k->cfg.tailnet_v4) && in_prefix(&t, p))
+	if (k->cfg.tailnet_v4[0] && !kprefix_parse(&t, k->cfg.tailnet_v4) && kprefix_covers(&t, p))
 		return true;
-	if (k->cfg.tailnet_v6[0] && !kprefix_parse(&t, k->cfg.tailnet_v6) && in_prefix(&t, p))
+	if (k->cfg.tailnet_v6[0] && !kprefix_parse(&t, k->cfg.tailnet_v6) && kprefix_covers(&t, p))
 		return true;
 	return false;
 }

@@ -14,13 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "containers.h"
-
-/* A prefix with its host bits cleared. */
-struct kprefix {
-	uint16_t family;	/* AF_INET or AF_INET6 */
-	uint8_t cidr;
-	uint8_t addr[16];	/* network order; IPv4 in the first 4 bytes */
-};
+#include "prefix.h"
 
 struct kpeer {
 	uint8_t key[KEY_LEN];
@@ -56,19 +50,11 @@ struct kpeer *kpeers_unlink(struct kpeers *s, const uint8_t key[KEY_LEN]);
 	for ((i) = 0; (i) < (s)->size; (i)++) \
 		for ((p) = (s)->tab[(i)]; (p); (p) = (p)->hnext)
 
-/* "100.64.0.1/32", "fd7a:115c:a1e0::1/128" (a bare address is a host prefix).
- * Host bits are cleared. 0 or -EINVAL. */
-int kprefix_parse(struct kprefix *p, const char *text);
-/* "ip/cidr" into buf (at least 50 bytes). */
-/* The same for an interface address: host bits are kept ("100.64.0.1/10"). */
-int kaddr_parse(struct kprefix *p, const char *text);
 /* Applies SET_DEVICE peer operations to s as the kernel would (the model the
  * bookkeeping and the tests use): REMOVE_ME, UPDATE_ONLY, REPLACE_ALLOWEDIPS,
  * endpoints, keepalive, preshared keys; a prefix added to one peer leaves any
  * other. 0 or -ENOMEM (s is then partly changed). */
 int kpeers_apply_ops(struct kpeers *s, const struct mw_device *ops);
-void kprefix_format(const struct kprefix *p, char *buf, size_t len);
-int kprefix_cmp(const struct kprefix *a, const struct kprefix *b);
 /* "1.2.3.4:41641" or "[2001:db8::1]:41641", nonzero port. 0 or -EINVAL. */
 int kendpoint_parse(union mw_endpoint *ep, const char *text);
 /* "ip:port" / "[ip]:port", "" for none. */

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
@@ -41,13 +42,13 @@ static void test_filter(void **st)
 		A("10.9.0.1", "eth0", true, false),		/* duplicate */
 		A("198.51.100.2", "eth3", true, false),
 	};
-	struct ep_prefix ex[2];
+	struct kprefix ex[2];
 	char out[EP_MAX][EP_TEXT_MAX];
 	size_t n;
 
 	(void)st;
-	assert_int_equal(ep_prefix_parse("100.64.0.0/10", &ex[0]), 0);
-	assert_int_equal(ep_prefix_parse("fd7a:115c:a1e0::/48", &ex[1]), 0);
+	assert_int_equal(kprefix_parse(&ex[0], "100.64.0.0/10"), 0);
+	assert_int_equal(kprefix_parse(&ex[1], "fd7a:115c:a1e0::/48"), 0);
 	n = ep_filter(in, sizeof(in) / sizeof(in[0]), "meshwg0", ex, 2, 41641, out, EP_MAX);
 	assert_int_equal(n, 3);
 	assert_string_equal(out[0], "10.9.0.1:41641");
@@ -64,20 +65,28 @@ static void test_filter(void **st)
 
 static void test_prefix_parse(void **st)
 {
-	struct ep_prefix p;
+	struct kprefix p, q;
 
 	(void)st;
-	assert_int_equal(ep_prefix_parse("10.0.0.0/8", &p), 0);
-	assert_int_equal(p.bits, 8);
+	assert_int_equal(kprefix_parse(&p, "10.1.2.3/8"), 0);
+	assert_int_equal(p.cidr, 8);
 	assert_int_equal(p.family, AF_INET);
-	assert_int_equal(ep_prefix_parse("::/0", &p), 0);
+	assert_int_equal(p.addr[1], 0);			/* host bits cleared */
+	assert_int_equal(kaddr_parse(&q, "10.1.2.3/8"), 0);
+	assert_int_equal(q.addr[1], 1);			/* kept for an address */
+	assert_true(kprefix_covers(&p, &q));
+	assert_int_equal(kprefix_parse(&q, "10.0.0.0"), 0);	/* bare: host prefix */
+	assert_int_equal(q.cidr, 32);
+	assert_true(kprefix_covers(&p, &q));
+	assert_false(kprefix_covers(&q, &p));		/* wider is not inside */
+	assert_int_equal(kprefix_parse(&p, "::/0"), 0);
 	assert_int_equal(p.family, AF_INET6);
-	assert_int_equal(ep_prefix_parse("10.0.0.0/33", &p), -1);
-	assert_int_equal(ep_prefix_parse("10.0.0.0", &p), -1);
-	assert_int_equal(ep_prefix_parse("10.0.0.0/", &p), -1);
-	assert_int_equal(ep_prefix_parse("10.0.0.0/8x", &p), -1);
-	assert_int_equal(ep_prefix_parse("nope/8", &p), -1);
-	assert_int_equal(ep_prefix_parse(NULL, &p), -1);
+	assert_false(kprefix_covers(&p, &q));		/* other family */
+	assert_int_equal(kprefix_parse(&p, "10.0.0.0/33"), -EINVAL);
+	assert_int_equal(kprefix_parse(&p, "10.0.0.0/"), -EINVAL);
+	assert_int_equal(kprefix_parse(&p, "10.0.0.0/8x"), -EINVAL);
+	assert_int_equal(kprefix_parse(&p, "nope/8"), -EINVAL);
+	assert_int_equal(kprefix_parse(&p, NULL), -EINVAL);
 }
 
 static void test_prefix_bits(void **st)
@@ -87,11 +96,11 @@ static void test_prefix_bits(void **st)
 		A("100.127.255.255", "eth0", true, false),
 		A("100.128.0.0", "eth0", true, false),
 	};
-	struct ep_prefix ex;
+	struct kprefix ex;
 	char out[4][EP_TEXT_MAX];
 
 	(void)st;
-	assert_int_equal(ep_prefix_parse("100.64.0.0/10", &ex), 0);
+	assert_int_equal(kprefix_parse(&ex, "100.64.0.0/10"), 0);
 	assert_int_equal(ep_filter(in, 2, NULL, &ex, 1, 1, out, 4), 1);
 	assert_string_equal(out[0], "100.128.0.0:1");
 }
