@@ -246,7 +246,7 @@ static void up_set_prefs(struct daemon *d, struct prefs *np)
 	if (kern_reconfigure(d->kern, &kc))
 		log_warn("could not apply accept_routes=%d", d->prefs.accept_routes);
 	else if (d->netmap && d->kern_is_up)
-		daemon_apply_netmap(d);
+		daemon_apply_netmap(d, NULL);
 }
 
 static int ensure_keys(struct daemon *d, char *err, size_t errlen)

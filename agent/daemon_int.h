@@ -22,7 +22,7 @@
 enum backend_state { ST_NOMODULE, ST_NEEDS_LOGIN, ST_NEEDS_APPROVAL, ST_STARTING, ST_RUNNING,
 		     ST_STOPPED };
 
-/* What the kernel's events told about one peer. */
+/* What the kernel's events told about one peer (d->evs, sorted by key). */
 struct peer_ev {
 	uint8_t key[32];
 	int64_t last_handshake;
@@ -76,7 +76,11 @@ int daemon_bring_up(struct daemon *d);
 /* Deletes the interface if it is up. */
 void daemon_kern_down(struct daemon *d);
 /* Programs d->netmap into the interface, bringing it up first. */
-void daemon_apply_netmap(struct daemon *d);
+/* Programs the interface from d->netmap: all of it, or (delta != NULL) the
+ * peers that map-stream message names. */
+void daemon_apply_netmap(struct daemon *d, const cJSON *delta);
+/* What the kernel's events told about the peer with key, NULL if nothing. */
+const struct peer_ev *daemon_peer_ev(const struct daemon *d, const uint8_t key[32]);
 
 /* map stream and endpoints (daemon_stream.c) */
 /* Brings the node towards Running from the stored state. */

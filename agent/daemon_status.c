@@ -107,6 +107,7 @@ struct kpeer_index {
 static void peer_lookup(struct daemon *d, const struct kpeer_index *ki, const char *nk,
 			const cJSON **kp, int64_t *hs, char *endpoint, size_t eplen)
 {
+	const struct peer_ev *ev;
 	uint8_t key[32];
 	char *b64;
 
@@ -115,11 +116,10 @@ static void peer_lookup(struct daemon *d, const struct kpeer_index *ki, const ch
 	b64 = mwg_b64_encode(key, 32);
 	*kp = b64 ? find_kpeer(ki->v, ki->n, b64) : NULL;
 	free(b64);
-	for (size_t i = 0; i < d->nevs; i++) {
-		if (memcmp(d->evs[i].key, key, 32))
-			continue;
-		*hs = d->evs[i].last_handshake;
-		snprintf(endpoint, eplen, "%s", d->evs[i].endpoint);
+	ev = daemon_peer_ev(d, key);
+	if (ev) {
+		*hs = ev->last_handshake;
+		snprintf(endpoint, eplen, "%s", ev->endpoint);
 	}
 }
 

@@ -96,29 +96,6 @@ static void need_login(struct daemon *d, const char *why)
 	daemon_finish_up(d, daemon_reply_error("%s", why));
 }
 
-/* A delta applied to the interface by the peers it names (kern_apply_delta
- * falls back to the whole netmap whenever it must). */
-static void apply_delta(struct daemon *d, const cJSON *msg)
-{
-	struct kern_apply_stats st = { 0 };
-	char err[300];
-
-	if (daemon_bring_up(d))
-		return;
-	if (kern_apply_delta(d->kern, d->netmap, msg, &st, err, sizeof(err))) {
-		log_error("applying netmap seq %.0f: %s",
-			  cJSON_GetNumberValue(cJSON_GetObjectItem(d->netmap, "seq")), err);
-		snprintf(d->last_error, sizeof(d->last_error), "%s", err);
-		return;
-	}
-	/* The same line as a full apply (tests and benches read it), then how. */
-	log_info("netmap seq %.0f: +%u -%u ~%u peers in %.1f ms (%u messages)%s, %s",
-		 cJSON_GetNumberValue(cJSON_GetObjectItem(d->netmap, "seq")),
-		 st.added, st.removed, st.changed, (double)st.usec / 1000.0, st.messages,
-		 st.filter_changed ? ", filter changed" : "",
-		 st.delta ? "delta" : "delta applied in full");
-}
-
 /* A "full" or "delta" message. */
 static void on_netmap(struct daemon *d, const cJSON *msg, bool full)
 {
@@ -136,10 +113,7 @@ static void on_netmap(struct daemon *d, const cJSON *msg, bool full)
 	}
 	if (!d->netmap)	/* a delta before any full: ignored */
 		return;
-	if (full)
-		daemon_apply_netmap(d);
-	else
-		apply_delta(d, msg);
+	daemon_apply_netmap(d, full ? NULL : msg);
 	daemon_schedule_save(d);
 	if (first) {
 		d->connected = true;
@@ -269,7 +243,7 @@ void daemon_resume(struct daemon *d)
 	if (d->netmap && !d->kern_is_up) {
 		log_info("bringing the mesh up from the saved netmap (%d peers)",
 			 cJSON_GetArraySize(cJSON_GetObjectItem(d->netmap, "peers")));
-		daemon_apply_netmap(d);
+		daemon_apply_netmap(d, NULL);
 	}
 	if (daemon_ensure_ctl(d, err, sizeof(err))) {
 		daemon_set_state(d, ST_NEEDS_LOGIN, err);

@@ -107,8 +107,8 @@ int kern_down(struct kern *k)
 void kern_set_event_cb(struct kern *k, kern_event_cb cb, void *arg)
 {
 	(void)k;
-	(void)cb;
-	(void)arg;
+	fk.event_cb = cb;
+	fk.event_arg = arg;
 }
 
 /* Every applied peer, with made-up counters: rx_bytes = 1000 * id,

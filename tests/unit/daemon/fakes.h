@@ -22,6 +22,8 @@ struct fake_kern_state {
 	cJSON *applied;		/* last netmap given to kern_apply */
 	unsigned applies, ups, downs, key_sets;
 	int64_t handshake;	/* last_handshake of every peer in kern_status */
+	kern_event_cb event_cb;	/* what the daemon gave kern_set_event_cb */
+	void *event_arg;
 };
 extern struct fake_kern_state fk;
 
