@@ -180,60 +180,25 @@ static size_t on_data(char *p, size_t sz, size_t n, void *arg)
 	return len;
 }
 
-static cJSON *base_payload(struct ctl *c, const cJSON *extra)
-{
-	cJSON *p = extra ? cJSON_Duplicate(extra, 1) : cJSON_CreateObject();
-
-	if (!p)
-		return NULL;
-	cJSON_DeleteItemFromObject(p, "node_key");
-	cJSON_AddStringToObject(p, "node_key", c->m.nkey);
-	return p;
-}
-
+/* The request's payload: the same builders as the blocking client's. */
 static cJSON *build_payload(struct req *r)
 {
-	struct ctl *c = r->c;
+	struct mwgc *m = &r->c->m;
 	cJSON *p;
 
 	switch (r->op) {
 	case OP_REGISTER:
-		p = base_payload(c, r->fields);
-		if (!p)
-			return NULL;
-		cJSON_AddItemToObject(p, "node_proof",
-				      mwg_node_proof(c->m.npriv, c->m.spub, &c->m.gen, c->m.mkey));
-		cJSON_DeleteItemFromObject(p, "hostname");
-		cJSON_AddStringToObject(p, "hostname", r->hostname);
-		if (r->auth_key)
-			cJSON_AddStringToObject(p, "auth_key", r->auth_key);
-		return p;
-	case OP_ROTATE: {
-		uint8_t npub[32];
-		char nkey[MWG_KEY_TEXT_MAX];
-
-		p = cJSON_CreateObject();
-		if (!p)
-			return NULL;
-		crypto_scalarmult_base(npub, r->new_priv);
-		mwg_key_format(nkey, sizeof(nkey), "nodekey:", npub);
-		cJSON_AddStringToObject(p, "node_key", nkey);
-		cJSON_AddItemToObject(p, "node_proof",
-				      mwg_node_proof(r->new_priv, c->m.spub, &c->m.gen, c->m.mkey));
-		cJSON_AddStringToObject(p, "old_node_key", c->m.nkey);
-		cJSON_AddItemToObject(p, "old_node_proof",
-				      mwg_node_proof(c->m.npriv, c->m.spub, &c->m.gen, c->m.mkey));
-		cJSON_AddStringToObject(p, "hostname", r->hostname);
-		return p;
-	}
+		return mwgc_register_payload(m, r->auth_key, r->hostname, r->fields);
+	case OP_ROTATE:
+		return mwgc_rotate_payload(m, r->new_priv, r->hostname);
 	case OP_STREAM:
-		p = base_payload(c, r->fields);
+		p = mwgc_payload(m, r->fields);
 		if (p)
 			cJSON_AddTrueToObject(p, "stream");
 		return p;
 	case OP_UPDATE:
 	case OP_LOGOUT:
-		return base_payload(c, r->fields);
+		return mwgc_payload(m, r->fields);
 	}
 	return NULL;
 }
@@ -347,25 +312,11 @@ static void error_from_body(struct req *r, char *out, size_t outlen)
 /* Opens one sealed envelope from the server. */
 static cJSON *open_sealed(struct ctl *c, const char *text, char *err, size_t errlen)
 {
-	cJSON *env = cJSON_Parse(text), *msg;
-	uint8_t nonce[MWG_NONCE_LEN];
 	struct mwg_err e = { 0 };
-	char *plain;
+	cJSON *msg = mwgc_open(&c->m, text, &e);
 
-	if (!env) {
-		snprintf(err, errlen, "reply is not JSON");
-		return NULL;
-	}
-	plain = mwg_unseal(c->m.mpriv, c->m.spub, env, nonce, NULL, &e);
-	cJSON_Delete(env);
-	if (!plain) {
-		snprintf(err, errlen, "reply does not open with the server key: %s", e.msg);
-		return NULL;
-	}
-	msg = cJSON_Parse(plain);
-	free(plain);
 	if (!msg)
-		snprintf(err, errlen, "sealed reply is not JSON");
+		snprintf(err, errlen, "%s", e.msg);
 	return msg;
 }
 
@@ -458,13 +409,8 @@ static void done(struct req *r, CURLcode rc)
 			finish(r, 502, err, NULL);
 			return;
 		}
-		if (r->op == OP_ROTATE) {
-			uint8_t npriv[32];
-
-			memcpy(npriv, r->new_priv, 32);
-			ctl_set_node_key(c, npriv);
-			sodium_memzero(npriv, sizeof(npriv));
-		}
+		if (r->op == OP_ROTATE)
+			ctl_set_node_key(c, r->new_priv);
 		finish(r, 200, "", reply);
 		cJSON_Delete(reply);
 	}
@@ -577,9 +523,7 @@ const char *ctl_node_key(const struct ctl *c)
 
 void ctl_set_node_key(struct ctl *c, const uint8_t node_priv[32])
 {
-	memcpy(c->m.npriv, node_priv, 32);
-	crypto_scalarmult_base(c->m.npub, c->m.npriv);
-	mwg_key_format(c->m.nkey, sizeof(c->m.nkey), "nodekey:", c->m.npub);
+	mwgc_set_node_key(&c->m, node_priv);
 }
 
 void ctl_set_stream_idle_ms(struct ctl *c, uint64_t ms)

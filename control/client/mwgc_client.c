@@ -19,11 +19,9 @@ int mwgc_init(struct mwgc *c, const char *url, const uint8_t machine_priv[32],
 	while (strlen(c->url) && c->url[strlen(c->url) - 1] == '/')
 		c->url[strlen(c->url) - 1] = '\0';
 	memcpy(c->mpriv, machine_priv, 32);
-	memcpy(c->npriv, node_priv, 32);
 	crypto_scalarmult_base(c->mpub, c->mpriv);
-	crypto_scalarmult_base(c->npub, c->npriv);
 	mwg_key_format(c->mkey, sizeof(c->mkey), "mkey:", c->mpub);
-	mwg_key_format(c->nkey, sizeof(c->nkey), "nodekey:", c->npub);
+	mwgc_set_node_key(c, node_priv);
 	mwg_nonce_gen_init(&c->gen);
 	c->timeout_s = 60;
 	return 0;
@@ -72,20 +70,17 @@ struct sink {
 
 static int deliver_line(struct sink *s, const char *line)
 {
-	cJSON *env = cJSON_Parse(line), *msg = NULL;
-	uint8_t nonce[MWG_NONCE_LEN];
-	char *plain;
+	cJSON *msg = mwgc_open(s->c, line, s->e);
 
-	if (!env)
-		return mwg_fail(s->e, 502, "stream: malformed line");
-	plain = mwg_unseal(s->c->mpriv, s->c->spub, env, nonce, NULL, s->e);
-	cJSON_Delete(env);
-	if (!plain)
+	if (!msg) {
+		if (s->e) {
+			char why[sizeof(s->e->msg)];
+
+			snprintf(why, sizeof(why), "%s", s->e->msg);
+			mwg_fail(s->e, s->e->status, "stream: %s", why);
+		}
 		return -1;
-	msg = cJSON_Parse(plain);
-	free(plain);
-	if (!msg)
-		return mwg_fail(s->e, 502, "stream: sealed message is not JSON");
+	}
 	if (s->cb(msg, s->arg))
 		s->stopped = true;
 	cJSON_Delete(msg);
@@ -222,6 +217,26 @@ long mwgc_post_raw(struct mwgc *c, const char *path, const char *body, char **re
 	return status;
 }
 
+cJSON *mwgc_open(const struct mwgc *c, const char *text, struct mwg_err *e)
+{
+	cJSON *env = cJSON_Parse(text), *msg;
+	uint8_t nonce[MWG_NONCE_LEN];
+	char *plain;
+
+	plain = env ? mwg_unseal(c->mpriv, c->spub, env, nonce, NULL, e) : NULL;
+	cJSON_Delete(env);
+	if (!plain) {
+		if (!e || !e->status)
+			mwg_fail(e, 502, "reply is not a sealed envelope");
+		return NULL;
+	}
+	msg = cJSON_Parse(plain);
+	free(plain);
+	if (!msg)
+		mwg_fail(e, 502, "sealed reply is not JSON");
+	return msg;
+}
+
 static int error_reply(const char *body, long status, struct mwg_err *e)
 {
 	cJSON *j = cJSON_Parse(body);
@@ -235,9 +250,8 @@ static int error_reply(const char *body, long status, struct mwg_err *e)
 int mwgc_call(struct mwgc *c, const char *path, const cJSON *payload, cJSON **reply,
 	      struct mwg_err *e)
 {
-	char *body, *resp = NULL, *plain;
-	uint8_t nonce[MWG_NONCE_LEN];
-	cJSON *env;
+	char *body, *resp = NULL;
+	cJSON *msg;
 	long status;
 
 	if (reply)
@@ -256,21 +270,18 @@ int mwgc_call(struct mwgc *c, const char *path, const cJSON *payload, cJSON **re
 		free(resp);
 		return -1;
 	}
-	env = cJSON_Parse(resp);
+	msg = mwgc_open(c, resp, e);
 	free(resp);
-	plain = env ? mwg_unseal(c->mpriv, c->spub, env, nonce, NULL, e) : NULL;
-	cJSON_Delete(env);
-	if (!plain)
-		return e && e->status ? -1 : mwg_fail(e, 502, "reply is not a sealed envelope");
-	if (reply && !(*reply = cJSON_Parse(plain))) {
-		free(plain);
-		return mwg_fail(e, 502, "sealed reply is not JSON");
-	}
-	free(plain);
+	if (!msg)
+		return -1;
+	if (reply)
+		*reply = msg;
+	else
+		cJSON_Delete(msg);
 	return 0;
 }
 
-static cJSON *base_payload(struct mwgc *c, const cJSON *extra)
+cJSON *mwgc_payload(const struct mwgc *c, const cJSON *extra)
 {
 	cJSON *p = extra ? cJSON_Duplicate(extra, 1) : cJSON_CreateObject();
 
@@ -281,70 +292,94 @@ static cJSON *base_payload(struct mwgc *c, const cJSON *extra)
 	return p;
 }
 
+cJSON *mwgc_register_payload(struct mwgc *c, const char *auth_key, const char *hostname,
+			     const cJSON *extra)
+{
+	cJSON *p = mwgc_payload(c, extra);
+	cJSON *proof = mwg_node_proof(c->npriv, c->spub, &c->gen, c->mkey);
+
+	if (!p || !proof) {
+		cJSON_Delete(p);
+		cJSON_Delete(proof);
+		return NULL;
+	}
+	cJSON_AddItemToObject(p, "node_proof", proof);
+	cJSON_DeleteItemFromObject(p, "hostname");
+	cJSON_AddStringToObject(p, "hostname", hostname);
+	if (auth_key)
+		cJSON_AddStringToObject(p, "auth_key", auth_key);
+	return p;
+}
+
 int mwgc_register(struct mwgc *c, const char *auth_key, const char *hostname,
 		  const cJSON *extra, cJSON **reply, struct mwg_err *e)
 {
-	cJSON *p, *proof;
+	cJSON *p;
 	int r;
 
 	if (!c->have_server_key && mwgc_fetch_server_key(c, e))
 		return -1;
-	p = base_payload(c, extra);
-	proof = mwg_node_proof(c->npriv, c->spub, &c->gen, c->mkey);
-	if (!p || !proof) {
-		cJSON_Delete(p);
-		cJSON_Delete(proof);
+	p = mwgc_register_payload(c, auth_key, hostname, extra);
+	if (!p)
 		return mwg_fail(e, 500, "out of memory");
-	}
-	cJSON_AddItemToObject(p, "node_proof", proof);
-	cJSON_AddStringToObject(p, "hostname", hostname);
-	if (auth_key)
-		cJSON_AddStringToObject(p, "auth_key", auth_key);
 	r = mwgc_call(c, "/v1/register", p, reply, e);
 	cJSON_Delete(p);
 	return r;
 }
 
-int mwgc_rotate(struct mwgc *c, const uint8_t new_node_priv[32], const char *hostname,
-		cJSON **reply, struct mwg_err *e)
+cJSON *mwgc_rotate_payload(struct mwgc *c, const uint8_t new_node_priv[32],
+			   const char *hostname)
 {
 	uint8_t npub[32];
 	char nkey[MWG_KEY_TEXT_MAX];
-	cJSON *p = cJSON_CreateObject(), *proof, *oproof;
-	int r;
+	cJSON *p = cJSON_CreateObject();
+	cJSON *proof = mwg_node_proof(new_node_priv, c->spub, &c->gen, c->mkey);
+	cJSON *oproof = mwg_node_proof(c->npriv, c->spub, &c->gen, c->mkey);
 
-	if (!c->have_server_key && mwgc_fetch_server_key(c, e)) {
-		cJSON_Delete(p);
-		return -1;
-	}
-	crypto_scalarmult_base(npub, new_node_priv);
-	mwg_key_format(nkey, sizeof(nkey), "nodekey:", npub);
-	proof = mwg_node_proof(new_node_priv, c->spub, &c->gen, c->mkey);
-	oproof = mwg_node_proof(c->npriv, c->spub, &c->gen, c->mkey);
 	if (!p || !proof || !oproof) {
 		cJSON_Delete(p);
 		cJSON_Delete(proof);
 		cJSON_Delete(oproof);
-		return mwg_fail(e, 500, "out of memory");
+		return NULL;
 	}
+	crypto_scalarmult_base(npub, new_node_priv);
+	mwg_key_format(nkey, sizeof(nkey), "nodekey:", npub);
 	cJSON_AddStringToObject(p, "node_key", nkey);
 	cJSON_AddItemToObject(p, "node_proof", proof);
 	cJSON_AddStringToObject(p, "old_node_key", c->nkey);
 	cJSON_AddItemToObject(p, "old_node_proof", oproof);
 	cJSON_AddStringToObject(p, "hostname", hostname);
+	return p;
+}
+
+void mwgc_set_node_key(struct mwgc *c, const uint8_t node_priv[32])
+{
+	memcpy(c->npriv, node_priv, 32);
+	crypto_scalarmult_base(c->npub, c->npriv);
+	mwg_key_format(c->nkey, sizeof(c->nkey), "nodekey:", c->npub);
+}
+
+int mwgc_rotate(struct mwgc *c, const uint8_t new_node_priv[32], const char *hostname,
+		cJSON **reply, struct mwg_err *e)
+{
+	cJSON *p;
+	int r;
+
+	if (!c->have_server_key && mwgc_fetch_server_key(c, e))
+		return -1;
+	p = mwgc_rotate_payload(c, new_node_priv, hostname);
+	if (!p)
+		return mwg_fail(e, 500, "out of memory");
 	r = mwgc_call(c, "/v1/register", p, reply, e);
 	cJSON_Delete(p);
-	if (!r) {
-		memcpy(c->npriv, new_node_priv, 32);
-		memcpy(c->npub, npub, 32);
-		snprintf(c->nkey, sizeof(c->nkey), "%s", nkey);
-	}
+	if (!r)
+		mwgc_set_node_key(c, new_node_priv);
 	return r;
 }
 
 int mwgc_map(struct mwgc *c, const cJSON *extra, cJSON **netmap, struct mwg_err *e)
 {
-	cJSON *p = base_payload(c, extra);
+	cJSON *p = mwgc_payload(c, extra);
 	int r;
 
 	if (!p)
@@ -356,7 +391,7 @@ int mwgc_map(struct mwgc *c, const cJSON *extra, cJSON **netmap, struct mwg_err 
 
 int mwgc_update(struct mwgc *c, const cJSON *fields, struct mwg_err *e)
 {
-	cJSON *p = base_payload(c, fields);
+	cJSON *p = mwgc_payload(c, fields);
 	int r;
 
 	if (!p)
@@ -368,7 +403,7 @@ int mwgc_update(struct mwgc *c, const cJSON *fields, struct mwg_err *e)
 
 int mwgc_logout(struct mwgc *c, struct mwg_err *e)
 {
-	cJSON *p = base_payload(c, NULL);
+	cJSON *p = mwgc_payload(c, NULL);
 	int r;
 
 	if (!p)
@@ -391,7 +426,7 @@ int mwgc_stream(struct mwgc *c, const cJSON *extra, mwgc_msg_cb cb, void *arg,
 
 	if (!c->have_server_key && mwgc_fetch_server_key(c, e))
 		return -1;
-	p = base_payload(c, extra);
+	p = mwgc_payload(c, extra);
 	if (p)
 		cJSON_AddTrueToObject(p, "stream");
 	body = p ? mwgc_seal_request(c, p) : NULL;

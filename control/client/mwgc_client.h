@@ -42,6 +42,21 @@ int mwgc_fetch_server_key(struct mwgc *c, struct mwg_err *e);
 /* The sealed envelope for payload (caller owns the text). */
 char *mwgc_seal_request(struct mwgc *c, const cJSON *payload);
 
+/* The payload of a request: extra (may be NULL) with this node's node_key. */
+cJSON *mwgc_payload(const struct mwgc *c, const cJSON *extra);
+/* The /v1/register payloads (docs/protocol.md) of mwgc_register and
+ * mwgc_rotate, proofs included; the server key must be known. NULL when out
+ * of memory. For clients that send them themselves (meshwgd's ctl.c). */
+cJSON *mwgc_register_payload(struct mwgc *c, const char *auth_key, const char *hostname,
+			     const cJSON *extra);
+cJSON *mwgc_rotate_payload(struct mwgc *c, const uint8_t new_node_priv[32],
+			   const char *hostname);
+/* Makes node_priv c's node key (after a rotation the server accepted). */
+void mwgc_set_node_key(struct mwgc *c, const uint8_t node_priv[32]);
+/* Opens a sealed reply or stream line from the server: the JSON inside, or
+ * NULL with e set (502 when it is not a sealed envelope or not JSON). */
+cJSON *mwgc_open(const struct mwgc *c, const char *text, struct mwg_err *e);
+
 /* POSTs body to path; returns the HTTP status (or -1) and the body. */
 long mwgc_post_raw(struct mwgc *c, const char *path, const char *body, char **reply,
 		   struct mwg_err *e);
