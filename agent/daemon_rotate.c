@@ -28,10 +28,10 @@ void daemon_check_rotation(struct daemon *d)
 		return;
 	/* A rotate_before longer than the key lifetime would rotate after
 	 * every netmap: at most one automatic rotation per interval. */
-	if (d->last_rotation_ms && loop_now_ms() - d->last_rotation_ms < ROTATE_MIN_INTERVAL_MS)
+	if (d->last_rotation_ms && mwg_mono_ms() - d->last_rotation_ms < ROTATE_MIN_INTERVAL_MS)
 		return;
 	log_info("node key expires %s: rotating it", exp);
-	d->last_rotation_ms = loop_now_ms();
+	d->last_rotation_ms = mwg_mono_ms();
 	daemon_start_rotation(d);
 }
 

@@ -216,11 +216,3 @@ void loop_timer_destroy(struct loop_timer *t)
 	close(t->fd);
 	t->fd = -1;
 }
-
-uint64_t loop_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}

@@ -54,7 +54,4 @@ void loop_timer_disarm(struct loop_timer *t);
 bool loop_timer_armed(const struct loop_timer *t);
 void loop_timer_destroy(struct loop_timer *t);
 
-/* Monotonic milliseconds. */
-uint64_t loop_now_ms(void);
-
 #endif
