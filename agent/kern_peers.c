@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "encoding.h"
+#include "format.h"
 #include "kern_peers.h"
 
 /* ---- the hash set ---- */
@@ -176,14 +177,10 @@ int kendpoint_parse(union mw_endpoint *ep, const char *text)
 
 void kendpoint_format(const union mw_endpoint *ep, char *buf, size_t len)
 {
-	char a[INET6_ADDRSTRLEN];
+	char text[FMT_ADDR_LEN];
 
-	if (ep->addr.sa_family == AF_INET &&
-	    inet_ntop(AF_INET, &ep->addr4.sin_addr, a, sizeof(a)))
-		snprintf(buf, len, "%s:%u", a, ntohs(ep->addr4.sin_port));
-	else if (ep->addr.sa_family == AF_INET6 &&
-		 inet_ntop(AF_INET6, &ep->addr6.sin6_addr, a, sizeof(a)))
-		snprintf(buf, len, "[%s]:%u", a, ntohs(ep->addr6.sin6_port));
+	if (ep->addr.sa_family == AF_INET || ep->addr.sa_family == AF_INET6)
+		snprintf(buf, len, "%s", fmt_sockaddr(text, &ep->addr));
 	else if (len)
 		buf[0] = '\0';
 }

@@ -57,7 +57,7 @@ struct kpeer *kpeers_unlink(struct kpeers *s, const uint8_t key[KEY_LEN]);
 int kpeers_apply_ops(struct kpeers *s, const struct mw_device *ops);
 /* "1.2.3.4:41641" or "[2001:db8::1]:41641", nonzero port. 0 or -EINVAL. */
 int kendpoint_parse(union mw_endpoint *ep, const char *text);
-/* "ip:port" / "[ip]:port", "" for none. */
+/* "ip:port" / "[ip]:port" (fmt_sockaddr), "" for none. */
 void kendpoint_format(const union mw_endpoint *ep, char *buf, size_t len);
 bool kendpoint_equal(const union mw_endpoint *a, const union mw_endpoint *b);
 /* "nodekey:<64 hex>" into 32 bytes. 0 or -EINVAL. */
