@@ -59,6 +59,9 @@ ENVIRONMENT
     MESHWG_VM_MEM      guest memory (default 2G)
     MESHWG_VM_SMP      guest CPUs (default 2)
     MESHWG_VM_TIMEOUT  seconds before a VM is killed (default 2400)
+    MESHWG_VM_PARALLEL 1 (default): with two kernels, boot both at once
+                       (output lines prefixed with the kernel); 0: one
+                       after the other
     MESHWG_VM_TCG_THREAD  single (default) or multi. Multi-threaded TCG
                        (QEMU 7.2) can execute stale code after the kernel
                        patches a static key (int3 Oops in netif_rx_internal
@@ -402,9 +405,37 @@ run_kernel() {
 }
 
 build_helpers || { record_fail host harness "helper build failed"; }
-for k in "${KERNELS[@]}"; do
-	run_kernel "$k"
-done
+# Each VM is one single-threaded TCG process, so two kernels boot side by
+# side on two host cores: their output is prefixed with the kernel, and
+# each one's totals come back through a file.  Images are fetched first, one
+# after the other (apt-get does not share its cache lock).
+if [ ${#KERNELS[@]} -gt 1 ] && [ "${MESHWG_VM_PARALLEL:-1}" = 1 ]; then
+	for k in "${KERNELS[@]}"; do
+		prepare_kernel "$k" || record_fail "$k" harness "cannot prepare kernel $k"
+	done
+	tally=$(mktemp "$CACHE/runs/tally.XXXXXX")
+	pids=()
+	for k in "${KERNELS[@]}"; do
+		(
+			TOTAL_PASS=0 TOTAL_FAIL=0
+			run_kernel "$k"
+			echo "$TOTAL_PASS $TOTAL_FAIL" >>"$tally"
+		) 2>&1 | sed -u "s/^/[${k%%-*}] /" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	while read -r p f; do
+		TOTAL_PASS=$((TOTAL_PASS + p))
+		TOTAL_FAIL=$((TOTAL_FAIL + f))
+	done <"$tally"
+	[ "$(wc -l <"$tally")" = ${#KERNELS[@]} ] ||
+		record_fail host harness "a kernel's run ended without reporting its totals"
+	rm -f "$tally"
+else
+	for k in "${KERNELS[@]}"; do
+		run_kernel "$k"
+	done
+fi
 echo "$TOTAL_PASS passed, $TOTAL_FAIL failed"
 [ "$TOTAL_FAIL" = 0 ] && [ $((TOTAL_PASS + TOTAL_FAIL)) -gt 0 ]
 exit
