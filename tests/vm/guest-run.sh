@@ -5,7 +5,7 @@
 # results, console output and dmesg back to the scratch share.
 S=/run/meshwg-vm
 . "$S/job.env"
-export KVER REPO HELPERS MOD_STATUS IMPL DATAPATH_ONLY
+export KVER REPO HELPERS MOD_STATUS IMPL DATAPATH_ONLY FUZZ_SECONDS FUZZ_SEED
 export MESHWG_VM_RESULTS=$S/results
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/tmp TMPDIR=/tmp LC_ALL=C
@@ -18,6 +18,13 @@ echo "meshwg-vm: tests start" >/dev/kmsg
 # /dev/net/tun (wireguard-go) has no node until tun.ko is loaded.
 modprobe tun 2>/dev/null
 sysctl -qw kernel.printk_ratelimit=0 2>/dev/null
+# The debug kernel has kmemleak: forget what boot left unreferenced, so
+# that the scan after the suites reports only what the tests leaked.
+KMEMLEAK=/sys/kernel/debug/kmemleak
+if [ -w "$KMEMLEAK" ]; then
+	echo scan >"$KMEMLEAK"
+	echo clear >"$KMEMLEAK"
+fi
 
 record() {   # PASS|FAIL suite name
 	printf '%s\t%s\t%s\t%s\n' "$1" "$KVER" "$2" "$3" >>"$MESHWG_VM_RESULTS"
@@ -62,6 +69,21 @@ else
 			rmmod meshwg 2>/dev/null
 		fi
 	done
+fi
+
+# kmemleak needs an object to stay unreferenced over two scans (and a few
+# seconds) before it reports it.
+if [ -w "$KMEMLEAK" ] && [ "$HAVE_CMD" != 1 ]; then
+	echo "== kmemleak scan"
+	echo scan >"$KMEMLEAK"; sleep 6; echo scan >"$KMEMLEAK"
+	cat "$KMEMLEAK" >"$S/kmemleak"
+	if [ -s "$S/kmemleak" ]; then
+		n=$(grep -c '^unreferenced object' "$S/kmemleak")
+		head -n 80 "$S/kmemleak"
+		record FAIL kmemleak "$n unreferenced object(s) after the suites (scratch/kmemleak)"
+	else
+		record PASS kmemleak "no unreferenced object after the suites"
+	fi
 fi
 
 echo "meshwg-vm: tests end" >/dev/kmsg

@@ -45,8 +45,13 @@ DESCRIPTION
     exit status is non-zero when anything failed or could not run.
 
 OPTIONS
-    --kernel K    Run on kernel K only (6.1, 6.12 or a full version such as
-                  6.1.0-56-amd64). May be repeated.
+    --kernel K    Run on kernel K only (6.1, 6.12, debug or a full version
+                  such as 6.1.0-56-amd64). May be repeated. "debug" is the
+                  KASAN/kmemleak/lockdep kernel that tests/vm/debug-kernel.sh
+                  builds from Debian's linux-source-6.1 (cached; the first
+                  build takes a while), meshwg.ko is built against its tree,
+                  and a kmemleak scan after the suites fails the run on any
+                  unreferenced object.
     --cmd CMDS    Instead of suites, run CMDS with bash inside the VM (after
                   meshwg.ko is installed in the module tree, not loaded).
                   Its output is shown; a non-zero status counts as a failure.
@@ -70,6 +75,8 @@ ENVIRONMENT
     IMPL               passed into the VM: IMPL=wireguard makes the datapath
                        suite use wireguard.ko where it would use meshwg.ko
                        (harness self-test)
+    FUZZ_SECONDS, FUZZ_SEED  passed into the VM: the fuzz suite's time per
+                       fuzzer (default 60) and seed (default 1)
     DATAPATH_ONLY      passed into the VM: runs only these scenario groups of
                        the datapath suite (e.g. "interop mtu"; see its header)
     MESHWG_VM_CMDLINE  extra kernel command-line arguments
@@ -139,6 +146,8 @@ meta_version() {
 K61=$(meta_version linux-headers-amd64)
 K612=$(meta_version linux-headers-6.12-amd64)
 KERNELS=()
+DEBUG_KDIR=""
+DEBUG_REL=""
 if [ ${#KSEL[@]} -eq 0 ]; then
 	KSEL=(6.1 6.12)
 fi
@@ -147,7 +156,13 @@ for k in "${KSEL[@]}"; do
 	6.1) [ -n "$K61" ] || die "linux-headers-amd64 is not installed"; KERNELS+=("$K61") ;;
 	6.12) [ -n "$K612" ] || die "linux-headers-6.12-amd64 is not installed"; KERNELS+=("$K612") ;;
 	*-amd64) [ -d "/usr/src/linux-headers-$k" ] || die "no headers for $k"; KERNELS+=("$k") ;;
-	*) die "unknown kernel '$k' (6.1, 6.12 or a full version)" ;;
+	debug)
+		# Built (or found in the cache) before anything boots.
+		DEBUG_KDIR=$("$HERE/debug-kernel.sh" --print-dir) &&
+			DEBUG_REL=$("$HERE/debug-kernel.sh" --print-release) ||
+			die "cannot build the debug kernel (tests/vm/debug-kernel.sh)"
+		KERNELS+=("$DEBUG_REL") ;;
+	*) die "unknown kernel '$k' (6.1, 6.12, debug or a full version)" ;;
 	esac
 done
 
@@ -202,7 +217,9 @@ build_module() {
 		flock -u 8; MOD_STATUS="meshwg.ko not built: cannot copy sources to $bdir"; return 0; }
 	echo "== building meshwg.ko for $ver (W=1, log $log)"
 	rm -f "$bdir/meshwg.ko"
-	make -C "/usr/src/linux-headers-$ver" M="$bdir" W=1 -j2 modules >"$log" 2>&1
+	local kbuild=/usr/src/linux-headers-$ver
+	[ "$ver" = "$DEBUG_REL" ] && kbuild=$DEBUG_KDIR
+	make -C "$kbuild" M="$bdir" W=1 -j2 modules >"$log" 2>&1
 	local rc=$?
 	[ $rc = 0 ] && cp "$bdir/meshwg.ko" "$bdir.ko"
 	flock -u 8
@@ -336,6 +353,8 @@ run_kernel() {
 		printf 'MOD_STATUS=%q\n' "$MOD_STATUS"
 		printf 'IMPL=%q\n' "${IMPL:-meshwg}"
 		printf 'DATAPATH_ONLY=%q\n' "${DATAPATH_ONLY:-}"
+		printf 'FUZZ_SECONDS=%q\n' "${FUZZ_SECONDS:-}"
+		printf 'FUZZ_SEED=%q\n' "${FUZZ_SEED:-}"
 		printf 'HAVE_CMD=%q\n' "$HAVE_CMD"
 		printf 'SUITES=%q\n' "${SUITES[*]:-}"
 	} >"$run/scratch/job.env"
