@@ -45,13 +45,15 @@ DESCRIPTION
     exit status is non-zero when anything failed or could not run.
 
 OPTIONS
-    --kernel K    Run on kernel K only (6.1, 6.12, debug or a full version
+    --kernel K[:SUITE,SUITE...]
+                  Run on kernel K only (6.1, 6.12, debug or a full version
                   such as 6.1.0-56-amd64). May be repeated. "debug" is the
                   KASAN/kmemleak/lockdep kernel that tests/vm/debug-kernel.sh
                   builds from Debian's linux-source-6.1 (cached; the first
                   build takes a while), meshwg.ko is built against its tree,
                   and a kmemleak scan after the suites fails the run on any
-                  unreferenced object.
+                  unreferenced object. With :SUITE,... that kernel runs
+                  those suites instead of the ones named on the line.
     --cmd CMDS    Instead of suites, run CMDS with bash inside the VM (after
                   meshwg.ko is installed in the module tree, not loaded).
                   Its output is shown; a non-zero status counts as a failure.
@@ -151,7 +153,17 @@ DEBUG_REL=""
 if [ ${#KSEL[@]} -eq 0 ]; then
 	KSEL=(6.1 6.12)
 fi
+# KSUITES[RELEASE]: the suites of a kernel given as --kernel K:SUITE,SUITE.
+declare -A KSUITES=()
 for k in "${KSEL[@]}"; do
+	ks=""
+	case "$k" in
+	*:*) ks=${k#*:}; k=${k%%:*}
+		for s in ${ks//,/ }; do
+			[ -f "$HERE/suites/$s.sh" ] || die "no such suite '$s' ($HERE/suites/$s.sh)"
+		done ;;
+	esac
+	nk=${#KERNELS[@]}
 	case "$k" in
 	6.1) [ -n "$K61" ] || die "linux-headers-amd64 is not installed"; KERNELS+=("$K61") ;;
 	6.12) [ -n "$K612" ] || die "linux-headers-6.12-amd64 is not installed"; KERNELS+=("$K612") ;;
@@ -164,6 +176,7 @@ for k in "${KSEL[@]}"; do
 		KERNELS+=("$DEBUG_REL") ;;
 	*) die "unknown kernel '$k' (6.1, 6.12, debug or a full version)" ;;
 	esac
+	[ -n "$ks" ] && KSUITES[${KERNELS[$nk]}]=${ks//,/ }
 done
 
 mkdir -p "$CACHE/debs" "$CACHE/k" "$CACHE/build" "$CACHE/runs" || die "cannot create $CACHE"
@@ -356,7 +369,7 @@ run_kernel() {
 		printf 'FUZZ_SECONDS=%q\n' "${FUZZ_SECONDS:-}"
 		printf 'FUZZ_SEED=%q\n' "${FUZZ_SEED:-}"
 		printf 'HAVE_CMD=%q\n' "$HAVE_CMD"
-		printf 'SUITES=%q\n' "${SUITES[*]:-}"
+		printf 'SUITES=%q\n' "${KSUITES[$ver]:-${SUITES[*]:-}}"
 	} >"$run/scratch/job.env"
 	[ "$HAVE_CMD" = 1 ] && printf '%s\n' "$CMD" >"$run/scratch/cmd.sh"
 	: >"$run/scratch/results"
