@@ -5,7 +5,7 @@ set -e
 PKGS="build-essential pkg-config linux-headers-amd64 linux-headers-6.12-amd64
  qemu-system-x86 busybox-static cpio kmod zstd xz-utils
  wireguard-tools wireguard-go iperf3 nftables iproute2 iputils-ping
- sparse dkms linux-source-6.1
+ sparse dkms linux-source-6.1 flex bison bc libelf-dev libssl-dev
  libnl-genl-3-dev libnl-route-3-dev libsodium-dev libcmocka-dev libcjson-dev
  libmicrohttpd-dev libsqlite3-dev libpq-dev postgresql libcurl4-openssl-dev
  sqlite3 curl openssl
