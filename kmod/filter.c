@@ -1063,6 +1063,17 @@ out:
 	spin_unlock_bh(&b->lock);
 }
 
+/*
+ * An ICMP error is about a packet we sent only if it goes back to that
+ * packet's sender: its destination is the quoted source. Anything else
+ * (an "unreachable" or "packet too big" aimed at another host behind us,
+ * quoting some flow of ours) is not related to the flow.
+ */
+static bool icmp_error_to_sender(const struct mwg_filter_pkt *pkt)
+{
+	return !memcmp(pkt->t.dst, pkt->inner.src, 16);
+}
+
 static bool flow_inbound_key(u64 owner, const struct mwg_filter_pkt *pkt,
 			     struct flow_key *k, bool *error)
 {
@@ -1076,7 +1087,8 @@ static bool flow_inbound_key(u64 owner, const struct mwg_filter_pkt *pkt,
 		/* The quoted packet is one we sent: the flow's own direction. */
 		t = &pkt->inner;
 		flags = pkt->inner_flags;
-		if (!(flags & (MWG_PKT_PORTS | MWG_PKT_ECHO_REQUEST)))
+		if (!(flags & (MWG_PKT_PORTS | MWG_PKT_ECHO_REQUEST)) ||
+		    !icmp_error_to_sender(pkt))
 			return false;
 		memcpy(k->laddr, t->src, 16);
 		memcpy(k->raddr, t->dst, 16);
@@ -1176,7 +1188,8 @@ enum mwg_filter_verdict mwg_filter_decide(const struct mwg_filter *f,
 		 */
 		struct mwg_filter_tuple5 rev = pkt->inner;
 
-		if (pkt->inner_flags & MWG_PKT_PORTS) {
+		if ((pkt->inner_flags & MWG_PKT_PORTS) &&
+		    icmp_error_to_sender(pkt)) {
 			memcpy(rev.src, pkt->inner.dst, 16);
 			memcpy(rev.dst, pkt->inner.src, 16);
 			rev.sport = pkt->inner.dport;

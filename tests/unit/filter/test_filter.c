@@ -645,6 +645,11 @@ static void test_flows(void **state)
 	i.inner = o.t;
 	i.inner_flags = MWG_PKT_PORTS;
 	assert_int_equal(mwg_filter_decide(f, ft, 7, &i, t + SEC, &rule), MWG_FILTER_PASS);
+	/* The same quote, aimed at another host behind us: unrelated. */
+	assert_int_equal(inet_pton(AF_INET, "10.0.0.77", i.t.dst), 1);
+	assert_false(mwg_flow_inbound(ft, 7, &i, t + SEC));
+	assert_int_equal(mwg_filter_decide(f, ft, 7, &i, t + SEC, &rule), MWG_FILTER_DROP);
+	assert_int_equal(inet_pton(AF_INET, "10.0.0.1", i.t.dst), 1);
 	i.inner.dport = 9998;
 	assert_int_equal(mwg_filter_decide(f, ft, 7, &i, t + SEC, &rule), MWG_FILTER_DROP);
 
@@ -701,6 +706,10 @@ static void test_decide_rules(void **state)
 	p.inner = out_pkt("10.0.0.1", "10.0.0.5", 6, 22, 1234, MWG_TCP_ACK).t;
 	p.inner_flags = MWG_PKT_PORTS;
 	assert_int_equal(mwg_filter_decide(f, ft, 1, &p, SEC, &rule), MWG_FILTER_PASS);
+	/* The same error sent to another host (PMTU poisoning): dropped. */
+	assert_int_equal(inet_pton(AF_INET, "10.0.0.3", p.t.dst), 1);
+	assert_int_equal(mwg_filter_decide(f, ft, 1, &p, SEC, &rule), MWG_FILTER_DROP);
+	assert_int_equal(inet_pton(AF_INET, "10.0.0.1", p.t.dst), 1);
 	p.inner.sport = 23;
 	/* ICMP itself is allowed by no rule from 10.0.0.5 (rule 1 is TCP). */
 	assert_int_equal(mwg_filter_decide(f, ft, 1, &p, SEC, &rule), MWG_FILTER_DROP);
