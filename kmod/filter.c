@@ -964,12 +964,15 @@ static struct mwg_flow *flow_find(struct mwg_flow_bucket *b,
 }
 
 /*
- * A slot for a new flow of k->owner: a free or expired one; else, if the
- * owner already holds half the bucket, its own least recently used flow;
- * else the least recently used flow of the owner holding the most slots.
- * One peer can so never hold more than half of any bucket at the expense
- * of the others, and the buckets are keyed with siphash, so it cannot aim
- * at the bucket of another's flow.
+ * A slot for a new flow of k->owner: a free or expired one; else the least
+ * recently used flow of the owner holding the most slots of the bucket, if
+ * that owner holds more than k->owner does; else k->owner's own least
+ * recently used flow. A peer so takes a slot from another only while that
+ * other holds more of the bucket than itself: whatever a peer makes the
+ * node open, every other peer keeps its fair share of each bucket (a peer
+ * with one flow in a bucket loses it to nobody who already has one there).
+ * The buckets are keyed with siphash, so nobody can aim at the bucket of
+ * another's flow.
  */
 static struct mwg_flow *flow_victim(struct mwg_flow_table *ft,
 				    struct mwg_flow_bucket *b,
@@ -986,26 +989,20 @@ static struct mwg_flow *flow_victim(struct mwg_flow_table *ft,
 			mine++;
 	}
 	atomic64_inc(&ft->evictions);
-	if (mine >= MWG_FLOW_WAYS / 2) {
-		for (i = 0; i < MWG_FLOW_WAYS; ++i) {
-			struct mwg_flow *fl = &b->slot[i];
-
-			if (fl->owner == k->owner &&
-			    (!victim || fl->last_ns < victim->last_ns))
-				victim = fl;
-		}
-		return victim;
-	}
 	for (i = 0; i < MWG_FLOW_WAYS; ++i) {
 		cnt[i] = 0;
 		for (j = 0; j < MWG_FLOW_WAYS; ++j)
 			cnt[i] += b->slot[j].owner == b->slot[i].owner;
-		most = max(most, cnt[i]);
+		if (b->slot[i].owner != k->owner)
+			most = max(most, cnt[i]);
 	}
 	for (i = 0; i < MWG_FLOW_WAYS; ++i) {
 		struct mwg_flow *fl = &b->slot[i];
+		bool cand = most > mine ?
+			    cnt[i] == most && fl->owner != k->owner :
+			    fl->owner == k->owner;
 
-		if (cnt[i] == most && (!victim || fl->last_ns < victim->last_ns))
+		if (cand && (!victim || fl->last_ns < victim->last_ns))
 			victim = fl;
 	}
 	return victim;

@@ -717,61 +717,94 @@ static void test_decide_rules(void **state)
 	mwg_flow_table_destroy(ft);
 }
 
+static unsigned int owned(const struct mwg_flow_bucket *b, u64 owner)
+{
+	unsigned int n = 0;
+	int j;
+
+	for (j = 0; j < MWG_FLOW_WAYS; ++j)
+		n += b->slot[j].owner == owner;
+	return n;
+}
+
+#define LEGIT 48
+
 static void test_eviction(void **state)
 {
 	struct mwg_flow_table *ft = mwg_flow_table_create(64);
-	struct mwg_filter_pkt o, legit[16];
+	struct mwg_filter_pkt o, legit[LEGIT];
+	unsigned int before[8], alive_before = 0, alive_after = 0;
+	bool alive[LEGIT];
 	u32 nb, b, i;
 	u64 t = SEC;
-	int j;
 
 	(void)state;
 	assert_non_null(ft);
 	nb = ft->mask + 1;
 	assert_int_equal(nb * MWG_FLOW_WAYS, 64);
-	/* Sixteen peers open one flow each. */
-	for (i = 0; i < 16; ++i) {
+	/* 48 peers open one flow each: six a bucket on average. */
+	for (i = 0; i < LEGIT; ++i) {
 		legit[i] = out_pkt("10.0.0.1", "10.0.1.1", 17, 1000 + i, 53, 0);
-		mwg_flow_outbound(ft, 100 + i, &legit[i], t);
+		mwg_flow_outbound(ft, 100 + i, &legit[i], t + i);
+	}
+	for (b = 0; b < nb; ++b) {
+		before[b] = 0;
+		for (i = 0; i < LEGIT; ++i)
+			before[b] += owned(&ft->buckets[b], 100 + i);
+	}
+	for (i = 0; i < LEGIT; ++i) {
+		struct mwg_filter_pkt in = out_pkt("10.0.1.1", "10.0.0.1", 17, 53,
+						   1000 + i, 0);
+
+		alive[i] = mwg_flow_inbound(ft, 100 + i, &in, t + SEC);
+		alive_before += alive[i];
 	}
 	/* Peer 1 opens (or makes us open) thousands. */
 	for (i = 0; i < 5000; ++i) {
 		o = out_pkt("10.0.0.1", "10.0.2.1", 17, i, 7, 0);
-		mwg_flow_outbound(ft, 1, &o, t + SEC + i);
+		mwg_flow_outbound(ft, 1, &o, t + 2 * SEC + i);
 	}
-	/* It spread over every bucket and filled them ... */
+	/*
+	 * It filled every free slot, but took a slot from a peer with one
+	 * flow only where it had none: at most one flow a bucket.
+	 */
 	for (b = 0; b < nb; ++b) {
-		int mine = 0;
+		unsigned int mine = owned(&ft->buckets[b], 1);
 
-		for (j = 0; j < MWG_FLOW_WAYS; ++j) {
-			mine += ft->buckets[b].slot[j].owner == 1;
-			assert_true(ft->buckets[b].slot[j].owner != 0);
-		}
-		assert_true(mine >= MWG_FLOW_WAYS / 2);
+		assert_int_equal(mine, before[b] == MWG_FLOW_WAYS ? 1 :
+				 MWG_FLOW_WAYS - before[b]);
 	}
-	/* ... but evicted only its own flows: every other one survived. */
-	for (i = 0; i < 16; ++i) {
+	for (i = 0; i < LEGIT; ++i) {
 		struct mwg_filter_pkt in = out_pkt("10.0.1.1", "10.0.0.1", 17, 53,
 						   1000 + i, 0);
 
-		assert_true(mwg_flow_inbound(ft, 100 + i, &in, t + 2 * SEC));
+		if (alive[i])
+			alive_after += mwg_flow_inbound(ft, 100 + i, &in, t + 9 * SEC);
 	}
+	for (b = 0; b < nb; ++b)
+		alive_before -= before[b] == MWG_FLOW_WAYS;
+	assert_true(alive_after >= alive_before);
 	/* A newcomer still gets its flows, at the expense of the greedy. */
 	for (i = 0; i < 8; ++i) {
 		struct mwg_filter_pkt in = out_pkt("10.0.4.1", "10.0.0.1", 17, 53,
 						   2000 + i, 0);
 
 		o = out_pkt("10.0.0.1", "10.0.4.1", 17, 2000 + i, 53, 0);
-		mwg_flow_outbound(ft, 200, &o, t + 3 * SEC);
-		assert_true(mwg_flow_inbound(ft, 200, &in, t + 3 * SEC));
-	}
-	for (i = 0; i < 16; ++i) {
-		struct mwg_filter_pkt in = out_pkt("10.0.1.1", "10.0.0.1", 17, 53,
-						   1000 + i, 0);
-
-		assert_true(mwg_flow_inbound(ft, 100 + i, &in, t + 4 * SEC));
+		mwg_flow_outbound(ft, 200, &o, t + 10 * SEC);
+		assert_true(mwg_flow_inbound(ft, 200, &in, t + 10 * SEC));
 	}
 	assert_true(atomic64_read(&ft->evictions) > 0);
+	/* A busy peer gives slots up to another only down to an equal share. */
+	for (i = 0; i < 5000; ++i) {
+		o = out_pkt("10.0.0.1", "10.0.5.1", 17, i, 7, 0);
+		mwg_flow_outbound(ft, 300, &o, t + 11 * SEC + i);
+	}
+	for (b = 0; b < nb; ++b) {
+		unsigned int a = owned(&ft->buckets[b], 1);
+		unsigned int c = owned(&ft->buckets[b], 300);
+
+		assert_true(c <= a + 1 && a <= c + 1);
+	}
 	/* Expired flows are reused first. */
 	o = out_pkt("10.0.0.1", "10.0.3.1", 17, 1, 7, 0);
 	mwg_flow_outbound(ft, 500, &o, t + 1000 * SEC);
