@@ -707,7 +707,7 @@ u32 mwg_filter_lookup(const struct mwg_filter *f,
  */
 static int parse_ip(const u8 *d, u32 cap, u32 len, bool inner,
 		    struct mwg_filter_tuple5 *t, u32 *flags, u8 *tcp_flags,
-		    u32 *l4, u32 *iplen)
+		    u32 *l4, u32 *iplen, u32 *frag_id)
 {
 	u32 off, avail;
 	u8 proto;
@@ -735,11 +735,16 @@ static int parse_ip(const u8 *d, u32 cap, u32 len, bool inner,
 		memcpy(t->dst, d + 16, 4);
 		frag = rd16(d + 6);
 		off = ihl;
+		*frag_id = rd16(d + 4);
+		if (frag & 0x2000)
+			*flags |= MWG_PKT_MORE_FRAGS;
 		if (frag & 0x1fff) {
 			t->proto = proto;
 			*flags |= MWG_PKT_LATER_FRAG;
 			return 0;
 		}
+		if (frag & 0x2000)
+			*flags |= MWG_PKT_FIRST_FRAG;
 	} else if ((d[0] >> 4) == 6) {
 		u32 n;
 
@@ -768,11 +773,17 @@ static int parse_ip(const u8 *d, u32 cap, u32 len, bool inner,
 				u16 fo = rd16(d + off + 2);
 
 				proto = d[off];
+				*frag_id = (u32)rd16(d + off + 4) << 16 |
+					   rd16(d + off + 6);
+				if (fo & 1)
+					*flags |= MWG_PKT_MORE_FRAGS;
 				if (fo & 0xfff8) {
 					t->proto = proto;
 					*flags |= MWG_PKT_LATER_FRAG;
 					return 0;
 				}
+				if (fo & 1)
+					*flags |= MWG_PKT_FIRST_FRAG;
 				off += 8;
 			} else if (proto == EXT_AUTH) {
 				u32 hl = (d[off + 1] + 2U) * 4;
@@ -842,13 +853,13 @@ static int parse_ip(const u8 *d, u32 cap, u32 len, bool inner,
 int mwg_filter_parse(const u8 *data, u32 cap, u32 len,
 		     struct mwg_filter_pkt *pkt)
 {
-	u32 l4 = 0, iflags;
+	u32 l4 = 0, iflags, ifrag;
 	u8 unused;
 	int ret;
 
 	memset(pkt, 0, sizeof(*pkt));
 	ret = parse_ip(data, cap, len, false, &pkt->t, &pkt->flags,
-		       &pkt->tcp_flags, &l4, &len);
+		       &pkt->tcp_flags, &l4, &len, &pkt->frag_id);
 	if (ret)
 		return ret;
 	pkt->len = len;
@@ -858,7 +869,8 @@ int mwg_filter_parse(const u8 *data, u32 cap, u32 len,
 		/* An unreadable quote just relates the error to nothing. */
 		if (ioff >= min(cap, len) ||
 		    parse_ip(data + ioff, min(cap, len) - ioff, len - ioff, true,
-			     &pkt->inner, &iflags, &unused, &il4, &ilen) ||
+			     &pkt->inner, &iflags, &unused, &il4, &ilen,
+			     &ifrag) ||
 		    pkt->inner.family != pkt->t.family ||
 		    (iflags & MWG_PKT_LATER_FRAG))
 			pkt->flags &= ~MWG_PKT_ICMP_ERROR;
@@ -872,12 +884,18 @@ int mwg_filter_parse(const u8 *data, u32 cap, u32 len,
 
 enum { FLOW_NEW = 1, FLOW_ESTABLISHED, FLOW_CLOSING };
 
+/*
+ * What a slot holds: a flow, or the later fragments of one inbound packet
+ * (lport:rport is the fragment identification, laddr the destination).
+ */
+enum { KIND_FLOW, KIND_FRAG };
+
 struct flow_key {
 	u64 owner;
 	u8 laddr[16], raddr[16];
 	u16 lport, rport;
-	u8 family, proto;
-	u8 pad[2];
+	u8 family, proto, kind;
+	u8 pad;
 } __aligned(8);
 
 struct mwg_flow_table *mwg_flow_table_create(unsigned int flows)
@@ -914,7 +932,9 @@ static u64 flow_timeout(const struct mwg_flow *fl)
 {
 	unsigned int s;
 
-	if (fl->proto == IPPROTO_TCP)
+	if (fl->kind == KIND_FRAG)
+		s = MWG_FRAG_TIMEOUT;
+	else if (fl->proto == IPPROTO_TCP)
 		s = fl->state == FLOW_NEW ? READ_ONCE(mwg_flow_tcp_syn_timeout) :
 		    fl->state == FLOW_ESTABLISHED ? READ_ONCE(mwg_flow_tcp_timeout) :
 		    READ_ONCE(mwg_flow_tcp_close_timeout);
@@ -940,7 +960,8 @@ static bool flow_live(const struct mwg_flow *fl, u64 now)
 static bool flow_is(const struct mwg_flow *fl, const struct flow_key *k)
 {
 	return fl->owner == k->owner && fl->family == k->family &&
-	       fl->proto == k->proto && fl->lport == k->lport &&
+	       fl->proto == k->proto && fl->kind == k->kind &&
+	       fl->lport == k->lport &&
 	       fl->rport == k->rport && !memcmp(fl->laddr, k->laddr, 16) &&
 	       !memcmp(fl->raddr, k->raddr, 16);
 }
@@ -1008,6 +1029,25 @@ static struct mwg_flow *flow_victim(struct mwg_flow_table *ft,
 	return victim;
 }
 
+/* Takes a slot of b for the new flow k (bucket locked). */
+static struct mwg_flow *flow_claim(struct mwg_flow_table *ft,
+				   struct mwg_flow_bucket *b,
+				   const struct flow_key *k, u64 now)
+{
+	struct mwg_flow *fl = flow_victim(ft, b, k, now);
+
+	fl->owner = k->owner;
+	fl->family = k->family;
+	fl->proto = k->proto;
+	fl->kind = k->kind;
+	fl->lport = k->lport;
+	fl->rport = k->rport;
+	memcpy(fl->laddr, k->laddr, 16);
+	memcpy(fl->raddr, k->raddr, 16);
+	fl->state = FLOW_NEW;
+	return fl;
+}
+
 void mwg_flow_outbound(struct mwg_flow_table *ft, u64 owner,
 		       const struct mwg_filter_pkt *pkt, u64 now)
 {
@@ -1039,15 +1079,7 @@ void mwg_flow_outbound(struct mwg_flow_table *ft, u64 owner,
 	if (!fl) {
 		if (!opens)
 			goto out;
-		fl = flow_victim(ft, b, &k, now);
-		fl->owner = owner;
-		fl->family = k.family;
-		fl->proto = k.proto;
-		fl->lport = k.lport;
-		fl->rport = k.rport;
-		memcpy(fl->laddr, k.laddr, 16);
-		memcpy(fl->raddr, k.raddr, 16);
-		fl->state = FLOW_NEW;
+		fl = flow_claim(ft, b, &k, now);
 	} else if ((pkt->flags & MWG_PKT_TCP) &&
 		   (pkt->tcp_flags & (MWG_TCP_FIN | MWG_TCP_RST))) {
 		fl->state = FLOW_CLOSING;
@@ -1071,6 +1103,18 @@ static bool icmp_error_to_sender(const struct mwg_filter_pkt *pkt)
 	return !memcmp(pkt->t.dst, pkt->inner.src, 16);
 }
 
+/* The key of the fragment train of inbound pkt (k->owner already set). */
+static void frag_key(struct flow_key *k, const struct mwg_filter_pkt *pkt)
+{
+	k->kind = KIND_FRAG;
+	k->family = pkt->t.family;
+	k->proto = pkt->t.proto;
+	memcpy(k->laddr, pkt->t.dst, 16);
+	memcpy(k->raddr, pkt->t.src, 16);
+	k->lport = pkt->frag_id >> 16;
+	k->rport = (u16)pkt->frag_id;
+}
+
 static bool flow_inbound_key(u64 owner, const struct mwg_filter_pkt *pkt,
 			     struct flow_key *k, bool *error)
 {
@@ -1080,6 +1124,10 @@ static bool flow_inbound_key(u64 owner, const struct mwg_filter_pkt *pkt,
 	memset(k, 0, sizeof(*k));
 	k->owner = owner;
 	*error = pkt->flags & MWG_PKT_ICMP_ERROR;
+	if (pkt->flags & MWG_PKT_LATER_FRAG) {
+		frag_key(k, pkt);
+		return true;
+	}
 	if (*error) {
 		/* The quoted packet is one we sent: the flow's own direction. */
 		t = &pkt->inner;
@@ -1123,7 +1171,13 @@ bool mwg_flow_inbound(struct mwg_flow_table *ft, u64 owner,
 	b = flow_bucket(ft, &k);
 	spin_lock_bh(&b->lock);
 	fl = flow_find(b, &k, now);
-	if (fl && !error) {
+	if (fl && k.kind == KIND_FRAG) {
+		/* The last fragment ends the train (the tunnel keeps order). */
+		if (pkt->flags & MWG_PKT_MORE_FRAGS)
+			flow_touch(fl, now);
+		else
+			fl->owner = 0;
+	} else if (fl && !error) {
 		if (pkt->flags & MWG_PKT_TCP) {
 			if (pkt->tcp_flags & (MWG_TCP_FIN | MWG_TCP_RST))
 				fl->state = FLOW_CLOSING;
@@ -1138,6 +1192,27 @@ bool mwg_flow_inbound(struct mwg_flow_table *ft, u64 owner,
 	}
 	spin_unlock_bh(&b->lock);
 	return fl;
+}
+
+void mwg_flow_frag_passed(struct mwg_flow_table *ft, u64 owner,
+			  const struct mwg_filter_pkt *pkt, u64 now)
+{
+	struct mwg_flow_bucket *b;
+	struct mwg_flow *fl;
+	struct flow_key k;
+
+	if (!ft || !owner || !(pkt->flags & MWG_PKT_FIRST_FRAG))
+		return;
+	memset(&k, 0, sizeof(k));
+	k.owner = owner;
+	frag_key(&k, pkt);
+	b = flow_bucket(ft, &k);
+	spin_lock_bh(&b->lock);
+	fl = flow_find(b, &k, now);
+	if (!fl)
+		fl = flow_claim(ft, b, &k, now);
+	flow_touch(fl, now);
+	spin_unlock_bh(&b->lock);
 }
 
 u32 mwg_flow_count(struct mwg_flow_table *ft, u64 now)
@@ -1177,7 +1252,7 @@ enum mwg_filter_verdict mwg_filter_decide(const struct mwg_filter *f,
 	if (!f)
 		return MWG_FILTER_PASS;
 	if (mwg_flow_inbound(ft, owner, pkt, now))
-		return MWG_FILTER_PASS;
+		goto pass;
 	if (pkt->flags & MWG_PKT_ICMP_ERROR) {
 		/*
 		 * An error about a packet we sent in a flow the peer opened:
@@ -1205,8 +1280,11 @@ enum mwg_filter_verdict mwg_filter_decide(const struct mwg_filter *f,
 	if (r == MWG_FILTER_NONE)
 		return MWG_FILTER_DROP;
 	count_rule(f, r, pkt->len);
-	return f->rules[r].action == MESHWG_FILTER_ACCEPT ? MWG_FILTER_PASS :
-							    MWG_FILTER_DROP;
+	if (f->rules[r].action != MESHWG_FILTER_ACCEPT)
+		return MWG_FILTER_DROP;
+pass:
+	mwg_flow_frag_passed(ft, owner, pkt, now);
+	return MWG_FILTER_PASS;
 }
 
 #ifdef __KERNEL__

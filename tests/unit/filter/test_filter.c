@@ -483,8 +483,23 @@ static void test_parse(void **state)
 	n = ip4(b, "10.0.0.1", "10.0.0.2", 17, 185, 100);
 	assert_int_equal(mwg_filter_parse(b, n + 100, n + 100, &p), 0);
 	assert_true(p.flags & MWG_PKT_LATER_FRAG);
-	assert_false(p.flags & MWG_PKT_PORTS);
+	assert_false(p.flags & (MWG_PKT_PORTS | MWG_PKT_MORE_FRAGS));
 	assert_int_equal(p.t.proto, 17);
+	b[4] = 0xbe;
+	b[5] = 0xef;
+	b[6] |= 0x20;
+	assert_int_equal(mwg_filter_parse(b, n + 100, n + 100, &p), 0);
+	assert_true(p.flags & MWG_PKT_MORE_FRAGS);
+	assert_false(p.flags & MWG_PKT_FIRST_FRAG);
+	assert_int_equal(p.frag_id, 0xbeef);
+	n = ip4(b, "10.0.0.1", "10.0.0.2", 17, 0x2000, 8);
+	b[5] = 9;
+	l4ports(b + n, 1, 2, 0, 8);
+	assert_int_equal(mwg_filter_parse(b, n + 8, n + 8, &p), 0);
+	assert_int_equal(p.flags & (MWG_PKT_FIRST_FRAG | MWG_PKT_MORE_FRAGS |
+				    MWG_PKT_LATER_FRAG),
+			 MWG_PKT_FIRST_FRAG | MWG_PKT_MORE_FRAGS);
+	assert_int_equal(p.frag_id, 9);
 	n = ip4(b, "10.0.0.1", "10.0.0.2", 17, 0x2000, 4);
 	l4ports(b + n, 1, 2, 0, 4);
 	assert_int_equal(mwg_filter_parse(b, n + 4, n + 4, &p), -EINVAL);
@@ -500,6 +515,15 @@ static void test_parse(void **state)
 	assert_int_equal(p.t.proto, 17);
 	assert_int_equal(p.t.dport, 53);
 	assert_true(p.flags & MWG_PKT_PORTS);
+	assert_false(p.flags & MWG_PKT_FIRST_FRAG);
+	/* With M set and an identification: a first fragment. */
+	b[n + 8 + 3] = 0x01;
+	b[n + 8 + 4] = 0xa0;
+	b[n + 8 + 7] = 0x05;
+	assert_int_equal(mwg_filter_parse(b, n + 24, n + 24, &p), 0);
+	assert_true(p.flags & MWG_PKT_FIRST_FRAG);
+	assert_true(p.flags & MWG_PKT_MORE_FRAGS);
+	assert_int_equal(p.frag_id, 0xa0000005);
 	/* Same with a non-zero fragment offset. */
 	b[n + 8 + 3] = 0x08;
 	assert_int_equal(mwg_filter_parse(b, n + 24, n + 24, &p), 0);
@@ -713,6 +737,72 @@ static void test_decide_rules(void **state)
 	p.inner.sport = 23;
 	/* ICMP itself is allowed by no rule from 10.0.0.5 (rule 1 is TCP). */
 	assert_int_equal(mwg_filter_decide(f, ft, 1, &p, SEC, &rule), MWG_FILTER_DROP);
+	mwg_filter_put(f);
+	mwg_flow_table_destroy(ft);
+}
+
+/* Fragmented answers: later fragments follow their first one. */
+static void test_fragments(void **state)
+{
+	struct trule r[1] = {
+		{ .action = MESHWG_FILTER_ACCEPT, .pmode = P_LIST, .protos = { 17 }, .np = 1,
+		  .src = { pfx("10.0.0.0/24") }, .ns = 1,
+		  .dst = { dstp("10.0.0.1/32", 53, 53) }, .nd = 1 },
+	};
+	struct mwg_flow_table *ft = mwg_flow_table_create(64);
+	struct mwg_filter_pkt o, first, later;
+	struct mwg_filter *f;
+	const char *err;
+	u64 t = SEC;
+	u32 rule;
+	int ret;
+
+	(void)state;
+	f = build(r, 1, &ret, &err);
+	assert_non_null(f);
+	/* Our query from :4000 to :53; the answer comes in three fragments. */
+	o = out_pkt("10.0.0.1", "10.0.0.2", 17, 4000, 53, 0);
+	mwg_flow_outbound(ft, 7, &o, t);
+	first = out_pkt("10.0.0.2", "10.0.0.1", 17, 53, 4000, 0);
+	first.flags |= MWG_PKT_FIRST_FRAG | MWG_PKT_MORE_FRAGS;
+	first.frag_id = 0x1234;
+	later = mkpkt("10.0.0.2", "10.0.0.1", 17, 0, 0);
+	later.flags = MWG_PKT_LATER_FRAG | MWG_PKT_MORE_FRAGS;
+	later.frag_id = 0x1234;
+	/* Without its first fragment, a later one is dropped (no rule for it). */
+	assert_int_equal(mwg_filter_decide(f, ft, 7, &later, t, &rule), MWG_FILTER_DROP);
+	assert_int_equal(mwg_filter_decide(f, ft, 7, &first, t, &rule), MWG_FILTER_PASS);
+	assert_int_equal(mwg_filter_decide(f, ft, 7, &later, t, &rule), MWG_FILTER_PASS);
+	/* Not another identification, not from another peer. */
+	later.frag_id = 0x1235;
+	assert_int_equal(mwg_filter_decide(f, ft, 7, &later, t, &rule), MWG_FILTER_DROP);
+	later.frag_id = 0x1234;
+	assert_int_equal(mwg_filter_decide(f, ft, 8, &later, t, &rule), MWG_FILTER_DROP);
+	/* The last fragment passes and ends the train. */
+	later.flags = MWG_PKT_LATER_FRAG;
+	assert_int_equal(mwg_filter_decide(f, ft, 7, &later, t, &rule), MWG_FILTER_PASS);
+	assert_int_equal(mwg_filter_decide(f, ft, 7, &later, t, &rule), MWG_FILTER_DROP);
+	/* A train whose first fragment a rule accepted (to :53), over IPv6 too. */
+	first = out_pkt("10.0.0.9", "10.0.0.1", 17, 999, 53, 0);
+	first.flags |= MWG_PKT_FIRST_FRAG | MWG_PKT_MORE_FRAGS;
+	first.frag_id = 77;
+	later = mkpkt("10.0.0.9", "10.0.0.1", 17, 0, 0);
+	later.flags = MWG_PKT_LATER_FRAG | MWG_PKT_MORE_FRAGS;
+	later.frag_id = 77;
+	assert_int_equal(mwg_filter_decide(f, ft, 7, &first, t, &rule), MWG_FILTER_PASS);
+	assert_int_equal(rule, 0);
+	assert_int_equal(mwg_filter_decide(f, ft, 7, &later, t + SEC, &rule), MWG_FILTER_PASS);
+	/* Silence for MWG_FRAG_TIMEOUT: the train is forgotten. */
+	assert_int_equal(mwg_filter_decide(f, ft, 7, &later,
+					   t + (MWG_FRAG_TIMEOUT + 2) * SEC, &rule),
+			 MWG_FILTER_DROP);
+	/* A first fragment the rules deny opens no train. */
+	first.t.dport = 54;
+	first.frag_id = 78;
+	later.frag_id = 78;
+	assert_int_equal(mwg_filter_decide(f, ft, 7, &first, t, &rule), MWG_FILTER_DROP);
+	assert_int_equal(mwg_filter_decide(f, ft, 7, &later, t, &rule), MWG_FILTER_DROP);
+	assert_int_equal(shim_locks_held, 0);
 	mwg_filter_put(f);
 	mwg_flow_table_destroy(ft);
 }
@@ -943,6 +1033,7 @@ int main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_flows),
 		cmocka_unit_test(test_decide_rules),
+		cmocka_unit_test(test_fragments),
 		cmocka_unit_test(test_eviction),
 		cmocka_unit_test(test_validation),
 		cmocka_unit_test(test_alloc_failures),
