@@ -199,7 +199,7 @@ static void *mwg_kvcalloc(size_t n, size_t size)
 {
 	if (size && n > SIZE_MAX / size)
 		return NULL;
-	return kvzalloc(n && size ? n * size : 1, GFP_KERNEL);
+	return kvzalloc(n && size ? n * size : 1, GFP_KERNEL_ACCOUNT);
 }
 
 /* Ruleset lifetime. */
@@ -218,7 +218,7 @@ struct mwg_filter *mwg_filter_alloc(u32 n_rules, u32 n_src, u32 n_dst,
 		*err = "too many source and destination prefixes";
 		return NULL;
 	}
-	f = kzalloc(sizeof(*f), GFP_KERNEL);
+	f = kzalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
 	if (!f)
 		goto nomem;
 	f->version = version;
@@ -375,6 +375,7 @@ static int validate(const struct mwg_filter *f, u64 *atoms, const char **err)
 			*err = "ruleset too large: sources x destinations x protocols over the limit";
 			return -E2BIG;
 		}
+		cond_resched();
 	}
 	*atoms = total;
 	return 0;
@@ -513,8 +514,10 @@ int mwg_filter_compile(struct mwg_filter *f, const char **err)
 	atoms = mwg_kvcalloc(total, sizeof(*atoms));
 	if (!atoms)
 		goto out;
-	for (i = 0; i < f->n_rules; ++i)
+	for (i = 0; i < f->n_rules; ++i) {
 		n_atoms = add_atoms(f, i, atoms, n_atoms);
+		cond_resched();
+	}
 	sort(atoms, n_atoms, sizeof(*atoms), atom_cmp, NULL);
 
 	/* Entries: runs of equal keys. */
@@ -590,6 +593,7 @@ int mwg_filter_compile(struct mwg_filter *f, const char **err)
 		}
 		if (j == f->n_tuples)
 			f->tuples[f->n_tuples++] = t;
+		cond_resched();
 	}
 	sort(f->tuples, f->n_tuples, sizeof(*f->tuples), tuple_cmp, NULL);
 	for (i = 0; i < f->n_tuples; ++i) {
@@ -906,7 +910,7 @@ struct mwg_flow_table *mwg_flow_table_create(unsigned int flows)
 	flows = clamp(flows, 64U, 4194304U);
 	while (n * MWG_FLOW_WAYS < flows)
 		n <<= 1;
-	ft = kvzalloc(struct_size(ft, buckets, n), GFP_KERNEL);
+	ft = kvzalloc(struct_size(ft, buckets, n), GFP_KERNEL_ACCOUNT);
 	if (!ft)
 		return NULL;
 	get_random_bytes(&ft->key, sizeof(ft->key));

@@ -21,8 +21,8 @@
 
 /* Limits of one ruleset; SET_FILTER refuses more. */
 #define MWG_FILTER_MAX_RULES	131072U
-#define MWG_FILTER_MAX_PREFIXES	1048576U	/* _SRC plus _DST, all rules */
-#define MWG_FILTER_MAX_ATOMS	2097152U	/* src x dst x protocol, all rules */
+#define MWG_FILTER_MAX_PREFIXES	524288U		/* _SRC plus _DST, all rules */
+#define MWG_FILTER_MAX_ATOMS	1048576U	/* src x dst x protocol, all rules */
 
 #define MWG_FILTER_NONE		MESHWG_FILTER_NO_RULE
 #define MWG_FILTER_PROTO_ANY	256		/* an atom's protocol: any */

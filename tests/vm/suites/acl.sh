@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # The ACL filter of meshwg.ko (docs/filter.md), end to end: meshwg (wga,
 # 10.0.0.1, in $NS1) against wireguard.ko (wgb, 10.0.0.2, in $NS2); the
-# ruleset on wga filters what wgb sends. Covers default allow, default deny,
+# ruleset on wga filters what wgb sends. Covers the flow table allocated by
+# the first ruleset only, default allow, default deny,
 # port rules for TCP and UDP, ICMP, return traffic of flows wga opened
 # (fragmented UDP answers too),
 # counters, deny events, kernel refusals leaving the old ruleset in place,
@@ -35,6 +36,28 @@ acl_setup() {
 
 filter() { n1 meshwg filter "$@"; }
 
+vmalloc_kb() { awk '$1 == "VmallocUsed:" { print $2 }' /proc/meminfo; }
+
+lazy_flow_table() {
+	# 1,048,576 flows make a 64 MiB table. Four devices that never filter
+	# allocate none; the first ruleset on one allocates its table.
+	local i base four one
+	lsmod | grep -q '^meshwg ' && { rmmod meshwg || return 1; }
+	modprobe meshwg acl_flow_table_size=1048576 || return 1
+	base=$(vmalloc_kb)
+	for i in 1 2 3 4; do
+		ip -n "$NS1" link add "mwz$i" type meshwg || return 1
+	done
+	four=$(vmalloc_kb)
+	filter set "$F/rules.json" mwz1 || return 1
+	one=$(vmalloc_kb)
+	echo "VmallocUsed: $base kB, 4 devices $four kB, a ruleset on one $one kB"
+	for i in 1 2 3 4; do
+		ip -n "$NS1" link del "mwz$i" || return 1
+	done
+	rmmod meshwg || return 1
+	[ $((four - base)) -lt 16384 ] && [ $((one - four)) -ge 60000 ]
+}
 jget() {   # FILE KEY -> top-level value
 	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
 }
@@ -409,6 +432,8 @@ clear_passes() {
 	[ "$(jget "$F/show" installed)" = False ] && n2 ping -c1 -W5 10.0.0.1
 }
 
+mcheck "namespaces" ns_setup
+mcheck "no flow table until the first ruleset" lazy_flow_table
 mcheck "acl setup" acl_setup
 mcheck "no ruleset: everything passes" no_filter_passes
 mcheck "set and show a ruleset" set_rules
