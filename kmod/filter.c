@@ -750,6 +750,7 @@ static int parse_ip(const u8 *d, u32 cap, u32 len, bool inner,
 		if (frag & 0x2000)
 			*flags |= MWG_PKT_FIRST_FRAG;
 	} else if ((d[0] >> 4) == 6) {
+		bool frag_seen = false;
 		u32 n;
 
 		if (cap < sizeof(struct ipv6hdr))
@@ -776,6 +777,10 @@ static int parse_ip(const u8 *d, u32 cap, u32 len, bool inner,
 			if (proto == EXT_FRAGMENT) {
 				u16 fo = rd16(d + off + 2);
 
+				/* One fragment header at most (RFC 8200 4.5). */
+				if (frag_seen)
+					return -EINVAL;
+				frag_seen = true;
 				proto = d[off];
 				*frag_id = (u32)rd16(d + off + 4) << 16 |
 					   rd16(d + off + 6);

@@ -524,6 +524,26 @@ static void test_parse(void **state)
 	assert_true(p.flags & MWG_PKT_FIRST_FRAG);
 	assert_true(p.flags & MWG_PKT_MORE_FRAGS);
 	assert_int_equal(p.frag_id, 0xa0000005);
+	/*
+	 * Two fragment headers, the first a first fragment, the second a
+	 * later one (found by fuzz_filter_parse): malformed.
+	 */
+	n = ip6(b, "fd00::1", "fd00::2", 44, 8 + 8 + 8);
+	memset(b + n, 0, 16);
+	b[n] = 44;		/* fragment (offset 0, M), next: fragment */
+	b[n + 3] = 0x01;
+	b[n + 8] = 17;		/* fragment (offset 5), next: UDP */
+	b[n + 8 + 3] = 0x28;
+	l4ports(b + n + 16, 5353, 53, 0, 8);
+	assert_int_equal(mwg_filter_parse(b, n + 24, n + 24, &p), -EINVAL);
+	b[n] = 17;		/* one of them is fine */
+	assert_int_equal(mwg_filter_parse(b, n + 24, n + 24, &p), 0);
+	assert_true(p.flags & MWG_PKT_FIRST_FRAG);
+	n = ip6(b, "fd00::1", "fd00::2", 0, 8 + 8 + 8);
+	memset(b + n, 0, 16);
+	b[n] = 44;
+	b[n + 8] = 17;
+	l4ports(b + n + 16, 5353, 53, 0, 8);
 	/* Same with a non-zero fragment offset. */
 	b[n + 8 + 3] = 0x08;
 	assert_int_equal(mwg_filter_parse(b, n + 24, n + 24, &p), 0);
