@@ -9,13 +9,20 @@
  * masked addresses, both lengths, protocol) form an entry, found by hashing.
  * An entry turns its port ranges into sorted elementary intervals, each
  * labelled with the lowest rule index covering it, so one binary search
- * answers "first rule of this entry matching this port". A lookup probes
- * the tuples in ascending order of the lowest rule they contain and stops
- * as soon as no remaining tuple can hold a better rule. The number of
- * tuples is bounded by the prefix lengths (not by the number of rules), so
- * the cost grows with the logarithm of the number of port intervals of one
- * entry only. First match is exact: the answer is the minimum rule index
- * over all matching atoms.
+ * answers "first rule of this entry matching this port".
+ *
+ * A lookup does not probe every tuple. The distinct source prefixes of a
+ * family, sorted by address then length, nest or are disjoint; each carries
+ * the set of lengths of itself and of the prefixes containing it. One
+ * binary search finds the last prefix starting at or before the packet's
+ * source; the prefixes containing the source are exactly those of its set
+ * no longer than the bits it shares with the source. Likewise for the
+ * destination. Only the tuples whose source and destination lengths are in
+ * those two sets can match, and a table indexed by the pair of lengths
+ * names them, so the cost is two binary searches plus one hash probe per
+ * (source length, destination length) pair that the packet's addresses
+ * actually match, whatever the number of rules and of tuples. First match
+ * is exact: the answer is the minimum rule index over all matching atoms.
  */
 #include "filter.h"
 
@@ -92,6 +99,26 @@ struct mwg_filter_tuple {
 	u32 min_rule;
 	u64 smask[2], dmask[2];	/* the prefix lengths as masks of key words */
 };
+
+/* A distinct prefix of a pset, and the lengths of it and its ancestors. */
+struct mwg_filter_pnode {
+	u8 addr[16];
+	u8 len;
+	u64 lens[3];		/* bit l: a prefix of length l contains this one */
+};
+
+/*
+ * Up to this many tuples (compiled tailnet policies have a handful), a scan
+ * of the tuples by ascending min_rule, which stops at the first tuple that
+ * cannot improve on the best match, is cheaper than the two binary searches.
+ */
+#define MWG_FILTER_SCAN_TUPLES 16
+
+static u32 tuple_slot(const struct mwg_filter *f, u32 fam, u32 si, u32 di,
+		      bool any)
+{
+	return (si * f->pset[fam][1].n_lens + di) * 2 + any;
+}
 
 /* IPv6 extension headers the parser walks through. */
 #define EXT_HOP		0
@@ -183,9 +210,7 @@ static int tuple_cmp(const void *a, const void *b)
 {
 	const struct mwg_filter_tuple *x = a, *y = b;
 
-	if (x->min_rule != y->min_rule)
-		return x->min_rule < y->min_rule ? -1 : 1;
-	return 0;
+	return x->min_rule < y->min_rule ? -1 : x->min_rule > y->min_rule;
 }
 
 static int u32_cmp(const void *a, const void *b)
@@ -252,6 +277,12 @@ static void filter_free(struct mwg_filter *f)
 	kvfree(f->entries);
 	kvfree(f->intervals);
 	kvfree(f->heads);
+	kvfree(f->pset[0][0].nodes);
+	kvfree(f->pset[0][1].nodes);
+	kvfree(f->pset[1][0].nodes);
+	kvfree(f->pset[1][1].nodes);
+	kvfree(f->tuple_idx[0]);
+	kvfree(f->tuple_idx[1]);
 	kfree(f);
 }
 
@@ -498,6 +529,172 @@ static void build_intervals(struct mwg_filter *f, struct mwg_filter_entry *e,
 	e->n_iv = f->n_intervals - e->iv_off;
 }
 
+static int pnode_cmp(const void *a, const void *b)
+{
+	const struct mwg_filter_pnode *x = a, *y = b;
+	int c = memcmp(x->addr, y->addr, 16);
+
+	if (c)
+		return c;
+	return x->len < y->len ? -1 : x->len > y->len;
+}
+
+static bool pnode_contains(const struct mwg_filter_pnode *p, const u8 *addr)
+{
+	u8 m[16];
+
+	mask_addr(m, addr, AF_INET6, p->len);
+	return !memcmp(m, p->addr, 16);
+}
+
+/* The prefix lengths present, per family and side, and their indexes. */
+static void build_len_idx(struct mwg_filter *f)
+{
+	u32 i, fam, side;
+
+	memset(f->pset, 0, sizeof(f->pset));
+	for (fam = 0; fam < 2; ++fam)
+		for (side = 0; side < 2; ++side)
+			memset(f->pset[fam][side].len_idx, 0xff, 129);
+	for (i = 0; i < f->n_entries; ++i) {
+		u64 w = f->entries[i].key.w[4];
+
+		fam = (w & 0xff) == AF_INET6;
+		f->pset[fam][0].len_idx[(w >> 8) & 0xff] = 0;
+		f->pset[fam][1].len_idx[(w >> 16) & 0xff] = 0;
+	}
+	for (fam = 0; fam < 2; ++fam)
+		for (side = 0; side < 2; ++side) {
+			struct mwg_filter_pset *ps = &f->pset[fam][side];
+
+			for (i = 0; i <= 128; ++i)
+				if (!ps->len_idx[i])
+					ps->len_idx[i] = ps->n_lens++;
+		}
+}
+
+/*
+ * The prefix sets: the distinct source and destination prefixes of each
+ * family (from the entries' keys), sorted, with their length sets. Sorted
+ * by address then length, prefixes that nest form a stack, which gives each
+ * one its ancestors.
+ */
+static int build_pset(struct mwg_filter *f, int fam, int side)
+{
+	struct mwg_filter_pset *ps = &f->pset[fam][side];
+	struct mwg_filter_pnode *n, **stack;
+	u32 i, w, depth = 0;
+
+	ps->nodes = mwg_kvcalloc(f->n_entries, sizeof(*ps->nodes));
+	stack = mwg_kvcalloc(129, sizeof(*stack));
+	if (!ps->nodes || !stack) {
+		kvfree(stack);
+		return -ENOMEM;
+	}
+	for (i = 0; i < f->n_entries; ++i) {
+		const struct mwg_filter_key *k = &f->entries[i].key;
+
+		if ((k->w[4] & 0xff) != (fam ? AF_INET6 : AF_INET))
+			continue;
+		n = &ps->nodes[ps->n++];
+		memcpy(n->addr, &k->w[side * 2], 16);
+		n->len = (k->w[4] >> (side ? 16 : 8)) & 0xff;
+	}
+	sort(ps->nodes, ps->n, sizeof(*ps->nodes), pnode_cmp, NULL);
+	for (i = 0, w = 0; i < ps->n; ++i) {
+		n = &ps->nodes[i];
+		if (w && !pnode_cmp(n, &ps->nodes[w - 1]))
+			continue;
+		ps->nodes[w] = *n;
+		n = &ps->nodes[w++];
+		while (depth && !pnode_contains(stack[depth - 1], n->addr))
+			depth--;
+		if (depth)
+			memcpy(n->lens, stack[depth - 1]->lens, sizeof(n->lens));
+		else
+			memset(n->lens, 0, sizeof(n->lens));
+		n->lens[n->len / 64] |= 1ULL << (n->len % 64);
+		stack[depth++] = n;
+	}
+	ps->n = w;
+	kvfree(stack);
+	cond_resched();
+	return 0;
+}
+
+static int build_psets(struct mwg_filter *f)
+{
+	int fam, side, ret;
+
+	for (fam = 0; fam < 2; ++fam)
+		for (side = 0; side < 2; ++side) {
+			ret = build_pset(f, fam, side);
+			if (ret)
+				return ret;
+		}
+	return 0;
+}
+
+/* Tuples: distinct (family, slen, dlen, any), indexed by their lengths. */
+static int build_tuples(struct mwg_filter *f)
+{
+	u32 i, fam, slots;
+
+	for (fam = 0; fam < 2; ++fam) {
+		slots = (u32)f->pset[fam][0].n_lens * f->pset[fam][1].n_lens * 2;
+		if (!slots)
+			continue;
+		f->tuple_idx[fam] = mwg_kvcalloc(slots, sizeof(u32));
+		if (!f->tuple_idx[fam])
+			return -ENOMEM;
+		for (i = 0; i < slots; ++i)
+			f->tuple_idx[fam][i] = MWG_FILTER_NONE;
+	}
+	f->tuples = mwg_kvcalloc(f->n_entries, sizeof(*f->tuples));
+	if (!f->tuples)
+		return -ENOMEM;
+	for (i = 0; i < f->n_entries; ++i) {
+		const struct mwg_filter_entry *e = &f->entries[i];
+		struct mwg_filter_tuple *t;
+		u8 family = e->key.w[4] & 0xff, slen = (e->key.w[4] >> 8) & 0xff;
+		u8 dlen = (e->key.w[4] >> 16) & 0xff;
+		bool any = (e->key.w[4] >> 24) == MWG_FILTER_PROTO_ANY;
+		u32 *slot, fi = family == AF_INET6;
+		u8 ones[16], m[16];
+
+		slot = &f->tuple_idx[fi][tuple_slot(f, fi, f->pset[fi][0].len_idx[slen],
+						   f->pset[fi][1].len_idx[dlen], any)];
+		if (*slot != MWG_FILTER_NONE) {
+			t = &f->tuples[*slot];
+			t->min_rule = min(t->min_rule, e->portless_min);
+			continue;
+		}
+		*slot = f->n_tuples;
+		t = &f->tuples[f->n_tuples++];
+		t->family = family;
+		t->slen = slen;
+		t->dlen = dlen;
+		t->any_proto = any;
+		t->min_rule = e->portless_min;
+		memset(ones, 0xff, sizeof(ones));
+		mask_addr(m, ones, family, slen);
+		memcpy(t->smask, m, 16);
+		mask_addr(m, ones, family, dlen);
+		memcpy(t->dmask, m, 16);
+	}
+	/* By ascending min_rule for the scan of small rulesets; re-index. */
+	sort(f->tuples, f->n_tuples, sizeof(*f->tuples), tuple_cmp, NULL);
+	for (i = 0; i < f->n_tuples; ++i) {
+		const struct mwg_filter_tuple *t = &f->tuples[i];
+		u32 fi = t->family == AF_INET6;
+
+		f->tuple_idx[fi][tuple_slot(f, fi, f->pset[fi][0].len_idx[t->slen],
+					    f->pset[fi][1].len_idx[t->dlen],
+					    t->any_proto)] = i;
+	}
+	return 0;
+}
+
 int mwg_filter_compile(struct mwg_filter *f, const char **err)
 {
 	struct mwg_filter_atom *atoms = NULL;
@@ -567,44 +764,15 @@ int mwg_filter_compile(struct mwg_filter *f, const char **err)
 		cond_resched();
 	}
 
-	/* Tuples: distinct (family, slen, dlen, any), probed by min rule. */
-	f->tuples = mwg_kvcalloc(f->n_entries, sizeof(*f->tuples));
-	if (!f->tuples && f->n_entries)
+	build_len_idx(f);
+	ret = build_tuples(f);
+	if (ret)
 		goto out;
-	for (i = 0; i < f->n_entries; ++i) {
-		const struct mwg_filter_entry *e = &f->entries[i];
-		struct mwg_filter_tuple t = {
-			.family = e->key.w[4] & 0xff,
-			.slen = (e->key.w[4] >> 8) & 0xff,
-			.dlen = (e->key.w[4] >> 16) & 0xff,
-			.any_proto = (e->key.w[4] >> 24) == MWG_FILTER_PROTO_ANY,
-			.min_rule = e->portless_min,
-		};
-
-		/* Few distinct tuples: a scan of those found so far will do. */
-		for (j = 0; j < f->n_tuples; ++j) {
-			struct mwg_filter_tuple *o = &f->tuples[j];
-
-			if (o->family == t.family && o->slen == t.slen &&
-			    o->dlen == t.dlen && o->any_proto == t.any_proto) {
-				o->min_rule = min(o->min_rule, t.min_rule);
-				break;
-			}
-		}
-		if (j == f->n_tuples)
-			f->tuples[f->n_tuples++] = t;
-		cond_resched();
-	}
-	sort(f->tuples, f->n_tuples, sizeof(*f->tuples), tuple_cmp, NULL);
-	for (i = 0; i < f->n_tuples; ++i) {
-		struct mwg_filter_tuple *t = &f->tuples[i];
-		u8 ones[16], m[16];
-
-		memset(ones, 0xff, sizeof(ones));
-		mask_addr(m, ones, t->family, t->slen);
-		memcpy(t->smask, m, 16);
-		mask_addr(m, ones, t->family, t->dlen);
-		memcpy(t->dmask, m, 16);
+	/* Only the search of large tuple sets needs the prefix sets. */
+	if (f->n_tuples > MWG_FILTER_SCAN_TUPLES) {
+		ret = build_psets(f);
+		if (ret)
+			goto out;
 	}
 	ret = 0;
 	*err = NULL;
@@ -651,45 +819,129 @@ static u32 interval_rule(const struct mwg_filter *f,
 	return iv[lo].rule;
 }
 
+/*
+ * The lengths of the prefixes of ps containing addr: those of the last
+ * prefix starting at or before addr, its own and its ancestors', up to the
+ * number of leading bits it shares with addr.
+ */
+static void pset_lens(const struct mwg_filter_pset *ps, const u8 *addr,
+		      u64 lens[3])
+{
+	const struct mwg_filter_pnode *n;
+	u32 lo = 0, hi = ps->n, common = 0, i;
+
+	lens[0] = lens[1] = lens[2] = 0;
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+
+		if (memcmp(ps->nodes[mid].addr, addr, 16) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return;
+	n = &ps->nodes[lo - 1];
+	for (i = 0; i < 16 && n->addr[i] == addr[i]; ++i)
+		common += 8;
+	if (i < 16)
+		common += __builtin_clz((u32)(n->addr[i] ^ addr[i]) << 24);
+	for (i = 0; i < 3; ++i) {
+		u64 keep = common >= 64 * (i + 1) ? ~0ULL :
+			   common < 64 * i ? 0 :
+			   ~0ULL >> (63 - (common - 64 * i));
+
+		lens[i] = n->lens[i] & keep;
+	}
+}
+
+static u32 probe_tuple(const struct mwg_filter *f,
+		       const struct mwg_filter_tuple *tu,
+		       const struct mwg_filter_tuple5 *t, const u64 *src,
+		       const u64 *dst, u32 flags)
+{
+	const struct mwg_filter_entry *e;
+	struct mwg_filter_key k;
+
+	/* The same key as make_key() builds, from precomputed masks. */
+	k.w[0] = src[0] & tu->smask[0];
+	k.w[1] = src[1] & tu->smask[1];
+	k.w[2] = dst[0] & tu->dmask[0];
+	k.w[3] = dst[1] & tu->dmask[1];
+	k.w[4] = (u64)tu->family | (u64)tu->slen << 8 | (u64)tu->dlen << 16 |
+		 (u64)(tu->any_proto ? MWG_FILTER_PROTO_ANY : t->proto) << 24;
+	e = find_entry(f, &k);
+	if (!e)
+		return MWG_FILTER_NONE;
+	if (!proto_has_ports(t->proto))
+		return e->portless_min;
+	if (flags & MWG_PKT_LATER_FRAG)
+		return e->full_min;
+	return interval_rule(f, e, t->dport);
+}
+
+/* The set bits of lens, as indexes of the lengths in ps. */
+static u32 len_list(const u64 lens[3], const struct mwg_filter_pset *ps,
+		    u8 *out)
+{
+	u32 n = 0, w;
+
+	for (w = 0; w < 3; ++w) {
+		u64 bits = lens[w];
+
+		while (bits) {
+			out[n++] = ps->len_idx[w * 64 + __builtin_ctzll(bits)];
+			bits &= bits - 1;
+		}
+	}
+	return n;
+}
+
+
 static u32 lookup_tuple(const struct mwg_filter *f,
 			const struct mwg_filter_tuple5 *t, u32 flags)
 {
-	u32 best = MWG_FILTER_NONE, i;
-	u64 src[2], dst[2];
+	u32 best = MWG_FILTER_NONE, fam = t->family == AF_INET6;
+	const struct mwg_filter_pset *sp = &f->pset[fam][0];
+	const struct mwg_filter_pset *dp = &f->pset[fam][1];
+	u64 src[2], dst[2], slens[3], dlens[3];
+	u32 ti, r, ns, nd, i, j, any;
+	u8 si[129], di[129];
 
-	if (!f->n_tuples)
+	if (!f->tuple_idx[fam])
 		return best;
 	memcpy(src, t->src, 16);
 	memcpy(dst, t->dst, 16);
-	for (i = 0; i < f->n_tuples; ++i) {
-		const struct mwg_filter_tuple *tu = &f->tuples[i];
-		const struct mwg_filter_entry *e;
-		struct mwg_filter_key k;
-		u32 r;
+	if (f->n_tuples <= MWG_FILTER_SCAN_TUPLES) {
+		/* Few tuples: probe them by ascending min_rule, stop early. */
+		for (ti = 0; ti < f->n_tuples; ++ti) {
+			const struct mwg_filter_tuple *tu = &f->tuples[ti];
 
-		if (tu->min_rule >= best)
-			break;
-		if (tu->family != t->family)
-			continue;
-		/* The same key as make_key() builds, from precomputed masks. */
-		k.w[0] = src[0] & tu->smask[0];
-		k.w[1] = src[1] & tu->smask[1];
-		k.w[2] = dst[0] & tu->dmask[0];
-		k.w[3] = dst[1] & tu->dmask[1];
-		k.w[4] = (u64)tu->family | (u64)tu->slen << 8 |
-			 (u64)tu->dlen << 16 |
-			 (u64)(tu->any_proto ? MWG_FILTER_PROTO_ANY : t->proto) << 24;
-		e = find_entry(f, &k);
-		if (!e)
-			continue;
-		if (!proto_has_ports(t->proto))
-			r = e->portless_min;
-		else if (flags & MWG_PKT_LATER_FRAG)
-			r = e->full_min;
-		else
-			r = interval_rule(f, e, t->dport);
-		if (r < best)
-			best = r;
+			if (tu->min_rule >= best)
+				break;
+			if (tu->family != t->family)
+				continue;
+			r = probe_tuple(f, tu, t, src, dst, flags);
+			if (r < best)
+				best = r;
+		}
+		return best;
+	}
+	pset_lens(sp, t->src, slens);
+	pset_lens(dp, t->dst, dlens);
+	ns = len_list(slens, sp, si);
+	nd = len_list(dlens, dp, di);
+	for (i = 0; i < ns; ++i) {
+		for (j = 0; j < nd; ++j) {
+			for (any = 0; any < 2; ++any) {
+				ti = f->tuple_idx[fam][tuple_slot(f, fam, si[i], di[j], any)];
+				if (ti == MWG_FILTER_NONE ||
+				    f->tuples[ti].min_rule >= best)
+					continue;
+				r = probe_tuple(f, &f->tuples[ti], t, src, dst, flags);
+				best = min(best, r);
+			}
+		}
 	}
 	return best;
 }

@@ -53,6 +53,18 @@ struct mwg_filter_atom;
 struct mwg_filter_entry;
 struct mwg_filter_tuple;
 struct mwg_filter_interval;
+struct mwg_filter_pnode;
+
+/*
+ * The distinct source (or destination) prefixes of one family, sorted, and
+ * the index of each prefix length among those present.
+ */
+struct mwg_filter_pset {
+	struct mwg_filter_pnode *nodes;
+	u32 n;
+	u8 n_lens;		/* distinct lengths */
+	u8 len_idx[129];	/* length -> 0..n_lens-1, or 0xff */
+};
 
 /* An installed ruleset: immutable once compiled, except the counters. */
 struct mwg_filter {
@@ -63,8 +75,12 @@ struct mwg_filter {
 	struct mwg_filter_dst *dst;
 
 	/* Lookup structures, built by mwg_filter_compile(). */
-	struct mwg_filter_tuple *tuples;	/* by ascending min_rule */
+	struct mwg_filter_tuple *tuples;
 	u32 n_tuples;
+	/* [family: 0 IPv4, 1 IPv6][0 source, 1 destination] */
+	struct mwg_filter_pset pset[2][2];
+	/* [family]: tuple by (source length, destination length, any) index */
+	u32 *tuple_idx[2];
 	struct mwg_filter_entry *entries;
 	u32 n_entries;
 	struct mwg_filter_interval *intervals;
