@@ -3,7 +3,8 @@
 # The ACL filter of meshwg.ko (docs/filter.md), end to end: meshwg (wga,
 # 10.0.0.1, in $NS1) against wireguard.ko (wgb, 10.0.0.2, in $NS2); the
 # ruleset on wga filters what wgb sends. Covers the flow table allocated by
-# the first ruleset only, default allow, default deny,
+# the first ruleset only, rulesets charged to the sender's memory cgroup,
+# default allow, default deny,
 # port rules for TCP and UDP, ICMP, return traffic of flows wga opened
 # (fragmented UDP answers too),
 # counters, deny events, kernel refusals leaving the old ruleset in place,
@@ -57,6 +58,38 @@ lazy_flow_table() {
 	done
 	rmmod meshwg || return 1
 	[ $((four - base)) -lt 16384 ] && [ $((one - four)) -ge 60000 ]
+}
+
+memcg_charged() {
+	# A ruleset of 960,000 atoms (1000 sources x 240 destinations x the 4
+	# default protocols: over 100 MB to compile) sent from a memory cgroup
+	# limited to 32 MiB is refused, its memory being charged to the sender;
+	# sent from outside, it compiles.
+	local cg=/sys/fs/cgroup mounted= rc rc2
+	if ! mountpoint -q $cg; then
+		mount -t cgroup2 cgroup2 $cg || return 1
+		mounted=1
+	fi
+	echo +memory >$cg/cgroup.subtree_control &&
+	mkdir -p $cg/mwgacl && echo 32M >$cg/mwgacl/memory.max || return 1
+	python3 - "$F/charged.json" <<'EOF' || return 1
+import json, sys
+src = ["10.%d.%d.%d/32" % (1 + i // 65536, i // 256 % 256, i % 256) for i in range(1000)]
+dst = [{"prefix": "10.200.%d.%d/32" % (i // 256, i % 256)} for i in range(240)]
+json.dump([{"action": "accept", "src": src, "dst": dst}], open(sys.argv[1], "w"))
+EOF
+	ip -n "$NS1" link add mwm type meshwg || return 1
+	sh -c 'echo $$ >/sys/fs/cgroup/mwgacl/cgroup.procs &&
+		exec ip netns exec "$0" meshwg filter set "$1" mwm' \
+		"$NS1" "$F/charged.json" 2>"$F/charged.err"
+	rc=$?
+	filter set "$F/charged.json" mwm
+	rc2=$?
+	ip -n "$NS1" link del mwm
+	rmdir $cg/mwgacl
+	[ -n "$mounted" ] && umount $cg
+	echo "in a 32 MiB memory cgroup: status $rc ($(head -c 200 "$F/charged.err")); outside: status $rc2"
+	[ $rc != 0 ] && [ $rc2 = 0 ]
 }
 jget() {   # FILE KEY -> top-level value
 	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
@@ -434,6 +467,7 @@ clear_passes() {
 
 mcheck "namespaces" ns_setup
 mcheck "no flow table until the first ruleset" lazy_flow_table
+mcheck "a ruleset's memory is charged to the sender's cgroup" memcg_charged
 mcheck "acl setup" acl_setup
 mcheck "no ruleset: everything passes" no_filter_passes
 mcheck "set and show a ruleset" set_rules
