@@ -1,6 +1,7 @@
 # meshwg top-level build.
 #   make            module (against KDIR) and userspace
 #   make check      every test: unit tests, control-server tests, VM suites
+#   make fuzz       the userspace fuzzers (tests/fuzz), 10 minutes each
 #   make demo       boots a VM and shows meshwg talking to upstream WireGuard
 #   make install    module (kbuild modules_install), binaries, meshwgd.service, modules-load.d
 #   make dkms-install   registers the source tree with DKMS and builds it
@@ -14,7 +15,7 @@ VERSION := 0.1.0
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	$(lastword $(sort $(filter-out %-common %-cloud-amd64 %-rt-amd64,$(wildcard /usr/src/linux-headers-6.1.0-*-amd64)))))
 
-.PHONY: all module userspace tools control agent deps check unit vm demo bench install \
+.PHONY: all module userspace tools control agent deps check unit fuzz vm demo bench install \
 	dkms-install clean
 
 all: module userspace
@@ -43,9 +44,13 @@ check: deps
 
 unit: userspace
 	$(MAKE) -C tests/unit check
+	$(MAKE) -C tests/fuzz check
 	$(MAKE) -C control check
 	tests/install.sh
 	tests/style.sh
+
+fuzz:
+	$(MAKE) -C tests/fuzz fuzz
 
 vm: userspace
 	$(MAKE) -C tests/unit/agent kern_try

@@ -9,13 +9,20 @@
  * masked addresses, both lengths, protocol) form an entry, found by hashing.
  * An entry turns its port ranges into sorted elementary intervals, each
  * labelled with the lowest rule index covering it, so one binary search
- * answers "first rule of this entry matching this port". A lookup probes
- * the tuples in ascending order of the lowest rule they contain and stops
- * as soon as no remaining tuple can hold a better rule. The number of
- * tuples is bounded by the prefix lengths (not by the number of rules), so
- * the cost grows with the logarithm of the number of port intervals of one
- * entry only. First match is exact: the answer is the minimum rule index
- * over all matching atoms.
+ * answers "first rule of this entry matching this port".
+ *
+ * A lookup does not probe every tuple. The distinct source prefixes of a
+ * family, sorted by address then length, nest or are disjoint; each carries
+ * the set of lengths of itself and of the prefixes containing it. One
+ * binary search finds the last prefix starting at or before the packet's
+ * source; the prefixes containing the source are exactly those of its set
+ * no longer than the bits it shares with the source. Likewise for the
+ * destination. Only the tuples whose source and destination lengths are in
+ * those two sets can match, and a table indexed by the pair of lengths
+ * names them, so the cost is two binary searches plus one hash probe per
+ * (source length, destination length) pair that the packet's addresses
+ * actually match, whatever the number of rules and of tuples. First match
+ * is exact: the answer is the minimum rule index over all matching atoms.
  */
 #include "filter.h"
 
@@ -92,6 +99,26 @@ struct mwg_filter_tuple {
 	u32 min_rule;
 	u64 smask[2], dmask[2];	/* the prefix lengths as masks of key words */
 };
+
+/* A distinct prefix of a pset, and the lengths of it and its ancestors. */
+struct mwg_filter_pnode {
+	u8 addr[16];
+	u8 len;
+	u64 lens[3];		/* bit l: a prefix of length l contains this one */
+};
+
+/*
+ * Up to this many tuples (compiled tailnet policies have a handful), a scan
+ * of the tuples by ascending min_rule, which stops at the first tuple that
+ * cannot improve on the best match, is cheaper than the two binary searches.
+ */
+#define MWG_FILTER_SCAN_TUPLES 16
+
+static u32 tuple_slot(const struct mwg_filter *f, u32 fam, u32 si, u32 di,
+		      bool any)
+{
+	return (si * f->pset[fam][1].n_lens + di) * 2 + any;
+}
 
 /* IPv6 extension headers the parser walks through. */
 #define EXT_HOP		0
@@ -183,9 +210,7 @@ static int tuple_cmp(const void *a, const void *b)
 {
 	const struct mwg_filter_tuple *x = a, *y = b;
 
-	if (x->min_rule != y->min_rule)
-		return x->min_rule < y->min_rule ? -1 : 1;
-	return 0;
+	return x->min_rule < y->min_rule ? -1 : x->min_rule > y->min_rule;
 }
 
 static int u32_cmp(const void *a, const void *b)
@@ -199,7 +224,7 @@ static void *mwg_kvcalloc(size_t n, size_t size)
 {
 	if (size && n > SIZE_MAX / size)
 		return NULL;
-	return kvzalloc(n && size ? n * size : 1, GFP_KERNEL);
+	return kvzalloc(n && size ? n * size : 1, GFP_KERNEL_ACCOUNT);
 }
 
 /* Ruleset lifetime. */
@@ -218,7 +243,7 @@ struct mwg_filter *mwg_filter_alloc(u32 n_rules, u32 n_src, u32 n_dst,
 		*err = "too many source and destination prefixes";
 		return NULL;
 	}
-	f = kzalloc(sizeof(*f), GFP_KERNEL);
+	f = kzalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
 	if (!f)
 		goto nomem;
 	f->version = version;
@@ -252,6 +277,12 @@ static void filter_free(struct mwg_filter *f)
 	kvfree(f->entries);
 	kvfree(f->intervals);
 	kvfree(f->heads);
+	kvfree(f->pset[0][0].nodes);
+	kvfree(f->pset[0][1].nodes);
+	kvfree(f->pset[1][0].nodes);
+	kvfree(f->pset[1][1].nodes);
+	kvfree(f->tuple_idx[0]);
+	kvfree(f->tuple_idx[1]);
 	kfree(f);
 }
 
@@ -375,6 +406,7 @@ static int validate(const struct mwg_filter *f, u64 *atoms, const char **err)
 			*err = "ruleset too large: sources x destinations x protocols over the limit";
 			return -E2BIG;
 		}
+		cond_resched();
 	}
 	*atoms = total;
 	return 0;
@@ -497,6 +529,172 @@ static void build_intervals(struct mwg_filter *f, struct mwg_filter_entry *e,
 	e->n_iv = f->n_intervals - e->iv_off;
 }
 
+static int pnode_cmp(const void *a, const void *b)
+{
+	const struct mwg_filter_pnode *x = a, *y = b;
+	int c = memcmp(x->addr, y->addr, 16);
+
+	if (c)
+		return c;
+	return x->len < y->len ? -1 : x->len > y->len;
+}
+
+static bool pnode_contains(const struct mwg_filter_pnode *p, const u8 *addr)
+{
+	u8 m[16];
+
+	mask_addr(m, addr, AF_INET6, p->len);
+	return !memcmp(m, p->addr, 16);
+}
+
+/* The prefix lengths present, per family and side, and their indexes. */
+static void build_len_idx(struct mwg_filter *f)
+{
+	u32 i, fam, side;
+
+	memset(f->pset, 0, sizeof(f->pset));
+	for (fam = 0; fam < 2; ++fam)
+		for (side = 0; side < 2; ++side)
+			memset(f->pset[fam][side].len_idx, 0xff, 129);
+	for (i = 0; i < f->n_entries; ++i) {
+		u64 w = f->entries[i].key.w[4];
+
+		fam = (w & 0xff) == AF_INET6;
+		f->pset[fam][0].len_idx[(w >> 8) & 0xff] = 0;
+		f->pset[fam][1].len_idx[(w >> 16) & 0xff] = 0;
+	}
+	for (fam = 0; fam < 2; ++fam)
+		for (side = 0; side < 2; ++side) {
+			struct mwg_filter_pset *ps = &f->pset[fam][side];
+
+			for (i = 0; i <= 128; ++i)
+				if (!ps->len_idx[i])
+					ps->len_idx[i] = ps->n_lens++;
+		}
+}
+
+/*
+ * The prefix sets: the distinct source and destination prefixes of each
+ * family (from the entries' keys), sorted, with their length sets. Sorted
+ * by address then length, prefixes that nest form a stack, which gives each
+ * one its ancestors.
+ */
+static int build_pset(struct mwg_filter *f, int fam, int side)
+{
+	struct mwg_filter_pset *ps = &f->pset[fam][side];
+	struct mwg_filter_pnode *n, **stack;
+	u32 i, w, depth = 0;
+
+	ps->nodes = mwg_kvcalloc(f->n_entries, sizeof(*ps->nodes));
+	stack = mwg_kvcalloc(129, sizeof(*stack));
+	if (!ps->nodes || !stack) {
+		kvfree(stack);
+		return -ENOMEM;
+	}
+	for (i = 0; i < f->n_entries; ++i) {
+		const struct mwg_filter_key *k = &f->entries[i].key;
+
+		if ((k->w[4] & 0xff) != (fam ? AF_INET6 : AF_INET))
+			continue;
+		n = &ps->nodes[ps->n++];
+		memcpy(n->addr, &k->w[side * 2], 16);
+		n->len = (k->w[4] >> (side ? 16 : 8)) & 0xff;
+	}
+	sort(ps->nodes, ps->n, sizeof(*ps->nodes), pnode_cmp, NULL);
+	for (i = 0, w = 0; i < ps->n; ++i) {
+		n = &ps->nodes[i];
+		if (w && !pnode_cmp(n, &ps->nodes[w - 1]))
+			continue;
+		ps->nodes[w] = *n;
+		n = &ps->nodes[w++];
+		while (depth && !pnode_contains(stack[depth - 1], n->addr))
+			depth--;
+		if (depth)
+			memcpy(n->lens, stack[depth - 1]->lens, sizeof(n->lens));
+		else
+			memset(n->lens, 0, sizeof(n->lens));
+		n->lens[n->len / 64] |= 1ULL << (n->len % 64);
+		stack[depth++] = n;
+	}
+	ps->n = w;
+	kvfree(stack);
+	cond_resched();
+	return 0;
+}
+
+static int build_psets(struct mwg_filter *f)
+{
+	int fam, side, ret;
+
+	for (fam = 0; fam < 2; ++fam)
+		for (side = 0; side < 2; ++side) {
+			ret = build_pset(f, fam, side);
+			if (ret)
+				return ret;
+		}
+	return 0;
+}
+
+/* Tuples: distinct (family, slen, dlen, any), indexed by their lengths. */
+static int build_tuples(struct mwg_filter *f)
+{
+	u32 i, fam, slots;
+
+	for (fam = 0; fam < 2; ++fam) {
+		slots = (u32)f->pset[fam][0].n_lens * f->pset[fam][1].n_lens * 2;
+		if (!slots)
+			continue;
+		f->tuple_idx[fam] = mwg_kvcalloc(slots, sizeof(u32));
+		if (!f->tuple_idx[fam])
+			return -ENOMEM;
+		for (i = 0; i < slots; ++i)
+			f->tuple_idx[fam][i] = MWG_FILTER_NONE;
+	}
+	f->tuples = mwg_kvcalloc(f->n_entries, sizeof(*f->tuples));
+	if (!f->tuples)
+		return -ENOMEM;
+	for (i = 0; i < f->n_entries; ++i) {
+		const struct mwg_filter_entry *e = &f->entries[i];
+		struct mwg_filter_tuple *t;
+		u8 family = e->key.w[4] & 0xff, slen = (e->key.w[4] >> 8) & 0xff;
+		u8 dlen = (e->key.w[4] >> 16) & 0xff;
+		bool any = (e->key.w[4] >> 24) == MWG_FILTER_PROTO_ANY;
+		u32 *slot, fi = family == AF_INET6;
+		u8 ones[16], m[16];
+
+		slot = &f->tuple_idx[fi][tuple_slot(f, fi, f->pset[fi][0].len_idx[slen],
+						   f->pset[fi][1].len_idx[dlen], any)];
+		if (*slot != MWG_FILTER_NONE) {
+			t = &f->tuples[*slot];
+			t->min_rule = min(t->min_rule, e->portless_min);
+			continue;
+		}
+		*slot = f->n_tuples;
+		t = &f->tuples[f->n_tuples++];
+		t->family = family;
+		t->slen = slen;
+		t->dlen = dlen;
+		t->any_proto = any;
+		t->min_rule = e->portless_min;
+		memset(ones, 0xff, sizeof(ones));
+		mask_addr(m, ones, family, slen);
+		memcpy(t->smask, m, 16);
+		mask_addr(m, ones, family, dlen);
+		memcpy(t->dmask, m, 16);
+	}
+	/* By ascending min_rule for the scan of small rulesets; re-index. */
+	sort(f->tuples, f->n_tuples, sizeof(*f->tuples), tuple_cmp, NULL);
+	for (i = 0; i < f->n_tuples; ++i) {
+		const struct mwg_filter_tuple *t = &f->tuples[i];
+		u32 fi = t->family == AF_INET6;
+
+		f->tuple_idx[fi][tuple_slot(f, fi, f->pset[fi][0].len_idx[t->slen],
+					    f->pset[fi][1].len_idx[t->dlen],
+					    t->any_proto)] = i;
+	}
+	return 0;
+}
+
 int mwg_filter_compile(struct mwg_filter *f, const char **err)
 {
 	struct mwg_filter_atom *atoms = NULL;
@@ -513,8 +711,10 @@ int mwg_filter_compile(struct mwg_filter *f, const char **err)
 	atoms = mwg_kvcalloc(total, sizeof(*atoms));
 	if (!atoms)
 		goto out;
-	for (i = 0; i < f->n_rules; ++i)
+	for (i = 0; i < f->n_rules; ++i) {
 		n_atoms = add_atoms(f, i, atoms, n_atoms);
+		cond_resched();
+	}
 	sort(atoms, n_atoms, sizeof(*atoms), atom_cmp, NULL);
 
 	/* Entries: runs of equal keys. */
@@ -564,43 +764,15 @@ int mwg_filter_compile(struct mwg_filter *f, const char **err)
 		cond_resched();
 	}
 
-	/* Tuples: distinct (family, slen, dlen, any), probed by min rule. */
-	f->tuples = mwg_kvcalloc(f->n_entries, sizeof(*f->tuples));
-	if (!f->tuples && f->n_entries)
+	build_len_idx(f);
+	ret = build_tuples(f);
+	if (ret)
 		goto out;
-	for (i = 0; i < f->n_entries; ++i) {
-		const struct mwg_filter_entry *e = &f->entries[i];
-		struct mwg_filter_tuple t = {
-			.family = e->key.w[4] & 0xff,
-			.slen = (e->key.w[4] >> 8) & 0xff,
-			.dlen = (e->key.w[4] >> 16) & 0xff,
-			.any_proto = (e->key.w[4] >> 24) == MWG_FILTER_PROTO_ANY,
-			.min_rule = e->portless_min,
-		};
-
-		/* Few distinct tuples: a scan of those found so far will do. */
-		for (j = 0; j < f->n_tuples; ++j) {
-			struct mwg_filter_tuple *o = &f->tuples[j];
-
-			if (o->family == t.family && o->slen == t.slen &&
-			    o->dlen == t.dlen && o->any_proto == t.any_proto) {
-				o->min_rule = min(o->min_rule, t.min_rule);
-				break;
-			}
-		}
-		if (j == f->n_tuples)
-			f->tuples[f->n_tuples++] = t;
-	}
-	sort(f->tuples, f->n_tuples, sizeof(*f->tuples), tuple_cmp, NULL);
-	for (i = 0; i < f->n_tuples; ++i) {
-		struct mwg_filter_tuple *t = &f->tuples[i];
-		u8 ones[16], m[16];
-
-		memset(ones, 0xff, sizeof(ones));
-		mask_addr(m, ones, t->family, t->slen);
-		memcpy(t->smask, m, 16);
-		mask_addr(m, ones, t->family, t->dlen);
-		memcpy(t->dmask, m, 16);
+	/* Only the search of large tuple sets needs the prefix sets. */
+	if (f->n_tuples > MWG_FILTER_SCAN_TUPLES) {
+		ret = build_psets(f);
+		if (ret)
+			goto out;
 	}
 	ret = 0;
 	*err = NULL;
@@ -647,45 +819,129 @@ static u32 interval_rule(const struct mwg_filter *f,
 	return iv[lo].rule;
 }
 
+/*
+ * The lengths of the prefixes of ps containing addr: those of the last
+ * prefix starting at or before addr, its own and its ancestors', up to the
+ * number of leading bits it shares with addr.
+ */
+static void pset_lens(const struct mwg_filter_pset *ps, const u8 *addr,
+		      u64 lens[3])
+{
+	const struct mwg_filter_pnode *n;
+	u32 lo = 0, hi = ps->n, common = 0, i;
+
+	lens[0] = lens[1] = lens[2] = 0;
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+
+		if (memcmp(ps->nodes[mid].addr, addr, 16) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return;
+	n = &ps->nodes[lo - 1];
+	for (i = 0; i < 16 && n->addr[i] == addr[i]; ++i)
+		common += 8;
+	if (i < 16)
+		common += __builtin_clz((u32)(n->addr[i] ^ addr[i]) << 24);
+	for (i = 0; i < 3; ++i) {
+		u64 keep = common >= 64 * (i + 1) ? ~0ULL :
+			   common < 64 * i ? 0 :
+			   ~0ULL >> (63 - (common - 64 * i));
+
+		lens[i] = n->lens[i] & keep;
+	}
+}
+
+static u32 probe_tuple(const struct mwg_filter *f,
+		       const struct mwg_filter_tuple *tu,
+		       const struct mwg_filter_tuple5 *t, const u64 *src,
+		       const u64 *dst, u32 flags)
+{
+	const struct mwg_filter_entry *e;
+	struct mwg_filter_key k;
+
+	/* The same key as make_key() builds, from precomputed masks. */
+	k.w[0] = src[0] & tu->smask[0];
+	k.w[1] = src[1] & tu->smask[1];
+	k.w[2] = dst[0] & tu->dmask[0];
+	k.w[3] = dst[1] & tu->dmask[1];
+	k.w[4] = (u64)tu->family | (u64)tu->slen << 8 | (u64)tu->dlen << 16 |
+		 (u64)(tu->any_proto ? MWG_FILTER_PROTO_ANY : t->proto) << 24;
+	e = find_entry(f, &k);
+	if (!e)
+		return MWG_FILTER_NONE;
+	if (!proto_has_ports(t->proto))
+		return e->portless_min;
+	if (flags & MWG_PKT_LATER_FRAG)
+		return e->full_min;
+	return interval_rule(f, e, t->dport);
+}
+
+/* The set bits of lens, as indexes of the lengths in ps. */
+static u32 len_list(const u64 lens[3], const struct mwg_filter_pset *ps,
+		    u8 *out)
+{
+	u32 n = 0, w;
+
+	for (w = 0; w < 3; ++w) {
+		u64 bits = lens[w];
+
+		while (bits) {
+			out[n++] = ps->len_idx[w * 64 + __builtin_ctzll(bits)];
+			bits &= bits - 1;
+		}
+	}
+	return n;
+}
+
+
 static u32 lookup_tuple(const struct mwg_filter *f,
 			const struct mwg_filter_tuple5 *t, u32 flags)
 {
-	u32 best = MWG_FILTER_NONE, i;
-	u64 src[2], dst[2];
+	u32 best = MWG_FILTER_NONE, fam = t->family == AF_INET6;
+	const struct mwg_filter_pset *sp = &f->pset[fam][0];
+	const struct mwg_filter_pset *dp = &f->pset[fam][1];
+	u64 src[2], dst[2], slens[3], dlens[3];
+	u32 ti, r, ns, nd, i, j, any;
+	u8 si[129], di[129];
 
-	if (!f->n_tuples)
+	if (!f->tuple_idx[fam])
 		return best;
 	memcpy(src, t->src, 16);
 	memcpy(dst, t->dst, 16);
-	for (i = 0; i < f->n_tuples; ++i) {
-		const struct mwg_filter_tuple *tu = &f->tuples[i];
-		const struct mwg_filter_entry *e;
-		struct mwg_filter_key k;
-		u32 r;
+	if (f->n_tuples <= MWG_FILTER_SCAN_TUPLES) {
+		/* Few tuples: probe them by ascending min_rule, stop early. */
+		for (ti = 0; ti < f->n_tuples; ++ti) {
+			const struct mwg_filter_tuple *tu = &f->tuples[ti];
 
-		if (tu->min_rule >= best)
-			break;
-		if (tu->family != t->family)
-			continue;
-		/* The same key as make_key() builds, from precomputed masks. */
-		k.w[0] = src[0] & tu->smask[0];
-		k.w[1] = src[1] & tu->smask[1];
-		k.w[2] = dst[0] & tu->dmask[0];
-		k.w[3] = dst[1] & tu->dmask[1];
-		k.w[4] = (u64)tu->family | (u64)tu->slen << 8 |
-			 (u64)tu->dlen << 16 |
-			 (u64)(tu->any_proto ? MWG_FILTER_PROTO_ANY : t->proto) << 24;
-		e = find_entry(f, &k);
-		if (!e)
-			continue;
-		if (!proto_has_ports(t->proto))
-			r = e->portless_min;
-		else if (flags & MWG_PKT_LATER_FRAG)
-			r = e->full_min;
-		else
-			r = interval_rule(f, e, t->dport);
-		if (r < best)
-			best = r;
+			if (tu->min_rule >= best)
+				break;
+			if (tu->family != t->family)
+				continue;
+			r = probe_tuple(f, tu, t, src, dst, flags);
+			if (r < best)
+				best = r;
+		}
+		return best;
+	}
+	pset_lens(sp, t->src, slens);
+	pset_lens(dp, t->dst, dlens);
+	ns = len_list(slens, sp, si);
+	nd = len_list(dlens, dp, di);
+	for (i = 0; i < ns; ++i) {
+		for (j = 0; j < nd; ++j) {
+			for (any = 0; any < 2; ++any) {
+				ti = f->tuple_idx[fam][tuple_slot(f, fam, si[i], di[j], any)];
+				if (ti == MWG_FILTER_NONE ||
+				    f->tuples[ti].min_rule >= best)
+					continue;
+				r = probe_tuple(f, &f->tuples[ti], t, src, dst, flags);
+				best = min(best, r);
+			}
+		}
 	}
 	return best;
 }
@@ -707,7 +963,7 @@ u32 mwg_filter_lookup(const struct mwg_filter *f,
  */
 static int parse_ip(const u8 *d, u32 cap, u32 len, bool inner,
 		    struct mwg_filter_tuple5 *t, u32 *flags, u8 *tcp_flags,
-		    u32 *l4, u32 *iplen)
+		    u32 *l4, u32 *iplen, u32 *frag_id)
 {
 	u32 off, avail;
 	u8 proto;
@@ -735,12 +991,18 @@ static int parse_ip(const u8 *d, u32 cap, u32 len, bool inner,
 		memcpy(t->dst, d + 16, 4);
 		frag = rd16(d + 6);
 		off = ihl;
+		*frag_id = rd16(d + 4);
+		if (frag & 0x2000)
+			*flags |= MWG_PKT_MORE_FRAGS;
 		if (frag & 0x1fff) {
 			t->proto = proto;
 			*flags |= MWG_PKT_LATER_FRAG;
 			return 0;
 		}
+		if (frag & 0x2000)
+			*flags |= MWG_PKT_FIRST_FRAG;
 	} else if ((d[0] >> 4) == 6) {
+		bool frag_seen = false;
 		u32 n;
 
 		if (cap < sizeof(struct ipv6hdr))
@@ -767,12 +1029,22 @@ static int parse_ip(const u8 *d, u32 cap, u32 len, bool inner,
 			if (proto == EXT_FRAGMENT) {
 				u16 fo = rd16(d + off + 2);
 
+				/* One fragment header at most (RFC 8200 4.5). */
+				if (frag_seen)
+					return -EINVAL;
+				frag_seen = true;
 				proto = d[off];
+				*frag_id = (u32)rd16(d + off + 4) << 16 |
+					   rd16(d + off + 6);
+				if (fo & 1)
+					*flags |= MWG_PKT_MORE_FRAGS;
 				if (fo & 0xfff8) {
 					t->proto = proto;
 					*flags |= MWG_PKT_LATER_FRAG;
 					return 0;
 				}
+				if (fo & 1)
+					*flags |= MWG_PKT_FIRST_FRAG;
 				off += 8;
 			} else if (proto == EXT_AUTH) {
 				u32 hl = (d[off + 1] + 2U) * 4;
@@ -842,13 +1114,13 @@ static int parse_ip(const u8 *d, u32 cap, u32 len, bool inner,
 int mwg_filter_parse(const u8 *data, u32 cap, u32 len,
 		     struct mwg_filter_pkt *pkt)
 {
-	u32 l4 = 0, iflags;
+	u32 l4 = 0, iflags, ifrag;
 	u8 unused;
 	int ret;
 
 	memset(pkt, 0, sizeof(*pkt));
 	ret = parse_ip(data, cap, len, false, &pkt->t, &pkt->flags,
-		       &pkt->tcp_flags, &l4, &len);
+		       &pkt->tcp_flags, &l4, &len, &pkt->frag_id);
 	if (ret)
 		return ret;
 	pkt->len = len;
@@ -858,7 +1130,8 @@ int mwg_filter_parse(const u8 *data, u32 cap, u32 len,
 		/* An unreadable quote just relates the error to nothing. */
 		if (ioff >= min(cap, len) ||
 		    parse_ip(data + ioff, min(cap, len) - ioff, len - ioff, true,
-			     &pkt->inner, &iflags, &unused, &il4, &ilen) ||
+			     &pkt->inner, &iflags, &unused, &il4, &ilen,
+			     &ifrag) ||
 		    pkt->inner.family != pkt->t.family ||
 		    (iflags & MWG_PKT_LATER_FRAG))
 			pkt->flags &= ~MWG_PKT_ICMP_ERROR;
@@ -872,12 +1145,18 @@ int mwg_filter_parse(const u8 *data, u32 cap, u32 len,
 
 enum { FLOW_NEW = 1, FLOW_ESTABLISHED, FLOW_CLOSING };
 
+/*
+ * What a slot holds: a flow, or the later fragments of one inbound packet
+ * (lport:rport is the fragment identification, laddr the destination).
+ */
+enum { KIND_FLOW, KIND_FRAG };
+
 struct flow_key {
 	u64 owner;
 	u8 laddr[16], raddr[16];
 	u16 lport, rport;
-	u8 family, proto;
-	u8 pad[2];
+	u8 family, proto, kind;
+	u8 pad;
 } __aligned(8);
 
 struct mwg_flow_table *mwg_flow_table_create(unsigned int flows)
@@ -888,7 +1167,7 @@ struct mwg_flow_table *mwg_flow_table_create(unsigned int flows)
 	flows = clamp(flows, 64U, 4194304U);
 	while (n * MWG_FLOW_WAYS < flows)
 		n <<= 1;
-	ft = kvzalloc(struct_size(ft, buckets, n), GFP_KERNEL);
+	ft = kvzalloc(struct_size(ft, buckets, n), GFP_KERNEL_ACCOUNT);
 	if (!ft)
 		return NULL;
 	get_random_bytes(&ft->key, sizeof(ft->key));
@@ -914,7 +1193,9 @@ static u64 flow_timeout(const struct mwg_flow *fl)
 {
 	unsigned int s;
 
-	if (fl->proto == IPPROTO_TCP)
+	if (fl->kind == KIND_FRAG)
+		s = MWG_FRAG_TIMEOUT;
+	else if (fl->proto == IPPROTO_TCP)
 		s = fl->state == FLOW_NEW ? READ_ONCE(mwg_flow_tcp_syn_timeout) :
 		    fl->state == FLOW_ESTABLISHED ? READ_ONCE(mwg_flow_tcp_timeout) :
 		    READ_ONCE(mwg_flow_tcp_close_timeout);
@@ -940,7 +1221,8 @@ static bool flow_live(const struct mwg_flow *fl, u64 now)
 static bool flow_is(const struct mwg_flow *fl, const struct flow_key *k)
 {
 	return fl->owner == k->owner && fl->family == k->family &&
-	       fl->proto == k->proto && fl->lport == k->lport &&
+	       fl->proto == k->proto && fl->kind == k->kind &&
+	       fl->lport == k->lport &&
 	       fl->rport == k->rport && !memcmp(fl->laddr, k->laddr, 16) &&
 	       !memcmp(fl->raddr, k->raddr, 16);
 }
@@ -964,12 +1246,15 @@ static struct mwg_flow *flow_find(struct mwg_flow_bucket *b,
 }
 
 /*
- * A slot for a new flow of k->owner: a free or expired one; else, if the
- * owner already holds half the bucket, its own least recently used flow;
- * else the least recently used flow of the owner holding the most slots.
- * One peer can so never hold more than half of any bucket at the expense
- * of the others, and the buckets are keyed with siphash, so it cannot aim
- * at the bucket of another's flow.
+ * A slot for a new flow of k->owner: a free or expired one; else the least
+ * recently used flow of the owner holding the most slots of the bucket, if
+ * that owner holds more than k->owner does; else k->owner's own least
+ * recently used flow. A peer so takes a slot from another only while that
+ * other holds more of the bucket than itself: whatever a peer makes the
+ * node open, every other peer keeps its fair share of each bucket (a peer
+ * with one flow in a bucket loses it to nobody who already has one there).
+ * The buckets are keyed with siphash, so nobody can aim at the bucket of
+ * another's flow.
  */
 static struct mwg_flow *flow_victim(struct mwg_flow_table *ft,
 				    struct mwg_flow_bucket *b,
@@ -986,29 +1271,42 @@ static struct mwg_flow *flow_victim(struct mwg_flow_table *ft,
 			mine++;
 	}
 	atomic64_inc(&ft->evictions);
-	if (mine >= MWG_FLOW_WAYS / 2) {
-		for (i = 0; i < MWG_FLOW_WAYS; ++i) {
-			struct mwg_flow *fl = &b->slot[i];
-
-			if (fl->owner == k->owner &&
-			    (!victim || fl->last_ns < victim->last_ns))
-				victim = fl;
-		}
-		return victim;
-	}
 	for (i = 0; i < MWG_FLOW_WAYS; ++i) {
 		cnt[i] = 0;
 		for (j = 0; j < MWG_FLOW_WAYS; ++j)
 			cnt[i] += b->slot[j].owner == b->slot[i].owner;
-		most = max(most, cnt[i]);
+		if (b->slot[i].owner != k->owner)
+			most = max(most, cnt[i]);
 	}
 	for (i = 0; i < MWG_FLOW_WAYS; ++i) {
 		struct mwg_flow *fl = &b->slot[i];
+		bool cand = most > mine ?
+			    cnt[i] == most && fl->owner != k->owner :
+			    fl->owner == k->owner;
 
-		if (cnt[i] == most && (!victim || fl->last_ns < victim->last_ns))
+		if (cand && (!victim || fl->last_ns < victim->last_ns))
 			victim = fl;
 	}
 	return victim;
+}
+
+/* Takes a slot of b for the new flow k (bucket locked). */
+static struct mwg_flow *flow_claim(struct mwg_flow_table *ft,
+				   struct mwg_flow_bucket *b,
+				   const struct flow_key *k, u64 now)
+{
+	struct mwg_flow *fl = flow_victim(ft, b, k, now);
+
+	fl->owner = k->owner;
+	fl->family = k->family;
+	fl->proto = k->proto;
+	fl->kind = k->kind;
+	fl->lport = k->lport;
+	fl->rport = k->rport;
+	memcpy(fl->laddr, k->laddr, 16);
+	memcpy(fl->raddr, k->raddr, 16);
+	fl->state = FLOW_NEW;
+	return fl;
 }
 
 void mwg_flow_outbound(struct mwg_flow_table *ft, u64 owner,
@@ -1042,15 +1340,7 @@ void mwg_flow_outbound(struct mwg_flow_table *ft, u64 owner,
 	if (!fl) {
 		if (!opens)
 			goto out;
-		fl = flow_victim(ft, b, &k, now);
-		fl->owner = owner;
-		fl->family = k.family;
-		fl->proto = k.proto;
-		fl->lport = k.lport;
-		fl->rport = k.rport;
-		memcpy(fl->laddr, k.laddr, 16);
-		memcpy(fl->raddr, k.raddr, 16);
-		fl->state = FLOW_NEW;
+		fl = flow_claim(ft, b, &k, now);
 	} else if ((pkt->flags & MWG_PKT_TCP) &&
 		   (pkt->tcp_flags & (MWG_TCP_FIN | MWG_TCP_RST))) {
 		fl->state = FLOW_CLOSING;
@@ -1063,6 +1353,29 @@ out:
 	spin_unlock_bh(&b->lock);
 }
 
+/*
+ * An ICMP error is about a packet we sent only if it goes back to that
+ * packet's sender: its destination is the quoted source. Anything else
+ * (an "unreachable" or "packet too big" aimed at another host behind us,
+ * quoting some flow of ours) is not related to the flow.
+ */
+static bool icmp_error_to_sender(const struct mwg_filter_pkt *pkt)
+{
+	return !memcmp(pkt->t.dst, pkt->inner.src, 16);
+}
+
+/* The key of the fragment train of inbound pkt (k->owner already set). */
+static void frag_key(struct flow_key *k, const struct mwg_filter_pkt *pkt)
+{
+	k->kind = KIND_FRAG;
+	k->family = pkt->t.family;
+	k->proto = pkt->t.proto;
+	memcpy(k->laddr, pkt->t.dst, 16);
+	memcpy(k->raddr, pkt->t.src, 16);
+	k->lport = pkt->frag_id >> 16;
+	k->rport = (u16)pkt->frag_id;
+}
+
 static bool flow_inbound_key(u64 owner, const struct mwg_filter_pkt *pkt,
 			     struct flow_key *k, bool *error)
 {
@@ -1072,11 +1385,16 @@ static bool flow_inbound_key(u64 owner, const struct mwg_filter_pkt *pkt,
 	memset(k, 0, sizeof(*k));
 	k->owner = owner;
 	*error = pkt->flags & MWG_PKT_ICMP_ERROR;
+	if (pkt->flags & MWG_PKT_LATER_FRAG) {
+		frag_key(k, pkt);
+		return true;
+	}
 	if (*error) {
 		/* The quoted packet is one we sent: the flow's own direction. */
 		t = &pkt->inner;
 		flags = pkt->inner_flags;
-		if (!(flags & (MWG_PKT_PORTS | MWG_PKT_ECHO_REQUEST)))
+		if (!(flags & (MWG_PKT_PORTS | MWG_PKT_ECHO_REQUEST)) ||
+		    !icmp_error_to_sender(pkt))
 			return false;
 		memcpy(k->laddr, t->src, 16);
 		memcpy(k->raddr, t->dst, 16);
@@ -1114,7 +1432,13 @@ bool mwg_flow_inbound(struct mwg_flow_table *ft, u64 owner,
 	b = flow_bucket(ft, &k);
 	spin_lock_bh(&b->lock);
 	fl = flow_find(b, &k, now);
-	if (fl && !error) {
+	if (fl && k.kind == KIND_FRAG) {
+		/* The last fragment ends the train (the tunnel keeps order). */
+		if (pkt->flags & MWG_PKT_MORE_FRAGS)
+			flow_touch(fl, now);
+		else
+			fl->owner = 0;
+	} else if (fl && !error) {
 		if (pkt->flags & MWG_PKT_TCP) {
 			if (pkt->tcp_flags & (MWG_TCP_FIN | MWG_TCP_RST))
 				fl->state = FLOW_CLOSING;
@@ -1129,6 +1453,27 @@ bool mwg_flow_inbound(struct mwg_flow_table *ft, u64 owner,
 	}
 	spin_unlock_bh(&b->lock);
 	return fl;
+}
+
+void mwg_flow_frag_passed(struct mwg_flow_table *ft, u64 owner,
+			  const struct mwg_filter_pkt *pkt, u64 now)
+{
+	struct mwg_flow_bucket *b;
+	struct mwg_flow *fl;
+	struct flow_key k;
+
+	if (!ft || !owner || !(pkt->flags & MWG_PKT_FIRST_FRAG))
+		return;
+	memset(&k, 0, sizeof(k));
+	k.owner = owner;
+	frag_key(&k, pkt);
+	b = flow_bucket(ft, &k);
+	spin_lock_bh(&b->lock);
+	fl = flow_find(b, &k, now);
+	if (!fl)
+		fl = flow_claim(ft, b, &k, now);
+	flow_touch(fl, now);
+	spin_unlock_bh(&b->lock);
 }
 
 u32 mwg_flow_count(struct mwg_flow_table *ft, u64 now)
@@ -1168,7 +1513,7 @@ enum mwg_filter_verdict mwg_filter_decide(const struct mwg_filter *f,
 	if (!f)
 		return MWG_FILTER_PASS;
 	if (mwg_flow_inbound(ft, owner, pkt, now))
-		return MWG_FILTER_PASS;
+		goto pass;
 	if (pkt->flags & MWG_PKT_ICMP_ERROR) {
 		/*
 		 * An error about a packet we sent in a flow the peer opened:
@@ -1176,7 +1521,8 @@ enum mwg_filter_verdict mwg_filter_decide(const struct mwg_filter *f,
 		 */
 		struct mwg_filter_tuple5 rev = pkt->inner;
 
-		if (pkt->inner_flags & MWG_PKT_PORTS) {
+		if ((pkt->inner_flags & MWG_PKT_PORTS) &&
+		    icmp_error_to_sender(pkt)) {
 			memcpy(rev.src, pkt->inner.dst, 16);
 			memcpy(rev.dst, pkt->inner.src, 16);
 			rev.sport = pkt->inner.dport;
@@ -1195,8 +1541,11 @@ enum mwg_filter_verdict mwg_filter_decide(const struct mwg_filter *f,
 	if (r == MWG_FILTER_NONE)
 		return MWG_FILTER_DROP;
 	count_rule(f, r, pkt->len);
-	return f->rules[r].action == MESHWG_FILTER_ACCEPT ? MWG_FILTER_PASS :
-							    MWG_FILTER_DROP;
+	if (f->rules[r].action != MESHWG_FILTER_ACCEPT)
+		return MWG_FILTER_DROP;
+pass:
+	mwg_flow_frag_passed(ft, owner, pkt, now);
+	return MWG_FILTER_PASS;
 }
 
 #ifdef __KERNEL__

@@ -21,8 +21,8 @@
 
 /* Limits of one ruleset; SET_FILTER refuses more. */
 #define MWG_FILTER_MAX_RULES	131072U
-#define MWG_FILTER_MAX_PREFIXES	1048576U	/* _SRC plus _DST, all rules */
-#define MWG_FILTER_MAX_ATOMS	2097152U	/* src x dst x protocol, all rules */
+#define MWG_FILTER_MAX_PREFIXES	524288U		/* _SRC plus _DST, all rules */
+#define MWG_FILTER_MAX_ATOMS	1048576U	/* src x dst x protocol, all rules */
 
 #define MWG_FILTER_NONE		MESHWG_FILTER_NO_RULE
 #define MWG_FILTER_PROTO_ANY	256		/* an atom's protocol: any */
@@ -53,6 +53,18 @@ struct mwg_filter_atom;
 struct mwg_filter_entry;
 struct mwg_filter_tuple;
 struct mwg_filter_interval;
+struct mwg_filter_pnode;
+
+/*
+ * The distinct source (or destination) prefixes of one family, sorted, and
+ * the index of each prefix length among those present.
+ */
+struct mwg_filter_pset {
+	struct mwg_filter_pnode *nodes;
+	u32 n;
+	u8 n_lens;		/* distinct lengths */
+	u8 len_idx[129];	/* length -> 0..n_lens-1, or 0xff */
+};
 
 /* An installed ruleset: immutable once compiled, except the counters. */
 struct mwg_filter {
@@ -63,8 +75,12 @@ struct mwg_filter {
 	struct mwg_filter_dst *dst;
 
 	/* Lookup structures, built by mwg_filter_compile(). */
-	struct mwg_filter_tuple *tuples;	/* by ascending min_rule */
+	struct mwg_filter_tuple *tuples;
 	u32 n_tuples;
+	/* [family: 0 IPv4, 1 IPv6][0 source, 1 destination] */
+	struct mwg_filter_pset pset[2][2];
+	/* [family]: tuple by (source length, destination length, any) index */
+	u32 *tuple_idx[2];
 	struct mwg_filter_entry *entries;
 	u32 n_entries;
 	struct mwg_filter_interval *intervals;
@@ -99,6 +115,8 @@ void mwg_filter_put(struct mwg_filter *f);
 #define MWG_PKT_ECHO_REQUEST	(1U << 3)	/* ICMP(v6) echo request, id in sport */
 #define MWG_PKT_ECHO_REPLY	(1U << 4)	/* ICMP(v6) echo reply, id in sport */
 #define MWG_PKT_ICMP_ERROR	(1U << 5)	/* inner holds the quoted packet */
+#define MWG_PKT_FIRST_FRAG	(1U << 6)	/* first fragment of several */
+#define MWG_PKT_MORE_FRAGS	(1U << 7)	/* a fragment with more to come */
 
 /* What the classifier knows of a packet (ports in host order). */
 struct mwg_filter_tuple5 {
@@ -113,6 +131,7 @@ struct mwg_filter_pkt {
 	u32 flags;
 	u8 tcp_flags;
 	u8 inner_flags;		/* MWG_PKT_PORTS/_ECHO_REQUEST of inner */
+	u32 frag_id;		/* IPv4 or IPv6 fragment identification */
 	struct mwg_filter_tuple5 inner;
 	u32 len;		/* bytes, for the counters */
 };
@@ -142,7 +161,7 @@ struct mwg_flow {
 	u64 owner;		/* peer internal id, 0 = free slot */
 	u64 last_ns;		/* last packet, either way */
 	u64 expires_ns;
-	u8 family, proto, state;
+	u8 family, proto, state, kind;	/* kind: a flow or a fragment train */
 	u16 lport, rport;	/* local and remote ports; echo: id, 0 */
 	u8 laddr[16], raddr[16];
 };
@@ -177,11 +196,21 @@ void mwg_flow_outbound(struct mwg_flow_table *ft, u64 owner,
 		       const struct mwg_filter_pkt *pkt, u64 now_ns);
 /*
  * An inbound packet from peer owner: true if it is return traffic of a
- * live flow (or an ICMP error about one), which it then refreshes.
+ * live flow (or an ICMP error about one), which it then refreshes, or a
+ * later fragment of a packet whose first fragment passed.
  */
 bool mwg_flow_inbound(struct mwg_flow_table *ft, u64 owner,
 		      const struct mwg_filter_pkt *pkt, u64 now_ns);
-/* Live flows (walks the table; for tests and dumps). */
+/*
+ * The first fragment of an inbound packet from peer owner passed: its later
+ * fragments (same addresses, protocol and identification) will pass too,
+ * until the last one or MWG_FRAG_TIMEOUT seconds of silence.
+ */
+void mwg_flow_frag_passed(struct mwg_flow_table *ft, u64 owner,
+			  const struct mwg_filter_pkt *pkt, u64 now_ns);
+#define MWG_FRAG_TIMEOUT	30
+
+/* Live flows and fragment trains (walks the table; for tests and dumps). */
 u32 mwg_flow_count(struct mwg_flow_table *ft, u64 now_ns);
 
 /* The verdict for an inbound packet. */

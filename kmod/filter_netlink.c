@@ -52,15 +52,41 @@ static const struct nla_policy rule_policy[MESHWG_RULE_A_MAX + 1] = {
 int mwg_filter_dev_init(struct mwg_filter_dev *fd)
 {
 	RCU_INIT_POINTER(fd->filter, NULL);
-	fd->flows = mwg_flow_table_create(READ_ONCE(mwg_flow_table_size));
-	if (!fd->flows)
-		return -ENOMEM;
+	fd->flows = NULL;	/* allocated by the first SET_FILTER */
 	atomic64_set(&fd->drops, 0);
 	atomic64_set(&fd->malformed, 0);
 	atomic_set(&fd->deny_seq, 0);
 	spin_lock_init(&fd->event_lock);
 	fd->event_last_ns = 0;
 	fd->event_tokens = 0;
+	return 0;
+}
+
+/*
+ * The flow table, allocated (charged to the caller's memory cgroup) when a
+ * ruleset is first installed: a device that never filters costs nothing.
+ * Once published it stays until the device goes; the hooks read it with
+ * smp_load_acquire() and cope with NULL.
+ */
+static int flows_ensure(struct mwg_device *wg)
+{
+	struct mwg_filter_dev *fd = &wg->acl;
+	struct mwg_flow_table *ft;
+
+	/* Pairs with the release below: a table seen is initialised. */
+	if (smp_load_acquire(&fd->flows))
+		return 0;
+	ft = mwg_flow_table_create(READ_ONCE(mwg_flow_table_size));
+	if (!ft)
+		return -ENOMEM;
+	mutex_lock(&wg->device_update_lock);
+	if (!fd->flows) {
+		/* Publishes the initialised table to the acquiring readers. */
+		smp_store_release(&fd->flows, ft);
+		ft = NULL;
+	}
+	mutex_unlock(&wg->device_update_lock);
+	mwg_flow_table_destroy(ft);
 	return 0;
 }
 
@@ -170,8 +196,9 @@ bool mwg_filter_receive(struct mwg_device *wg, struct mwg_peer *peer,
 		v = MWG_FILTER_MALFORMED;
 		goto drop;
 	}
-	v = mwg_filter_decide(f, fd->flows, peer->internal_id, &pkt, now,
-			      &rule);
+	/* Pairs with flows_ensure()'s release; NULL is fine too. */
+	v = mwg_filter_decide(f, smp_load_acquire(&fd->flows),
+			      peer->internal_id, &pkt, now, &rule);
 	rcu_read_unlock_bh();
 	if (likely(v == MWG_FILTER_PASS))
 		return true;
@@ -185,11 +212,14 @@ drop:
 void mwg_filter_transmit(struct mwg_device *wg, struct mwg_peer *peer,
 			 struct sk_buff *skb)
 {
+	/* Pairs with flows_ensure()'s release. */
+	struct mwg_flow_table *ft = smp_load_acquire(&wg->acl.flows);
 	struct mwg_filter_pkt pkt;
 
-	if (mwg_filter_parse_skb(skb, &pkt))
+	/* No ruleset was ever installed: nothing to track. */
+	if (!ft || mwg_filter_parse_skb(skb, &pkt))
 		return;
-	mwg_flow_outbound(wg->acl.flows, peer->internal_id, &pkt,
+	mwg_flow_outbound(ft, peer->internal_id, &pkt,
 			  ktime_get_coarse_boottime_ns());
 }
 
@@ -287,7 +317,7 @@ static int walk_rules(const struct nlmsghdr *nlh, struct mwg_filter *f,
 		}
 		nla_for_each_nested(x, a, xrem) {
 			if (nla_type(x) == MESHWG_RULE_A_SRC) {
-				if (*n_src == MWG_FILTER_MAX_PREFIXES)
+				if (*n_src + *n_dst == MWG_FILTER_MAX_PREFIXES)
 					goto too_many;
 				if (f) {
 					ret = get_prefix(&f->src[*n_src], nla_data(x), x, extack);
@@ -299,7 +329,7 @@ static int walk_rules(const struct nlmsghdr *nlh, struct mwg_filter *f,
 			} else if (nla_type(x) == MESHWG_RULE_A_DST) {
 				const struct meshwg_filter_dst *d = nla_data(x);
 
-				if (*n_dst == MWG_FILTER_MAX_PREFIXES)
+				if (*n_src + *n_dst == MWG_FILTER_MAX_PREFIXES)
 					goto too_many;
 				if (f) {
 					struct mwg_filter_dst *o = &f->dst[*n_dst];
@@ -377,6 +407,11 @@ int mwg_filter_nl_set(struct sk_buff *skb, struct genl_info *info)
 	ret = mwg_filter_compile(f, &err);
 	if (ret) {
 		set_err(info->extack, err);
+		goto out;
+	}
+	ret = flows_ensure(wg);
+	if (ret) {
+		NL_SET_ERR_MSG(info->extack, "out of memory for the flow table");
 		goto out;
 	}
 	install(wg, f);
@@ -540,6 +575,7 @@ cancel:
 int mwg_filter_nl_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct filter_dump *ctx = FILTER_DUMP(cb);
+	struct mwg_flow_table *ft;
 	struct mwg_filter_dev *fd;
 	bool progress = false;
 	void *hdr;
@@ -548,6 +584,8 @@ int mwg_filter_nl_dump(struct sk_buff *skb, struct netlink_callback *cb)
 			 (!ctx->f || ctx->rule >= ctx->f->n_rules)))
 		return 0;
 	fd = &ctx->wg->acl;
+	/* Pairs with flows_ensure()'s release. */
+	ft = smp_load_acquire(&fd->flows);
 	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
 			  &mwg_genl_family, NLM_F_MULTI, MESHWG_CMD_GET_FILTER);
 	if (!hdr)
@@ -566,10 +604,10 @@ int mwg_filter_nl_dump(struct sk_buff *skb, struct netlink_callback *cb)
 				      atomic64_read(&fd->malformed),
 				      MESHWG_FILTER_A_PAD) ||
 		    nla_put_u32(skb, MESHWG_FILTER_A_FLOWS,
-				mwg_flow_count(fd->flows,
-					       ktime_get_coarse_boottime_ns())) ||
+				ft ? mwg_flow_count(ft,
+					ktime_get_coarse_boottime_ns()) : 0) ||
 		    nla_put_u64_64bit(skb, MESHWG_FILTER_A_FLOW_EVICTIONS,
-				      atomic64_read(&fd->flows->evictions),
+				      ft ? atomic64_read(&ft->evictions) : 0,
 				      MESHWG_FILTER_A_PAD))
 			goto cancel;
 		ctx->header_sent = true;

@@ -266,7 +266,7 @@ static void test_random_vs_reference(void **state)
 {
 	static struct trule rules[300];
 	long cases = 0, matched = 0;
-	int seed;
+	int seed, scanned = 0, searched = 0;
 
 	(void)state;
 	for (seed = 1; seed <= 150; ++seed) {
@@ -281,6 +281,11 @@ static void test_random_vs_reference(void **state)
 		f = build(rules, n, &ret, &err);
 		assert_int_equal(ret, 0);
 		assert_non_null(f);
+		/* Both lookups: the tuple scan and the prefix-set search. */
+		if (f->n_tuples <= 16)
+			scanned++;
+		else
+			searched++;
 		for (i = 0; i < 300; ++i) {
 			struct mwg_filter_pkt p;
 			u32 want, got;
@@ -297,6 +302,7 @@ static void test_random_vs_reference(void **state)
 		mwg_filter_put(f);
 	}
 	/* The pools must make the comparison meaningful. */
+	assert_true(scanned >= 20 && searched >= 20);
 	assert_true(cases == 45000);
 	assert_true(matched > cases / 5);
 	assert_true(matched < cases - cases / 10);
@@ -483,8 +489,23 @@ static void test_parse(void **state)
 	n = ip4(b, "10.0.0.1", "10.0.0.2", 17, 185, 100);
 	assert_int_equal(mwg_filter_parse(b, n + 100, n + 100, &p), 0);
 	assert_true(p.flags & MWG_PKT_LATER_FRAG);
-	assert_false(p.flags & MWG_PKT_PORTS);
+	assert_false(p.flags & (MWG_PKT_PORTS | MWG_PKT_MORE_FRAGS));
 	assert_int_equal(p.t.proto, 17);
+	b[4] = 0xbe;
+	b[5] = 0xef;
+	b[6] |= 0x20;
+	assert_int_equal(mwg_filter_parse(b, n + 100, n + 100, &p), 0);
+	assert_true(p.flags & MWG_PKT_MORE_FRAGS);
+	assert_false(p.flags & MWG_PKT_FIRST_FRAG);
+	assert_int_equal(p.frag_id, 0xbeef);
+	n = ip4(b, "10.0.0.1", "10.0.0.2", 17, 0x2000, 8);
+	b[5] = 9;
+	l4ports(b + n, 1, 2, 0, 8);
+	assert_int_equal(mwg_filter_parse(b, n + 8, n + 8, &p), 0);
+	assert_int_equal(p.flags & (MWG_PKT_FIRST_FRAG | MWG_PKT_MORE_FRAGS |
+				    MWG_PKT_LATER_FRAG),
+			 MWG_PKT_FIRST_FRAG | MWG_PKT_MORE_FRAGS);
+	assert_int_equal(p.frag_id, 9);
 	n = ip4(b, "10.0.0.1", "10.0.0.2", 17, 0x2000, 4);
 	l4ports(b + n, 1, 2, 0, 4);
 	assert_int_equal(mwg_filter_parse(b, n + 4, n + 4, &p), -EINVAL);
@@ -500,6 +521,35 @@ static void test_parse(void **state)
 	assert_int_equal(p.t.proto, 17);
 	assert_int_equal(p.t.dport, 53);
 	assert_true(p.flags & MWG_PKT_PORTS);
+	assert_false(p.flags & MWG_PKT_FIRST_FRAG);
+	/* With M set and an identification: a first fragment. */
+	b[n + 8 + 3] = 0x01;
+	b[n + 8 + 4] = 0xa0;
+	b[n + 8 + 7] = 0x05;
+	assert_int_equal(mwg_filter_parse(b, n + 24, n + 24, &p), 0);
+	assert_true(p.flags & MWG_PKT_FIRST_FRAG);
+	assert_true(p.flags & MWG_PKT_MORE_FRAGS);
+	assert_int_equal(p.frag_id, 0xa0000005);
+	/*
+	 * Two fragment headers, the first a first fragment, the second a
+	 * later one (found by fuzz_filter_parse): malformed.
+	 */
+	n = ip6(b, "fd00::1", "fd00::2", 44, 8 + 8 + 8);
+	memset(b + n, 0, 16);
+	b[n] = 44;		/* fragment (offset 0, M), next: fragment */
+	b[n + 3] = 0x01;
+	b[n + 8] = 17;		/* fragment (offset 5), next: UDP */
+	b[n + 8 + 3] = 0x28;
+	l4ports(b + n + 16, 5353, 53, 0, 8);
+	assert_int_equal(mwg_filter_parse(b, n + 24, n + 24, &p), -EINVAL);
+	b[n] = 17;		/* one of them is fine */
+	assert_int_equal(mwg_filter_parse(b, n + 24, n + 24, &p), 0);
+	assert_true(p.flags & MWG_PKT_FIRST_FRAG);
+	n = ip6(b, "fd00::1", "fd00::2", 0, 8 + 8 + 8);
+	memset(b + n, 0, 16);
+	b[n] = 44;
+	b[n + 8] = 17;
+	l4ports(b + n + 16, 5353, 53, 0, 8);
 	/* Same with a non-zero fragment offset. */
 	b[n + 8 + 3] = 0x08;
 	assert_int_equal(mwg_filter_parse(b, n + 24, n + 24, &p), 0);
@@ -645,6 +695,11 @@ static void test_flows(void **state)
 	i.inner = o.t;
 	i.inner_flags = MWG_PKT_PORTS;
 	assert_int_equal(mwg_filter_decide(f, ft, 7, &i, t + SEC, &rule), MWG_FILTER_PASS);
+	/* The same quote, aimed at another host behind us: unrelated. */
+	assert_int_equal(inet_pton(AF_INET, "10.0.0.77", i.t.dst), 1);
+	assert_false(mwg_flow_inbound(ft, 7, &i, t + SEC));
+	assert_int_equal(mwg_filter_decide(f, ft, 7, &i, t + SEC, &rule), MWG_FILTER_DROP);
+	assert_int_equal(inet_pton(AF_INET, "10.0.0.1", i.t.dst), 1);
 	i.inner.dport = 9998;
 	assert_int_equal(mwg_filter_decide(f, ft, 7, &i, t + SEC, &rule), MWG_FILTER_DROP);
 
@@ -701,6 +756,10 @@ static void test_decide_rules(void **state)
 	p.inner = out_pkt("10.0.0.1", "10.0.0.5", 6, 22, 1234, MWG_TCP_ACK).t;
 	p.inner_flags = MWG_PKT_PORTS;
 	assert_int_equal(mwg_filter_decide(f, ft, 1, &p, SEC, &rule), MWG_FILTER_PASS);
+	/* The same error sent to another host (PMTU poisoning): dropped. */
+	assert_int_equal(inet_pton(AF_INET, "10.0.0.3", p.t.dst), 1);
+	assert_int_equal(mwg_filter_decide(f, ft, 1, &p, SEC, &rule), MWG_FILTER_DROP);
+	assert_int_equal(inet_pton(AF_INET, "10.0.0.1", p.t.dst), 1);
 	p.inner.sport = 23;
 	/* ICMP itself is allowed by no rule from 10.0.0.5 (rule 1 is TCP). */
 	assert_int_equal(mwg_filter_decide(f, ft, 1, &p, SEC, &rule), MWG_FILTER_DROP);
@@ -708,61 +767,160 @@ static void test_decide_rules(void **state)
 	mwg_flow_table_destroy(ft);
 }
 
+/* Fragmented answers: later fragments follow their first one. */
+static void test_fragments(void **state)
+{
+	struct trule r[1] = {
+		{ .action = MESHWG_FILTER_ACCEPT, .pmode = P_LIST, .protos = { 17 }, .np = 1,
+		  .src = { pfx("10.0.0.0/24") }, .ns = 1,
+		  .dst = { dstp("10.0.0.1/32", 53, 53) }, .nd = 1 },
+	};
+	struct mwg_flow_table *ft = mwg_flow_table_create(64);
+	struct mwg_filter_pkt o, first, later;
+	struct mwg_filter *f;
+	const char *err;
+	u64 t = SEC;
+	u32 rule;
+	int ret;
+
+	(void)state;
+	f = build(r, 1, &ret, &err);
+	assert_non_null(f);
+	/* Our query from :4000 to :53; the answer comes in three fragments. */
+	o = out_pkt("10.0.0.1", "10.0.0.2", 17, 4000, 53, 0);
+	mwg_flow_outbound(ft, 7, &o, t);
+	first = out_pkt("10.0.0.2", "10.0.0.1", 17, 53, 4000, 0);
+	first.flags |= MWG_PKT_FIRST_FRAG | MWG_PKT_MORE_FRAGS;
+	first.frag_id = 0x1234;
+	later = mkpkt("10.0.0.2", "10.0.0.1", 17, 0, 0);
+	later.flags = MWG_PKT_LATER_FRAG | MWG_PKT_MORE_FRAGS;
+	later.frag_id = 0x1234;
+	/* Without its first fragment, a later one is dropped (no rule for it). */
+	assert_int_equal(mwg_filter_decide(f, ft, 7, &later, t, &rule), MWG_FILTER_DROP);
+	assert_int_equal(mwg_filter_decide(f, ft, 7, &first, t, &rule), MWG_FILTER_PASS);
+	assert_int_equal(mwg_filter_decide(f, ft, 7, &later, t, &rule), MWG_FILTER_PASS);
+	/* Not another identification, not from another peer. */
+	later.frag_id = 0x1235;
+	assert_int_equal(mwg_filter_decide(f, ft, 7, &later, t, &rule), MWG_FILTER_DROP);
+	later.frag_id = 0x1234;
+	assert_int_equal(mwg_filter_decide(f, ft, 8, &later, t, &rule), MWG_FILTER_DROP);
+	/* The last fragment passes and ends the train. */
+	later.flags = MWG_PKT_LATER_FRAG;
+	assert_int_equal(mwg_filter_decide(f, ft, 7, &later, t, &rule), MWG_FILTER_PASS);
+	assert_int_equal(mwg_filter_decide(f, ft, 7, &later, t, &rule), MWG_FILTER_DROP);
+	/* A train whose first fragment a rule accepted (to :53), over IPv6 too. */
+	first = out_pkt("10.0.0.9", "10.0.0.1", 17, 999, 53, 0);
+	first.flags |= MWG_PKT_FIRST_FRAG | MWG_PKT_MORE_FRAGS;
+	first.frag_id = 77;
+	later = mkpkt("10.0.0.9", "10.0.0.1", 17, 0, 0);
+	later.flags = MWG_PKT_LATER_FRAG | MWG_PKT_MORE_FRAGS;
+	later.frag_id = 77;
+	assert_int_equal(mwg_filter_decide(f, ft, 7, &first, t, &rule), MWG_FILTER_PASS);
+	assert_int_equal(rule, 0);
+	assert_int_equal(mwg_filter_decide(f, ft, 7, &later, t + SEC, &rule), MWG_FILTER_PASS);
+	/* Silence for MWG_FRAG_TIMEOUT: the train is forgotten. */
+	assert_int_equal(mwg_filter_decide(f, ft, 7, &later,
+					   t + (MWG_FRAG_TIMEOUT + 2) * SEC, &rule),
+			 MWG_FILTER_DROP);
+	/* A first fragment the rules deny opens no train. */
+	first.t.dport = 54;
+	first.frag_id = 78;
+	later.frag_id = 78;
+	assert_int_equal(mwg_filter_decide(f, ft, 7, &first, t, &rule), MWG_FILTER_DROP);
+	assert_int_equal(mwg_filter_decide(f, ft, 7, &later, t, &rule), MWG_FILTER_DROP);
+	assert_int_equal(shim_locks_held, 0);
+	mwg_filter_put(f);
+	mwg_flow_table_destroy(ft);
+}
+
+static unsigned int owned(const struct mwg_flow_bucket *b, u64 owner)
+{
+	unsigned int n = 0;
+	int j;
+
+	for (j = 0; j < MWG_FLOW_WAYS; ++j)
+		n += b->slot[j].owner == owner;
+	return n;
+}
+
+#define LEGIT 48
+
 static void test_eviction(void **state)
 {
 	struct mwg_flow_table *ft = mwg_flow_table_create(64);
-	struct mwg_filter_pkt o, legit[16];
+	struct mwg_filter_pkt o, legit[LEGIT];
+	unsigned int before[8], alive_before = 0, alive_after = 0;
+	bool alive[LEGIT];
 	u32 nb, b, i;
 	u64 t = SEC;
-	int j;
 
 	(void)state;
 	assert_non_null(ft);
 	nb = ft->mask + 1;
 	assert_int_equal(nb * MWG_FLOW_WAYS, 64);
-	/* Sixteen peers open one flow each. */
-	for (i = 0; i < 16; ++i) {
+	/* 48 peers open one flow each: six a bucket on average. */
+	for (i = 0; i < LEGIT; ++i) {
 		legit[i] = out_pkt("10.0.0.1", "10.0.1.1", 17, 1000 + i, 53, 0);
-		mwg_flow_outbound(ft, 100 + i, &legit[i], t);
+		mwg_flow_outbound(ft, 100 + i, &legit[i], t + i);
+	}
+	for (b = 0; b < nb; ++b) {
+		before[b] = 0;
+		for (i = 0; i < LEGIT; ++i)
+			before[b] += owned(&ft->buckets[b], 100 + i);
+	}
+	for (i = 0; i < LEGIT; ++i) {
+		struct mwg_filter_pkt in = out_pkt("10.0.1.1", "10.0.0.1", 17, 53,
+						   1000 + i, 0);
+
+		alive[i] = mwg_flow_inbound(ft, 100 + i, &in, t + SEC);
+		alive_before += alive[i];
 	}
 	/* Peer 1 opens (or makes us open) thousands. */
 	for (i = 0; i < 5000; ++i) {
 		o = out_pkt("10.0.0.1", "10.0.2.1", 17, i, 7, 0);
-		mwg_flow_outbound(ft, 1, &o, t + SEC + i);
+		mwg_flow_outbound(ft, 1, &o, t + 2 * SEC + i);
 	}
-	/* It spread over every bucket and filled them ... */
+	/*
+	 * It filled every free slot, but took a slot from a peer with one
+	 * flow only where it had none: at most one flow a bucket.
+	 */
 	for (b = 0; b < nb; ++b) {
-		int mine = 0;
+		unsigned int mine = owned(&ft->buckets[b], 1);
 
-		for (j = 0; j < MWG_FLOW_WAYS; ++j) {
-			mine += ft->buckets[b].slot[j].owner == 1;
-			assert_true(ft->buckets[b].slot[j].owner != 0);
-		}
-		assert_true(mine >= MWG_FLOW_WAYS / 2);
+		assert_int_equal(mine, before[b] == MWG_FLOW_WAYS ? 1 :
+				 MWG_FLOW_WAYS - before[b]);
 	}
-	/* ... but evicted only its own flows: every other one survived. */
-	for (i = 0; i < 16; ++i) {
+	for (i = 0; i < LEGIT; ++i) {
 		struct mwg_filter_pkt in = out_pkt("10.0.1.1", "10.0.0.1", 17, 53,
 						   1000 + i, 0);
 
-		assert_true(mwg_flow_inbound(ft, 100 + i, &in, t + 2 * SEC));
+		if (alive[i])
+			alive_after += mwg_flow_inbound(ft, 100 + i, &in, t + 9 * SEC);
 	}
+	for (b = 0; b < nb; ++b)
+		alive_before -= before[b] == MWG_FLOW_WAYS;
+	assert_true(alive_after >= alive_before);
 	/* A newcomer still gets its flows, at the expense of the greedy. */
 	for (i = 0; i < 8; ++i) {
 		struct mwg_filter_pkt in = out_pkt("10.0.4.1", "10.0.0.1", 17, 53,
 						   2000 + i, 0);
 
 		o = out_pkt("10.0.0.1", "10.0.4.1", 17, 2000 + i, 53, 0);
-		mwg_flow_outbound(ft, 200, &o, t + 3 * SEC);
-		assert_true(mwg_flow_inbound(ft, 200, &in, t + 3 * SEC));
-	}
-	for (i = 0; i < 16; ++i) {
-		struct mwg_filter_pkt in = out_pkt("10.0.1.1", "10.0.0.1", 17, 53,
-						   1000 + i, 0);
-
-		assert_true(mwg_flow_inbound(ft, 100 + i, &in, t + 4 * SEC));
+		mwg_flow_outbound(ft, 200, &o, t + 10 * SEC);
+		assert_true(mwg_flow_inbound(ft, 200, &in, t + 10 * SEC));
 	}
 	assert_true(atomic64_read(&ft->evictions) > 0);
+	/* A busy peer gives slots up to another only down to an equal share. */
+	for (i = 0; i < 5000; ++i) {
+		o = out_pkt("10.0.0.1", "10.0.5.1", 17, i, 7, 0);
+		mwg_flow_outbound(ft, 300, &o, t + 11 * SEC + i);
+	}
+	for (b = 0; b < nb; ++b) {
+		unsigned int a = owned(&ft->buckets[b], 1);
+		unsigned int c = owned(&ft->buckets[b], 300);
+
+		assert_true(c <= a + 1 && a <= c + 1);
+	}
 	/* Expired flows are reused first. */
 	o = out_pkt("10.0.0.1", "10.0.3.1", 17, 1, 7, 0);
 	mwg_flow_outbound(ft, 500, &o, t + 1000 * SEC);
@@ -901,6 +1059,7 @@ int main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_flows),
 		cmocka_unit_test(test_decide_rules),
+		cmocka_unit_test(test_fragments),
 		cmocka_unit_test(test_eviction),
 		cmocka_unit_test(test_validation),
 		cmocka_unit_test(test_alloc_failures),

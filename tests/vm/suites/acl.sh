@@ -2,13 +2,17 @@
 # SPDX-License-Identifier: GPL-2.0
 # The ACL filter of meshwg.ko (docs/filter.md), end to end: meshwg (wga,
 # 10.0.0.1, in $NS1) against wireguard.ko (wgb, 10.0.0.2, in $NS2); the
-# ruleset on wga filters what wgb sends. Covers default allow, default deny,
-# port rules for TCP and UDP, ICMP, return traffic of flows wga opened,
+# ruleset on wga filters what wgb sends. Covers the flow table allocated by
+# the first ruleset only, rulesets charged to the sender's memory cgroup,
+# default allow, default deny,
+# port rules for TCP and UDP, ICMP, return traffic of flows wga opened
+# (fragmented UDP answers too),
 # counters, deny events, kernel refusals leaving the old ruleset in place,
 # a 100,000-rule ruleset round trip, an explicit deny before a later accept,
 # rulesets replaced under iperf3 traffic, a 10,000-rule ruleset dumped back
 # identically, traffic forwarded to a subnet routed behind wga ($NS3,
-# 10.9.0.0/24), and clear.
+# 10.9.0.0/24), and clear. Every "denied" check sees wgb's ACL drop counter
+# on wga grow (acl_dropped), not merely the client fail.
 . "$REPO/tests/vm/lib.sh"
 
 PORT1=10001
@@ -32,8 +36,83 @@ acl_setup() {
 }
 
 filter() { n1 meshwg filter "$@"; }
+
+vmalloc_kb() { awk '$1 == "VmallocUsed:" { print $2 }' /proc/meminfo; }
+
+lazy_flow_table() {
+	# 1,048,576 flows make a 64 MiB table. Four devices that never filter
+	# allocate none; the first ruleset on one allocates its table.
+	local i base four one
+	lsmod | grep -q '^meshwg ' && { rmmod meshwg || return 1; }
+	modprobe meshwg acl_flow_table_size=1048576 || return 1
+	base=$(vmalloc_kb)
+	for i in 1 2 3 4; do
+		ip -n "$NS1" link add "mwz$i" type meshwg || return 1
+	done
+	four=$(vmalloc_kb)
+	filter set "$F/rules.json" mwz1 || return 1
+	one=$(vmalloc_kb)
+	echo "VmallocUsed: $base kB, 4 devices $four kB, a ruleset on one $one kB"
+	for i in 1 2 3 4; do
+		ip -n "$NS1" link del "mwz$i" || return 1
+	done
+	rmmod meshwg || return 1
+	[ $((four - base)) -lt 16384 ] && [ $((one - four)) -ge 60000 ]
+}
+
+memcg_charged() {
+	# A ruleset of 960,000 atoms (1000 sources x 240 destinations x the 4
+	# default protocols: over 100 MB to compile) sent from a memory cgroup
+	# limited to 32 MiB is refused, its memory being charged to the sender;
+	# sent from outside, it compiles.
+	local cg=/sys/fs/cgroup mounted= rc rc2
+	if ! mountpoint -q $cg; then
+		mount -t cgroup2 cgroup2 $cg || return 1
+		mounted=1
+	fi
+	echo +memory >$cg/cgroup.subtree_control &&
+	mkdir -p $cg/mwgacl && echo 32M >$cg/mwgacl/memory.max || return 1
+	python3 - "$F/charged.json" <<'EOF' || return 1
+import json, sys
+src = ["10.%d.%d.%d/32" % (1 + i // 65536, i // 256 % 256, i % 256) for i in range(1000)]
+dst = [{"prefix": "10.200.%d.%d/32" % (i // 256, i % 256)} for i in range(240)]
+json.dump([{"action": "accept", "src": src, "dst": dst}], open(sys.argv[1], "w"))
+EOF
+	ip -n "$NS1" link add mwm type meshwg || return 1
+	sh -c 'echo $$ >/sys/fs/cgroup/mwgacl/cgroup.procs &&
+		exec ip netns exec "$0" meshwg filter set "$1" mwm' \
+		"$NS1" "$F/charged.json" 2>"$F/charged.err"
+	rc=$?
+	filter set "$F/charged.json" mwm
+	rc2=$?
+	ip -n "$NS1" link del mwm
+	rmdir $cg/mwgacl
+	[ -n "$mounted" ] && umount $cg
+	echo "in a 32 MiB memory cgroup: status $rc ($(head -c 200 "$F/charged.err")); outside: status $rc2"
+	[ $rc != 0 ] && [ $rc2 = 0 ]
+}
 jget() {   # FILE KEY -> top-level value
 	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
+}
+
+# Peer wgb's ACL drop counter on wga.
+peer_acl_drops() {
+	n1 mwnl counters wga | awk -v k="$P2" '$1 == "peer" && $2 == k {
+		for (i = 3; i < NF; i += 2) if ($i == "drops_acl") { print $(i + 1); exit } }'
+}
+
+# acl_dropped N CMD...: CMD fails, and it is the ACL that made it fail: wgb's
+# drop counter on wga grew by at least N meanwhile (not just any failure of
+# the client).
+acl_dropped() {
+	local n=$1 before after
+	shift
+	before=$(peer_acl_drops)
+	[ -n "$before" ] || return 1
+	! "$@" || return 1
+	after=$(peer_acl_drops)
+	echo "drops_acl before $before after $after (want +$n)"
+	[ "$after" -ge $((before + n)) ]
 }
 
 no_filter_passes() {
@@ -57,7 +136,7 @@ set_rules() {
 }
 
 icmp_denied() {
-	! n2 ping -c2 -W2 10.0.0.1 || return 1
+	acl_dropped 2 n2 ping -c2 -W2 10.0.0.1 || return 1
 	filter show wga >"$F/show" || return 1
 	[ "$(jget "$F/show" drops)" -ge 2 ]
 }
@@ -74,7 +153,7 @@ tcp_rules() {
 	n2 iperf3 -c 10.0.0.1 -p 5201 -t 1 >/dev/null || return 1
 	n1 iperf3 -s -D -p 5202 -1 -I "$F/ip2.pid" --logfile "$F/ip2" || return 1
 	sleep 0.5
-	! timeout 10 ip netns exec "$NS2" iperf3 -c 10.0.0.1 -p 5202 -t 1 >/dev/null 2>&1
+	acl_dropped 1 timeout 10 ip netns exec "$NS2" iperf3 -c 10.0.0.1 -p 5202 -t 1 >/dev/null 2>&1
 	local rc=$?
 	kill "$(cat "$F/ip2.pid")" 2>/dev/null
 	return $rc
@@ -96,8 +175,15 @@ udp_rules() {
 	n1 udptool recv --on 10.0.0.1:54 --count 1 --timeout 3 >"$F/u2" &
 	p=$!
 	sleep 0.5
-	n2 udptool send --to 10.0.0.1:54 --hex 6869 || return 1
-	! wait $p
+	acl_dropped 1 send_and_wait $p n2 udptool send --to 10.0.0.1:54 --hex 6869
+}
+
+# send_and_wait PID CMD...: CMD (a send) succeeds and receiver PID succeeds.
+send_and_wait() {
+	local p=$1
+	shift
+	"$@" || { kill "$p" 2>/dev/null; wait "$p"; return 2; }
+	wait "$p"
 }
 
 udp_return() {
@@ -106,8 +192,8 @@ udp_return() {
 	n1 udptool recv --on 10.0.0.1:7001 --count 1 --timeout 4 >"$F/u3" &
 	local p=$!
 	sleep 0.5
-	n2 udptool send --from 10.0.0.2:7000 --to 10.0.0.1:7001 --hex 01 || return 1
-	! wait $p || return 1
+	acl_dropped 1 send_and_wait $p \
+		n2 udptool send --from 10.0.0.2:7000 --to 10.0.0.1:7001 --hex 01 || return 1
 	# Once wga sent from :7001, the answer passes.
 	n1 udptool send --from 10.0.0.1:7001 --to 10.0.0.2:7000 --hex 00 || return 1
 	n1 udptool recv --on 10.0.0.1:7001 --count 1 --timeout 5 >"$F/u4" &
@@ -115,6 +201,27 @@ udp_return() {
 	sleep 0.5
 	n2 udptool send --from 10.0.0.2:7000 --to 10.0.0.1:7001 --hex 01 || return 1
 	wait $p
+}
+
+udp_fragments() {
+	# wga asks from :7010; wgb's 4000-byte answer is fragmented in the
+	# tunnel (MTU 1420), and no rule admits UDP to :7010.
+	local big p
+	big=$(python3 -c 'print("ab" * 4000)')
+	n1 udptool send --from 10.0.0.1:7010 --to 10.0.0.2:7000 --hex 00 || return 1
+	n1 udptool recv --on 10.0.0.1:7010 --count 1 --timeout 5 >"$F/u5" &
+	p=$!
+	sleep 0.5
+	n2 udptool send --from 10.0.0.2:7000 --to 10.0.0.1:7010 --hex "$big" || return 1
+	wait $p || return 1
+	grep -q " len=4000 " "$F/u5" || return 1
+	# Unsolicited, the same datagram dies: its first fragment by the rules,
+	# the two others with it (three drops).
+	n1 udptool recv --on 10.0.0.1:7011 --count 1 --timeout 3 >"$F/u6" &
+	p=$!
+	sleep 0.5
+	acl_dropped 3 send_and_wait $p \
+		n2 udptool send --from 10.0.0.2:7000 --to 10.0.0.1:7011 --hex "$big"
 }
 
 counters() {
@@ -186,12 +293,6 @@ EOF
 	n2 ping -c1 -W5 10.0.0.1
 }
 
-# Peer wgb's ACL drop counter on wga.
-peer_acl_drops() {
-	n1 mwnl counters wga | awk -v k="$P2" '$1 == "peer" && $2 == k {
-		for (i = 3; i < NF; i += 2) if ($i == "drops_acl") { print $(i + 1); exit } }'
-}
-
 # iperf_srv NS PORT [multi]: iperf3 server (for one test unless multi),
 # waits until it listens.
 iperf_srv() {
@@ -213,7 +314,7 @@ EOF
 	iperf_srv "$NS1" 5302 || return 1
 	timeout 60 ip netns exec "$NS2" iperf3 -c 10.0.0.1 -p 5302 -n 1M || return 1
 	iperf_srv "$NS1" 5301 || return 1
-	! timeout 10 ip netns exec "$NS2" iperf3 -c 10.0.0.1 -p 5301 -n 1M
+	acl_dropped 1 timeout 10 ip netns exec "$NS2" iperf3 -c 10.0.0.1 -p 5301 -n 1M
 	local rc=$?
 	iperf_srv_kill 5301
 	[ $rc = 0 ] || return 1
@@ -342,11 +443,11 @@ EOF
 	iperf_srv "$NS3" 5501 multi || return 1
 	timeout 60 ip netns exec "$NS2" iperf3 -c 10.9.0.5 -p 5501 -n 1M || return 1
 	before=$(peer_acl_drops)
-	! timeout 10 ip netns exec "$NS2" iperf3 -c 10.9.0.6 -p 5501 -n 1M
+	acl_dropped 1 timeout 10 ip netns exec "$NS2" iperf3 -c 10.9.0.6 -p 5501 -n 1M
 	rc=$?
 	iperf_srv_kill 5501
 	[ $rc = 0 ] || return 1
-	! n2 ping -c2 -W2 10.9.0.5 || return 1
+	acl_dropped 2 n2 ping -c2 -W2 10.9.0.5 || return 1
 	after=$(peer_acl_drops)
 	echo "drops_acl before $before after $after"
 	[ "$after" -ge $((before + 3)) ] || return 1
@@ -364,6 +465,9 @@ clear_passes() {
 	[ "$(jget "$F/show" installed)" = False ] && n2 ping -c1 -W5 10.0.0.1
 }
 
+mcheck "namespaces" ns_setup
+mcheck "no flow table until the first ruleset" lazy_flow_table
+mcheck "a ruleset's memory is charged to the sender's cgroup" memcg_charged
 mcheck "acl setup" acl_setup
 mcheck "no ruleset: everything passes" no_filter_passes
 mcheck "set and show a ruleset" set_rules
@@ -373,6 +477,7 @@ mcheck "TCP: accepted port, denied port" tcp_rules
 mcheck "TCP: our own connection's return traffic" tcp_outbound_returns
 mcheck "UDP: accepted port, other port dropped" udp_rules
 mcheck "UDP: answers to our datagrams" udp_return
+mcheck "UDP: fragmented answers to our datagrams, not others" udp_fragments
 mcheck "per-rule counters" counters
 mcheck "deny event on the events group" deny_event
 mcheck "refused rulesets change nothing" refusals_keep_old

@@ -91,6 +91,7 @@ u64 siphash(const void *data, size_t len, const siphash_key_t *key);
 
 /* Allocation; shim_fail_alloc_after = n makes the (n+1)th call fail. */
 #define GFP_KERNEL 0
+#define GFP_KERNEL_ACCOUNT 0
 extern long shim_fail_alloc_after;
 void *shim_zalloc(size_t n);
 #define kzalloc(n, gfp) shim_zalloc(n)
