@@ -1,7 +1,10 @@
 # meshwg top-level build.
 #   make            module (against KDIR) and userspace
 #   make check      every test: unit tests, control-server tests, VM suites
-#   make fuzz       the userspace fuzzers (tests/fuzz), 10 minutes each
+#                   (6.1 and 6.12 in full, the debug kernel on DEBUG_SUITES)
+#   make vm-debug   every VM suite on the debug kernel (slow: by hand)
+#   make fuzz       the userspace fuzzers (tests/fuzz), 10 minutes each, and
+#                   the VM netlink/UDP fuzzer for 10 minutes on 6.1 and debug
 #   make demo       boots a VM and shows meshwg talking to upstream WireGuard
 #   make install    module (kbuild modules_install), binaries, meshwgd.service, modules-load.d
 #   make dkms-install   registers the source tree with DKMS and builds it
@@ -15,7 +18,7 @@ VERSION := 0.1.0
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	$(lastword $(sort $(filter-out %-common %-cloud-amd64 %-rt-amd64,$(wildcard /usr/src/linux-headers-6.1.0-*-amd64)))))
 
-.PHONY: all module userspace tools control agent deps check unit fuzz vm demo bench install \
+.PHONY: all module userspace tools control agent deps check unit fuzz vm vm-debug demo bench install \
 	dkms-install clean
 
 all: module userspace
@@ -38,7 +41,12 @@ agent: tools control
 deps:
 	tests/deps.sh
 
+# The VM tests' debug kernel (KASAN, kmemleak, lockdep) takes a while to
+# build the first time: it starts in the background, at low priority, while
+# the unit tests run; the VM step waits for it (tests/vm/debug-kernel.sh
+# holds a lock) and builds it itself if this did not.
 check: deps
+	nice -n 10 tests/vm/debug-kernel.sh >/dev/null 2>&1 &
 	$(MAKE) unit
 	$(MAKE) vm
 
@@ -49,12 +57,20 @@ unit: userspace
 	tests/install.sh
 	tests/style.sh
 
-fuzz:
+fuzz: userspace
 	$(MAKE) -C tests/fuzz fuzz
+	FUZZ_SECONDS=600 FUZZ_SEED=$$(date +%s) tests/vm/run.sh --kernel 6.1 --kernel debug fuzz
 
+# Every suite on Debian's 6.1 and 6.12 kernels; the debug kernel, under
+# which TCG runs the suites 10-50 times slower, runs those in DEBUG_SUITES
+# (vm-debug runs them all on it, by hand).  The three VMs boot side by side.
+DEBUG_SUITES ?= smoke,events,acl,fuzz
 vm: userspace
 	$(MAKE) -C tests/unit/agent kern_try
-	tests/vm/run.sh
+	tests/vm/run.sh --kernel 6.1 --kernel 6.12 --kernel debug:$(DEBUG_SUITES)
+
+vm-debug: userspace
+	tests/vm/run.sh --kernel debug
 
 demo: deps userspace
 	tests/vm/demo.sh
