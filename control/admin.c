@@ -159,9 +159,14 @@ int mwg_admin_exec(struct mwg_store *st, const struct mwg_config *cfg, const cha
 				cJSON_AddItemToArray(*out, mwg_node_to_json(&nodes[i], cfg->base_domain));
 		mwg_nodes_free(nodes, n);
 	} else if (!strcmp(op, "nodes.approve")) {
-		if (id_arg(args, &id, e) || mwg_store_node_approve(st, id, sarg(args, "user"), e))
+		struct mwg_node n;
+
+		if (id_arg(args, &id, e) || mwg_store_node_approve(st, id, sarg(args, "user"), e) ||
+		    mwg_store_node_get(st, id, &n, e))
 			return -1;
-		*out = ok_obj();
+		/* the machine key, so the admin can check it is the right machine */
+		*out = mwg_node_to_json(&n, cfg->base_domain);
+		mwg_node_clear(&n);
 	} else if (!strcmp(op, "nodes.expire")) {
 		if (id_arg(args, &id, e) || mwg_store_node_expire(st, id, e))
 			return -1;

@@ -25,6 +25,8 @@ void mwg_config_defaults(struct mwg_config *c)
 	strcpy(c->db_path, "/var/lib/meshwg/control.db");
 	c->node_key_expiry = 180 * 86400;
 	c->ephemeral_timeout = 30 * 60;
+	c->pending_expiry = 30 * 60;
+	c->max_pending = 1000;
 	c->keepalive_interval = 30;
 	c->auth_max_skew = 300;
 	c->max_connections = 20000;
@@ -245,6 +247,15 @@ static int apply(struct mwg_config *c, const cJSON *root, struct mwg_err *e)
 		} else if (!strcmp(k, "ephemeral_inactivity_timeout")) {
 			if (get_duration(it, &c->ephemeral_timeout, k, e))
 				return -1;
+		} else if (!strcmp(k, "pending_expiry")) {
+			if (get_duration(it, &c->pending_expiry, k, e))
+				return -1;
+			if (c->pending_expiry < 1)
+				return mwg_fail(e, 400, "pending_expiry: at least 1s");
+		} else if (!strcmp(k, "max_pending")) {
+			if (get_int(it, 0, 1000000, &l, k, e))
+				return -1;
+			c->max_pending = (int)l;
 		} else if (!strcmp(k, "keepalive_interval")) {
 			if (get_duration(it, &c->keepalive_interval, k, e))
 				return -1;
@@ -368,6 +379,8 @@ cJSON *mwg_config_to_json(const struct mwg_config *c)
 	cJSON_AddStringToObject(o, "policy_file", c->policy_file);
 	cJSON_AddNumberToObject(o, "node_key_expiry", (double)c->node_key_expiry);
 	cJSON_AddNumberToObject(o, "ephemeral_inactivity_timeout", (double)c->ephemeral_timeout);
+	cJSON_AddNumberToObject(o, "pending_expiry", (double)c->pending_expiry);
+	cJSON_AddNumberToObject(o, "max_pending", c->max_pending);
 	cJSON_AddNumberToObject(o, "keepalive_interval", (double)c->keepalive_interval);
 	cJSON_AddNumberToObject(o, "derp_regions",
 				cJSON_GetArraySize(cJSON_GetObjectItem(c->derp_map, "regions")));

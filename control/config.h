@@ -29,6 +29,8 @@ struct mwg_config {
 	cJSON *derp_map;	/* {"regions":[...]} (owned) */
 	int64_t node_key_expiry;	/* seconds, 0 = never */
 	int64_t ephemeral_timeout;	/* seconds */
+	int64_t pending_expiry;	/* seconds an unapproved registration is kept */
+	int max_pending;	/* pending registrations at most */
 	int64_t keepalive_interval;	/* seconds */
 	int64_t auth_max_skew;	/* seconds a request timestamp may be off */
 	bool shared_replay_check;	/* also check nonces in the database */

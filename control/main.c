@@ -55,7 +55,8 @@ static const struct cmd cmds[] = {
 	  "meshwg-control nodes list [--user NAME]\n  Lists nodes (pending ones too).\n" },
 	{ "nodes", "approve", { "id" }, "", "user",
 	  "meshwg-control nodes approve ID --user NAME\n"
-	  "  Approves a pending registration for user NAME; it gets its addresses.\n" },
+	  "  Approves a pending registration for user NAME; it gets its addresses and\n"
+	  "  a DNS name. Prints the machine key: check it against the machine's.\n" },
 	{ "nodes", "expire", { "id" }, "", "",
 	  "meshwg-control nodes expire ID\n  Expires the node's key now; it must re-register.\n" },
 	{ "nodes", "rename", { "id", "name" }, "", "",
@@ -182,10 +183,11 @@ static void print_human(const char *res, const char *verb, const cJSON *out)
 			print_table(out, (const char *const[]){ "id", "name", "nodes", "created", 0 },
 				    (const char *const[]){ "ID", "NAME", "NODES", "CREATED" });
 		else if (!strcmp(res, "nodes") && !strcmp(verb, "list"))
-			print_table(out, (const char *const[]){ "id", "name", "user", "addresses", "tags",
-				    "online", "pending", "expired", "last_seen", 0 },
-				    (const char *const[]){ "ID", "NAME", "USER", "ADDRESSES", "TAGS",
-				    "ONLINE", "PENDING", "EXPIRED", "LAST SEEN" });
+			print_table(out, (const char *const[]){ "id", "name", "hostname", "fingerprint",
+				    "user", "addresses", "tags", "online", "pending", "expired",
+				    "last_seen", 0 },
+				    (const char *const[]){ "ID", "NAME", "HOSTNAME", "MACHINE", "USER",
+				    "ADDRESSES", "TAGS", "ONLINE", "PENDING", "EXPIRED", "LAST SEEN" });
 		else if (!strcmp(res, "nodes"))
 			print_table(out, (const char *const[]){ "id", "name", "advertised", "approved",
 				    "exit_node", 0 },
@@ -209,6 +211,12 @@ static void print_human(const char *res, const char *verb, const cJSON *out)
 			fputs(p->valuestring, stdout);
 		else
 			printf("(no policy: every node may reach every node)\n");
+		return;
+	}
+	if (!strcmp(res, "nodes") && !strcmp(verb, "approve")) {
+		printf("approved node %s: machine %s, hostname %s, now %s of user %s\n",
+		       str(out, "id"), str(out, "machine_key"), str(out, "hostname"),
+		       str(out, "dns_name"), str(out, "user"));
 		return;
 	}
 	if (cJSON_GetObjectItemCaseSensitive(out, "key")) {

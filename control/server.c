@@ -144,6 +144,23 @@ static int node_lookup(struct server *sv, const char *mkey_text, const cJSON *in
 	return 0;
 }
 
+static int hostinfo_check(const cJSON *v, struct mwg_err *e)
+{
+	char *text;
+	size_t n;
+
+	if (!cJSON_IsObject(v))
+		return mwg_fail(e, 400, "hostinfo: want an object");
+	text = cJSON_PrintUnformatted(v);
+	if (!text)
+		return mwg_fail(e, 500, "out of memory");
+	n = strlen(text);
+	free(text);
+	if (n > MWG_HOSTINFO_MAX)
+		return mwg_fail(e, 400, "hostinfo: %zu bytes, at most %d", n, MWG_HOSTINFO_MAX);
+	return 0;
+}
+
 /* Optional node-reported fields; validated before anything is written. */
 static int node_fields(const cJSON *in, const cJSON **endpoints, int *home_derp,
 		       const char **disco, const cJSON **hostinfo, const cJSON **routes,
@@ -175,8 +192,8 @@ static int node_fields(const cJSON *in, const cJSON **endpoints, int *home_derp,
 		*disco = v->valuestring;
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(in, "hostinfo"))) {
-		if (!cJSON_IsObject(v))
-			return mwg_fail(e, 400, "hostinfo: want an object");
+		if (hostinfo_check(v, e))
+			return -1;
 		*hostinfo = v;
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(in, "routes"))) {
@@ -217,8 +234,8 @@ static enum MHD_Result do_register(struct server *sv, struct MHD_Connection *c,
 		return reply_err(c, &(struct mwg_err){ 400, "auth_key must be a string" });
 	if (dk && (!cJSON_IsString(dk) || mwg_key_parse(dk->valuestring, "discokey:", k)))
 		return reply_err(c, &(struct mwg_err){ 400, "disco_key: want \"discokey:\" + 64 hex digits" });
-	if (hi && !cJSON_IsObject(hi))
-		return reply_err(c, &(struct mwg_err){ 400, "hostinfo: want an object" });
+	if (hi && hostinfo_check(hi, &e))
+		return reply_err(c, &e);
 	if (tg && !cJSON_IsNull(tg) && mwg_tags_validate(tg, &e))
 		return reply_err(c, &e);
 	q.machine_key = mtext;

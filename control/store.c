@@ -845,6 +845,37 @@ static int unique_name(struct mwg_store *s, const char *want, int64_t self, char
 	return mwg_fail(e, 409, "no free name for \"%s\"", want);
 }
 
+/*
+ * A pending registration has no DNS name: its given_name is its machine key
+ * text (unique, and never a DNS label), so unapproved machines cannot squat
+ * names. It gets a name from its hostname when it is approved.
+ */
+static int name_pending(struct mwg_store *s, int64_t id, const char *hostname, struct mwg_err *e)
+{
+	char name[64];
+
+	if (unique_name(s, hostname, id, name, sizeof(name), e))
+		return -1;
+	return DBQ(s->db, NULL, NULL, e, "UPDATE nodes SET given_name = $2 WHERE id = $1",
+		   I64S(id), name);
+}
+
+/* Pending registrations are capped (max_pending). */
+static int pending_room(struct mwg_store *s, struct mwg_err *e)
+{
+	struct mwg_rows rows;
+	int64_t n;
+
+	if (DBQ0(s->db, &rows, NULL, e, "SELECT COUNT(*) FROM nodes WHERE pending = 1"))
+		return -1;
+	n = mwg_atoi64(mwg_cell(&rows, 0, 0));
+	mwg_rows_free(&rows);
+	if (n >= s->cfg->max_pending)
+		return mwg_fail(e, 429, "too many registrations waiting for approval (%lld); "
+				"register with an auth key or try again later", (long long)n);
+	return 0;
+}
+
 static int alloc_addresses(struct mwg_store *s, char *v4, size_t l4, char *v6, size_t l6,
 			   struct mwg_err *e)
 {
@@ -1019,7 +1050,11 @@ int mwg_store_register(struct mwg_store *s, const struct mwg_register_req *q,
 					I64S(id), I64S(ai.user_id),
 					I64S(expiry_for(s, tags ? strcmp(tags, "[]") != 0 :
 							cJSON_GetArraySize(old.tags) > 0)), tags);
-			else
+			else if (old.pending)
+				/* Still waiting: the registration stays pending_expiry longer. */
+				r = DBQ(s->db, NULL, NULL, e,
+					"UPDATE nodes SET last_seen = $2 WHERE id = $1", I64S(id), I64S(now));
+			if (!r && !ai.id)
 				goto out_old_noop;
 		} else if (q->old_node_key && !strcmp(old.node_key, q->old_node_key) &&
 			   mwg_node_expired(&old, now) && !ai.id) {
@@ -1045,6 +1080,8 @@ int mwg_store_register(struct mwg_store *s, const struct mwg_register_req *q,
 			r = mwg_fail(e, 401, "machine is registered with another node key; "
 				     "rotate with old_node_key or use an auth key");
 		}
+		if (!r && old.pending && ai.id)
+			r = name_pending(s, id, q->hostname, e);
 		if (!r && old.pending && ai.id && !old.ipv4[0]) {
 			r = alloc_addresses(s, v4, sizeof(v4), v6, sizeof(v6), e);
 			if (!r)
@@ -1053,10 +1090,15 @@ int mwg_store_register(struct mwg_store *s, const struct mwg_register_req *q,
 					I64S(id), v4, v6);
 		}
 	} else {
-		char name[64];
+		char name[MWG_KEY_TEXT_MAX];
 		struct mwg_rows rows;
 
-		r = unique_name(s, q->hostname, 0, name, sizeof(name), e);
+		if (ai.id) {
+			r = unique_name(s, q->hostname, 0, name, sizeof(name), e);
+		} else {
+			r = pending_room(s, e);
+			snprintf(name, sizeof(name), "%s", q->machine_key);
+		}
 		if (!r && ai.id)
 			r = alloc_addresses(s, v4, sizeof(v4), v6, sizeof(v6), e);
 		if (!r) {
@@ -1141,6 +1183,8 @@ int mwg_store_node_approve(struct mwg_store *s, int64_t id, const char *user, st
 		r = mwg_fail(e, 409, "node %lld is not pending", (long long)id);
 	if (!r)
 		r = user_id(s, user, &uid, e);
+	if (!r)
+		r = name_pending(s, id, n.hostname, e);
 	if (!r && !n.ipv4[0])
 		r = alloc_addresses(s, v4, sizeof(v4), v6, sizeof(v6), e);
 	if (!r)
@@ -1397,6 +1441,21 @@ int mwg_store_ephemeral_gc(struct mwg_store *s, int64_t timeout, int64_t stale, 
 	return n;
 }
 
+int mwg_store_pending_gc(struct mwg_store *s, int64_t max_age, struct mwg_err *e)
+{
+	struct mwg_rows rows;
+	int i, n = 0;
+
+	if (q_locked(s, "SELECT id FROM nodes WHERE pending = 1 AND last_seen < $1", 1,
+		     (const char *[]){ I64S(mwg_now() - max_age) }, &rows, e))
+		return -1;
+	for (i = 0; i < rows.nrows; i++)
+		if (!mwg_store_node_delete(s, mwg_atoi64(mwg_cell(&rows, i, 0)), NULL))
+			n++;
+	mwg_rows_free(&rows);
+	return n;
+}
+
 /* ---- policy ---- */
 
 int mwg_store_policy_get(struct mwg_store *s, char **text, int64_t *updated, struct mwg_err *e)
@@ -1505,12 +1564,16 @@ cJSON *mwg_node_to_json(const struct mwg_node *n, const char *base_domain)
 	if (!o)
 		return NULL;
 	cJSON_AddNumberToObject(o, "id", (double)n->id);
-	cJSON_AddStringToObject(o, "name", n->given_name);
+	/* a pending registration has no name yet (name_pending()) */
+	cJSON_AddStringToObject(o, "name", n->pending ? "" : n->given_name);
 	snprintf(dns, sizeof(dns), "%s.%s", n->given_name, base_domain);
-	cJSON_AddStringToObject(o, "dns_name", dns);
+	cJSON_AddStringToObject(o, "dns_name", n->pending ? "" : dns);
 	cJSON_AddStringToObject(o, "hostname", n->hostname);
 	cJSON_AddStringToObject(o, "user", n->user);
 	cJSON_AddStringToObject(o, "machine_key", n->machine_key);
+	/* a short form of the machine key, to check before approving */
+	snprintf(dns, sizeof(dns), "%.21s", n->machine_key);
+	cJSON_AddStringToObject(o, "fingerprint", dns);
 	cJSON_AddStringToObject(o, "node_key", n->node_key);
 	cJSON_AddStringToObject(o, "disco_key", n->disco_key);
 	addrs = cJSON_AddArrayToObject(o, "addresses");

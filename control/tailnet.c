@@ -875,7 +875,8 @@ static void expiry_scan(struct mwg_tailnet *tn)
 /* Ephemeral nodes are looked at twice per timeout, at most every 30 s. */
 static int64_t gc_interval(const struct mwg_config *c)
 {
-	int64_t i = c->ephemeral_timeout / 2;
+	int64_t i = (c->ephemeral_timeout < c->pending_expiry ? c->ephemeral_timeout :
+		     c->pending_expiry) / 2;
 
 	return i < 1 ? 1 : i > 30 ? 30 : i;
 }
@@ -917,6 +918,8 @@ static void *watcher(void *arg)
 			tn->last_gc = now;
 			if (mwg_store_ephemeral_gc(tn->store, tn->cfg->ephemeral_timeout,
 						   3 * tn->cfg->keepalive_interval + 60, &e) > 0)
+				tn->kicked = true;
+			if (mwg_store_pending_gc(tn->store, tn->cfg->pending_expiry, &e) > 0)
 				tn->kicked = true;
 		}
 		if (now - tn->last_keepalive >= tn->cfg->keepalive_interval) {

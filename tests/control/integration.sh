@@ -136,6 +136,8 @@ ctl() { "$BIN" --config "$W/cfg.json" "$@"; }
 client() { local n=$1; shift; "$MWGC" -s "$URL" -m "$W/m.$n" -n "$W/n.$n" "$@"; }
 newnode() { "$MWGC" genkey >"$W/m.$1"; "$MWGC" genkey >"$W/n.$1"; }
 node_id() { ctl --output json nodes list | tr -d ' \n\t' | grep -o "\"id\":[0-9]*,\"name\":\"$1\"" | grep -o '[0-9]*' | head -1; }
+# pending_id HOSTNAME: id of a pending registration (it has no name yet)
+pending_id() { ctl --output json nodes list | tr -d ' \n\t' | grep -o "\"id\":[0-9]*,\"name\":\"\",\"dns_name\":\"\",\"hostname\":\"$1\"" | grep -o '[0-9]*' | head -1; }
 api() { local m=$1 p=$2; shift 2; curl -sS -X "$m" -H "Authorization: Bearer $APIKEY" "$@" "$URL$p"; }
 # regtags NODE HOSTNAME TAGS [AUTHKEY]: register advertising TAGS (comma-separated)
 regtags() { client "$1" register --hostname "$2" --tags "$3" ${4:+--auth-key "$4"}; }
@@ -200,9 +202,9 @@ run_suite() {
 	expect_out "key not consumed by the refusal" '"status":"registered"' client t0 register --auth-key "$TONCE" --hostname t0
 	expect_out "register c without key: pending" '"status":"pending"' client c register --hostname gamma
 	expect_out "pending node has no map" "HTTP 403: node is pending" client c map
-	C=$(node_id gamma)
+	C=$(pending_id gamma)
 	expect_out "approve needs user" "user" ctl nodes approve "$C"
-	check "approve c for bob" ctl nodes approve "$C" --user bob
+	expect_out "approval shows the machine key" "approved node $C: machine $("$MWGC" pubkey mkey "$W/m.c"), hostname gamma, now gamma.test.meshwg" ctl nodes approve "$C" --user bob
 	expect_out "approved c gets a map" '"type":"full"' client c map
 	expect_out "same hostname gets a unique name" '"dns_name":"alpha-1.test.meshwg"' client d register --auth-key "$REUSE" --hostname alpha
 	A=$(node_id alpha); B=$(node_id beta)
@@ -346,6 +348,35 @@ EOP
 	else
 		bad "short-expiry server start"
 	fi
+
+	# ---- pending registrations: capped, small, nameless, expiring ----
+	PORT5=$(free_port)
+	write_config "$W/cfg5.json" "$PORT5" ", \"max_pending\": 2"
+	if start_server "$W/cfg5.json" "$W/server5.log"; then
+		U5=http://127.0.0.1:$PORT5
+		for n in p1 p2 p3 p4; do newnode $n; done
+		expect_out "pending registration has no DNS name" '"status":"pending".*"dns_name":"",' "$MWGC" -s "$U5" -m "$W/m.p1" -n "$W/n.p1" register --hostname db
+		expect_out "second pending registration" '"status":"pending"' "$MWGC" -s "$U5" -m "$W/m.p2" -n "$W/n.p2" register --hostname db
+		expect_out "pending registrations are capped" "HTTP 429: too many registrations waiting" "$MWGC" -s "$U5" -m "$W/m.p3" -n "$W/n.p3" register --hostname db
+		expect_out "pending ones squat no name" '"dns_name":"db.test.meshwg"' "$MWGC" -s "$U5" -m "$W/m.p4" -n "$W/n.p4" register --auth-key "$REUSE" --hostname db
+		printf -v BIGHI '{"x":"%05000d"}' 0
+		expect_out "hostinfo is bounded" "HTTP 400: hostinfo: 5008 bytes, at most 4096" "$MWGC" -s "$U5" -m "$W/m.p4" -n "$W/n.p4" update --hostinfo "$BIGHI"
+		P1=$(pending_id db)
+		expect_out "approved pending node gets a free name" "now db-1.test.meshwg" ctl nodes approve "$P1" --user alice
+		kill "$SPID"
+		wait "$SPID" 2>/dev/null
+	else
+		bad "max_pending server start"
+	fi
+	write_config "$W/cfg6.json" "$PORT5" ", \"pending_expiry\": \"2s\""
+	if [ -n "$(pending_id db)" ] && start_server "$W/cfg6.json" "$W/server6.log"; then
+		wait_cmd "unapproved registrations expire" sh -c "! '$BIN' --config '$W/cfg.json' --output json nodes list | grep -q '\"pending\": true'"
+		kill "$SPID"
+		wait "$SPID" 2>/dev/null
+	else
+		bad "pending_expiry server start (or no pending node left)"
+	fi
+	for n in db db-1; do ctl nodes delete "$(node_id $n)" >/dev/null; done
 
 	# ---- more admin API ----
 	expect_out "api: create key" '"key":"mwgkey-' api POST /api/v1/preauthkeys --data '{"user":"alice","reusable":true,"tags":["tag:router"]}'
