@@ -69,6 +69,12 @@ bool mwg_prefix_contains(const struct mwg_prefix *p, const uint8_t *addr)
 	return true;
 }
 
+bool mwg_prefix_overlaps(const struct mwg_prefix *a, const struct mwg_prefix *b)
+{
+	return a->family == b->family &&
+	       (mwg_prefix_contains(a, b->addr) || mwg_prefix_contains(b, a->addr));
+}
+
 /* ---- allocator ---- */
 
 enum { SLOT_EMPTY, SLOT_USED, SLOT_GONE };

@@ -16,6 +16,8 @@ struct mwg_prefix {
 int mwg_prefix_parse(const char *s, struct mwg_prefix *p);
 void mwg_prefix_format(const struct mwg_prefix *p, char *out, size_t outlen);
 bool mwg_prefix_contains(const struct mwg_prefix *p, const uint8_t *addr);
+/* True when a and b share an address (one contains the other). */
+bool mwg_prefix_overlaps(const struct mwg_prefix *a, const struct mwg_prefix *b);
 
 /* An address allocator over one prefix: a set of used addresses and a
  * cursor. The network and (v4) broadcast addresses and .0/.255-ish reserved

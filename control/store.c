@@ -304,6 +304,33 @@ int mwg_routes_validate(const cJSON *routes, struct mwg_err *e)
 	return 0;
 }
 
+/*
+ * Routes (already validated) must not cover tailnet addresses: a peer would
+ * then get two peers claiming one address, and the second could send as the
+ * first past the ACL. Only the exit routes (/0) may, as in Tailscale.
+ */
+static int routes_outside_tailnet(const struct mwg_store *s, const cJSON *routes,
+				  struct mwg_err *e)
+{
+	const cJSON *r;
+
+	cJSON_ArrayForEach(r, routes) {
+		struct mwg_prefix p;
+		const struct mwg_prefix *t;
+		char tn[64];
+
+		if (mwg_prefix_parse(r->valuestring, &p) || p.bits == 0)
+			continue;
+		t = p.family == s->cfg->v4.family ? &s->cfg->v4 : &s->cfg->v6;
+		if (mwg_prefix_overlaps(&p, t)) {
+			mwg_prefix_format(t, tn, sizeof(tn));
+			return mwg_fail(e, 400, "routes: %s overlaps the tailnet prefix %s",
+					r->valuestring, tn);
+		}
+	}
+	return 0;
+}
+
 static char *json_text(const cJSON *j)
 {
 	return cJSON_PrintUnformatted(j);
@@ -1296,7 +1323,7 @@ int mwg_store_node_set_approved_routes(struct mwg_store *s, int64_t id, const cJ
 	char *text;
 	int r;
 
-	if (mwg_routes_validate(routes, e))
+	if (mwg_routes_validate(routes, e) || routes_outside_tailnet(s, routes, e))
 		return -1;
 	if (mwg_store_node_get(s, id, &n, e))
 		return -1;
@@ -1333,6 +1360,8 @@ int mwg_store_node_update(struct mwg_store *s, int64_t id, const cJSON *endpoint
 		r = mwg_fail(e, 500, "out of memory");
 		goto out;
 	}
+	if (routes_advertised && (r = routes_outside_tailnet(s, routes_advertised, e)))
+		goto out;
 	if ((r = tx_begin(s, e)))
 		goto out;
 	/* Approved routes that are no longer advertised are dropped. */

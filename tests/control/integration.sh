@@ -279,6 +279,10 @@ EOP
 	# ---- routes ----
 	check "b advertises routes" client b update --routes 10.10.0.0/24,10.20.1.0/24,0.0.0.0/0
 	expect_out "bad route refused" "HTTP 400: routes" client b update --routes 10.10.0.1/24
+	expect_out "route inside the tailnet refused" "HTTP 400: routes: 100.64.0.0/24 overlaps the tailnet prefix 100.64.0.0/10" client b update --routes 10.10.0.0/24,100.64.0.0/24
+	expect_out "route covering the tailnet refused" "HTTP 400: routes: 64.0.0.0/2 overlaps" client b update --routes 64.0.0.0/2
+	expect_out "IPv6 route inside the tailnet refused" "HTTP 400: routes: fd7a:115c:a1e0::/64 overlaps the tailnet prefix fd7a:115c:a1e0::/48" client b update --routes fd7a:115c:a1e0::/64
+	expect_out "approving a tailnet route refused" "routes: 100.64.0.1/32 overlaps" ctl nodes approve-routes "$B" --routes 100.64.0.1/32
 	wait_cmd "autoApprovers approved 10.20.1.0/24" sh -c "'$BIN' --config '$W/cfg.json' --output json nodes routes $B | tr -d ' \n\t' | grep -q '\"approved\":\[\"10.20.1.0/24\"\]'"
 	expect_out "approve unadvertised route refused" "does not advertise" ctl nodes approve-routes "$B" --routes 10.99.0.0/24
 	check "approve routes" ctl nodes approve-routes "$B" --routes 10.10.0.0/24,0.0.0.0/0
