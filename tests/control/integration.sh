@@ -174,6 +174,17 @@ run_suite() {
 	if ctl preauthkeys list | grep -q -- "${REUSE#mwgkey-*-}"; then bad "secret shown in list"; else ok; fi
 	expect_out "preauthkey for unknown user" "no user" ctl preauthkeys create --user nobody-here
 
+	# ---- the database holds the server key: private to its owner ----
+	if [ "$BACKEND" = sqlite ]; then
+		expect_out "database created 0600" "^600$" stat -c %a "$W/control.db"
+		chmod 644 "$W/control.db"
+		expect_out "world-readable database refused" "accessible to other users \(mode 0644\).*chmod 600" timeout 20 "$BIN" --config "$W/cfg.json" serve
+		chmod 600 "$W/control.db"
+		sed "s|$W/control.db|$W/new/control.db|" "$W/cfg.json" >"$W/cfg-new.json"
+		check "database in a new directory" "$BIN" --config "$W/cfg-new.json" users list
+		expect_out "its directory created 0700" "^700$" stat -c %a "$W/new"
+		expect_out "and the database 0600" "^600$" stat -c %a "$W/new/control.db"
+	fi
 	start_server "$W/cfg.json" "$W/server.log" || { bad "server start"; return; }
 	S1=$SPID
 
