@@ -384,27 +384,103 @@ static enum MHD_Result node_api(struct server *sv, struct MHD_Connection *c, con
 
 /* ---- admin API ---- */
 
+/*
+ * The admin API's paths, matched exactly: /api/v1/RES, /api/v1/RES/ARG or
+ * /api/v1/RES/ARG/ACTION (for policy/check the second segment is a word, not
+ * an argument). Any other path is 404, a known path with another method 405.
+ */
+static const struct admin_route {
+	const char *method, *res, *action;
+	int nseg;
+	const char *op;
+} admin_routes[] = {
+	{ "GET", "users", NULL, 1, "users.list" },
+	{ "POST", "users", NULL, 1, "users.create" },
+	{ "DELETE", "users", NULL, 2, "users.delete" },
+	{ "GET", "nodes", NULL, 1, "nodes.list" },
+	{ "DELETE", "nodes", NULL, 2, "nodes.delete" },
+	{ "POST", "nodes", "approve", 3, "nodes.approve" },
+	{ "POST", "nodes", "expire", 3, "nodes.expire" },
+	{ "POST", "nodes", "rename", 3, "nodes.rename" },
+	{ "POST", "nodes", "tags", 3, "nodes.tag" },
+	{ "GET", "nodes", "routes", 3, "nodes.routes" },
+	{ "POST", "nodes", "routes", 3, "nodes.approve-routes" },
+	{ "GET", "preauthkeys", NULL, 1, "preauthkeys.list" },
+	{ "POST", "preauthkeys", NULL, 1, "preauthkeys.create" },
+	{ "POST", "preauthkeys", "expire", 3, "preauthkeys.expire" },
+	{ "GET", "policy", NULL, 1, "policy.get" },
+	{ "PUT", "policy", NULL, 1, "policy.set" },
+	{ "POST", "policy", "check", 2, "policy.check" },
+	{ "GET", "apikeys", NULL, 1, "apikeys.list" },
+	{ "POST", "apikeys", NULL, 1, "apikeys.create" },
+	{ "POST", "apikeys", "expire", 3, "apikeys.expire" },
+};
+
+/* Splits the path after /api/v1/ into 1-3 non-empty segments (copied into
+ * seg, each below 128 bytes). Returns the count, or 0 if malformed. */
+static int admin_split(const char *path, char seg[3][128])
+{
+	int n = 0;
+
+	for (;;) {
+		size_t len = strcspn(path, "/");
+
+		if (n == 3 || len == 0 || len >= sizeof(seg[0]))
+			return 0;
+		memcpy(seg[n], path, len);
+		seg[n++][len] = '\0';
+		if (!path[len])
+			return n;
+		path += len + 1;
+	}
+}
+
+/* The operation for (method, path): 0 with *op set, or 404/405. */
+static int admin_route(const char *method, int nseg, char seg[3][128],
+		       const struct admin_route **op)
+{
+	size_t i;
+	bool path_known = false;
+
+	for (i = 0; i < sizeof(admin_routes) / sizeof(admin_routes[0]); i++) {
+		const struct admin_route *r = &admin_routes[i];
+
+		if (r->nseg != nseg || strcmp(r->res, seg[0]) ||
+		    (r->action && strcmp(r->action, seg[nseg - 1])))
+			continue;
+		path_known = true;
+		if (!strcmp(r->method, method)) {
+			*op = r;
+			return 0;
+		}
+	}
+	return path_known ? 405 : 404;
+}
+
 static enum MHD_Result admin_api(struct server *sv, struct MHD_Connection *c, const char *url,
 				 const char *method, struct req *rq)
 {
 	struct mwg_err e = { 0 };
 	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-	char res[32] = "", arg[128] = "", action[32] = "", op[64];
+	char seg[3][128];
+	const struct admin_route *route = NULL;
 	cJSON *args = NULL, *out = NULL;
-	bool get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
-	bool del = !strcmp(method, "DELETE"), put = !strcmp(method, "PUT");
-	int n;
+	int nseg, status;
 
 	if (!auth || strncmp(auth, "Bearer ", 7) || mwg_store_apikey_check(sv->store, auth + 7, &e))
 		return reply_err(c, e.status ? &e : &(struct mwg_err){ 401, "Authorization: Bearer <API key> required" });
-	n = sscanf(url, "/api/v1/%31[^/]/%127[^/]/%31[^/]", res, arg, action);
-	if (n < 1)
+	nseg = admin_split(url + strlen("/api/v1/"), seg);
+	status = nseg ? admin_route(method, nseg, seg, &route) : 404;
+	if (status == 405)
+		return reply_err(c, &(struct mwg_err){ 405, "method not allowed on this path" });
+	if (status)
 		return reply_err(c, &(struct mwg_err){ 404, "no such endpoint" });
-	if (!strcmp(res, "policy") && (put || (post && !strcmp(arg, "check")))) {
+	if (rq->body.len && memchr(rq->body.data, '\0', rq->body.len))
+		return reply_err(c, &(struct mwg_err){ 400, "request body contains a NUL byte" });
+	if (!strcmp(route->res, "policy") && strcmp(route->method, "GET")) {
 		args = cJSON_CreateObject();
 		cJSON_AddStringToObject(args, "text", rq->body.data ? rq->body.data : "");
 		cJSON_AddStringToObject(args, "name", "policy");
-		snprintf(op, sizeof(op), put ? "policy.set" : "policy.check");
 	} else {
 		if (rq->body.len) {
 			args = cJSON_ParseWithLength(rq->body.data, rq->body.len);
@@ -415,41 +491,21 @@ static enum MHD_Result admin_api(struct server *sv, struct MHD_Connection *c, co
 		} else {
 			args = cJSON_CreateObject();
 		}
-		if (n >= 2) {
-			cJSON_DeleteItemFromObject(args, !strcmp(res, "users") ? "name" : "id");
-			cJSON_AddStringToObject(args, !strcmp(res, "users") ? "name" : "id", arg);
+		if (nseg >= 2) {
+			const char *k = !strcmp(route->res, "users") ? "name" : "id";
+
+			cJSON_DeleteItemFromObject(args, k);
+			cJSON_AddStringToObject(args, k, seg[1]);
 		}
-		if (get && n == 1)
-			snprintf(op, sizeof(op), "%s.list", res);
-		else if (get && n == 2 && !strcmp(res, "policy"))
-			snprintf(op, sizeof(op), "policy.get");
-		else if (get && n == 3 && !strcmp(action, "routes"))
-			snprintf(op, sizeof(op), "nodes.routes");
-		else if (post && n == 1)
-			snprintf(op, sizeof(op), "%s.create", res);
-		else if (del && n == 2)
-			snprintf(op, sizeof(op), "%s.delete", res);
-		else if (post && n == 3)
-			snprintf(op, sizeof(op), "%s.%s", res,
-				 !strcmp(action, "routes") ? "approve-routes" :
-				 !strcmp(action, "tags") ? "tag" : action);
-		else if (get && n == 1 && !strcmp(res, "policy"))
-			snprintf(op, sizeof(op), "policy.get");
-		else
-			op[0] = '\0';
-		if (!strcmp(res, "policy") && get)
-			snprintf(op, sizeof(op), "policy.get");
 	}
-	if (!op[0]) {
-		cJSON_Delete(args);
-		return reply_err(c, &(struct mwg_err){ 404, "no such endpoint" });
-	}
-	if (mwg_admin_exec(sv->store, sv->cfg, op, args, &out, &e)) {
+	if (!args)
+		return reply_text(c, 500, "{\"error\":\"out of memory\"}", "application/json");
+	if (mwg_admin_exec(sv->store, sv->cfg, route->op, args, &out, &e)) {
 		cJSON_Delete(args);
 		return reply_err(c, &e);
 	}
 	cJSON_Delete(args);
-	if (!mwg_admin_readonly(op))
+	if (!mwg_admin_readonly(route->op))
 		mwg_tailnet_kick(sv->tn);
 	return reply_json(c, 200, out);
 }

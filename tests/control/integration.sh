@@ -195,6 +195,17 @@ run_suite() {
 	expect_out "admin api malformed body" "^400$" api_status POST /api/v1/users -H "Authorization: Bearer $APIKEY" --data '{oops'
 	expect_out "admin api create user" '"name":"carol"' api POST /api/v1/users --data '{"name":"carol"}'
 	expect_out "admin api unknown node" "^404$" api_status POST /api/v1/nodes/999/expire -H "Authorization: Bearer $APIKEY"
+	# paths are parsed strictly: empty or extra segments are not other calls
+	NKEYS=$(api GET /api/v1/apikeys | grep -o '"prefix"' | wc -l)
+	expect_out "admin api: empty segment is 404, not create" "^404$" api_status POST /api/v1/apikeys//expire -H "Authorization: Bearer $APIKEY"
+	expect_out "admin api: no key created by it" "^$NKEYS$" sh -c "curl -sS -H 'Authorization: Bearer $APIKEY' $URL/api/v1/apikeys | grep -o '\"prefix\"' | wc -l"
+	expect_out "admin api: users//delete is 404" "^404$" api_status POST /api/v1/users//delete -H "Authorization: Bearer $APIKEY" --data '{"name":"mallory"}'
+	expect_out "admin api: extra segment is 404" "^404$" api_status DELETE /api/v1/users/carol/extra -H "Authorization: Bearer $APIKEY"
+	expect_out "admin api: trailing slash is 404" "^404$" api_status GET /api/v1/nodes/ -H "Authorization: Bearer $APIKEY"
+	expect_out "admin api: unknown action is 404" "^404$" api_status POST /api/v1/nodes/1/frobnicate -H "Authorization: Bearer $APIKEY"
+	expect_out "admin api: wrong method is 405" "^405$" api_status PUT /api/v1/users -H "Authorization: Bearer $APIKEY"
+	expect_out "admin api: policy with a NUL byte refused" '"error":"request body contains a NUL byte"' sh -c "printf '{}\\000x' | curl -sS -X PUT -H 'Authorization: Bearer $APIKEY' --data-binary @- $URL/api/v1/policy"
+	if api GET /api/v1/users | grep -q mallory; then bad "users//delete created a user"; else ok; fi
 
 	# ---- registration ----
 	for n in a b c d e f; do newnode $n; done
