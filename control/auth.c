@@ -121,6 +121,34 @@ static int fresh(const struct mwg_auth *a, const uint8_t nonce[MWG_NONCE_LEN], s
 	return 0;
 }
 
+/*
+ * Key text is canonicalised where the request is parsed: hex digits in
+ * either case name one key, so the payload's keys are rewritten in the
+ * lowercase form every later comparison, lookup and stored row uses.
+ * Malformed keys are left for the field checks to refuse.
+ */
+static int canon_keys(cJSON *in)
+{
+	static const char *const fields[][2] = {
+		{ "node_key", "nodekey:" }, { "old_node_key", "nodekey:" },
+		{ "disco_key", "discokey:" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		cJSON *v = cJSON_GetObjectItemCaseSensitive(in, fields[i][0]);
+		char text[MWG_KEY_TEXT_MAX];
+		uint8_t k[32];
+
+		if (!cJSON_IsString(v) || mwg_key_parse(v->valuestring, fields[i][1], k))
+			continue;
+		mwg_key_format(text, sizeof(text), fields[i][1], k);
+		if (!cJSON_SetValuestring(v, text))
+			return -1;
+	}
+	return 0;
+}
+
 cJSON *mwg_auth_open(struct mwg_auth *a, const char *body, size_t len, uint8_t mkey[32],
 		     char mkey_text[MWG_KEY_TEXT_MAX], struct mwg_err *e)
 {
@@ -143,7 +171,7 @@ cJSON *mwg_auth_open(struct mwg_auth *a, const char *body, size_t len, uint8_t m
 		mwg_fail(e, 400, "\"machine_key\" must be \"mkey:\" + 64 hex digits");
 		return NULL;
 	}
-	snprintf(mkey_text, MWG_KEY_TEXT_MAX, "%s", jm->valuestring);
+	mwg_key_format(mkey_text, MWG_KEY_TEXT_MAX, "mkey:", mkey);
 	plain = mwg_unseal(a->priv, mkey, env, nonce, &plen, e);
 	cJSON_Delete(env);
 	if (!plain)
@@ -160,6 +188,11 @@ cJSON *mwg_auth_open(struct mwg_auth *a, const char *body, size_t len, uint8_t m
 	if (!inner || !cJSON_IsObject(inner)) {
 		cJSON_Delete(inner);
 		mwg_fail(e, 400, "sealed payload is not a JSON object");
+		return NULL;
+	}
+	if (canon_keys(inner)) {
+		cJSON_Delete(inner);
+		mwg_fail(e, 500, "out of memory");
 		return NULL;
 	}
 	return inner;
@@ -180,8 +213,8 @@ char *mwg_auth_seal(struct mwg_auth *a, const uint8_t mkey[32], const char *plai
 int mwg_auth_check_proof(struct mwg_auth *a, const cJSON *proof, const char *node_key,
 			 const char *mkey_text, struct mwg_err *e)
 {
-	uint8_t nk[32], nonce[MWG_NONCE_LEN];
-	char want[sizeof(MWG_PROOF_CONTEXT) + MWG_KEY_TEXT_MAX], *plain;
+	uint8_t nk[32], nonce[MWG_NONCE_LEN], want_m[32], got_m[32];
+	char *plain;
 	int r = 0;
 
 	if (!node_key || mwg_key_parse(node_key, "nodekey:", nk))
@@ -191,8 +224,11 @@ int mwg_auth_check_proof(struct mwg_auth *a, const cJSON *proof, const char *nod
 	plain = mwg_unseal(a->priv, nk, proof, nonce, NULL, e);
 	if (!plain)
 		return mwg_fail(e, 401, "proof for %.80s does not open", node_key);
-	snprintf(want, sizeof(want), "%s%s", MWG_PROOF_CONTEXT, mkey_text);
-	if (strcmp(plain, want))
+	/* bound to the machine key (compared as a key, whatever the hex case) */
+	if (mwg_key_parse(mkey_text, "mkey:", want_m) ||
+	    strncmp(plain, MWG_PROOF_CONTEXT, strlen(MWG_PROOF_CONTEXT)) ||
+	    mwg_key_parse(plain + strlen(MWG_PROOF_CONTEXT), "mkey:", got_m) ||
+	    sodium_memcmp(want_m, got_m, 32))
 		r = mwg_fail(e, 401, "proof for %.80s is not bound to this machine key", node_key);
 	else if (fresh(a, nonce, e))
 		r = -1;

@@ -137,6 +137,7 @@ static int node_lookup(struct server *sv, const char *mkey_text, const cJSON *in
 			mwg_fail(e, 401, "unknown machine; register first");
 		return -1;
 	}
+	/* key text is canonical here (mwg_auth_open) */
 	if (!cJSON_IsString(nk) || strcmp(nk->valuestring, n->node_key)) {
 		mwg_node_clear(n);
 		return mwg_fail(e, 401, "node key does not match the registered one");

@@ -236,6 +236,47 @@ static void test_node_proof(void **state)
 	cJSON_Delete(proof);
 }
 
+static void upper_hex(char *dst, const char *src)
+{
+	const char *colon = strchr(src, ':');
+	size_t i;
+
+	strcpy(dst, src);
+	for (i = (size_t)(colon - src) + 1; dst[i]; i++)
+		if (dst[i] >= 'a' && dst[i] <= 'f')
+			dst[i] = (char)(dst[i] - 'a' + 'A');
+}
+
+/* Uppercase hex names the same key: the keys of an opened request come out
+ * in the one canonical (lowercase) text. */
+static void test_canonical_keys(void **state)
+{
+	char um[MWG_KEY_TEXT_MAX], un[MWG_KEY_TEXT_MAX], plain[512], mt[MWG_KEY_TEXT_MAX];
+	uint8_t nonce[24], mk[32];
+	struct mwg_err e = { 0 };
+	char *body;
+	cJSON *in, *proof;
+
+	(void)state;
+	upper_hex(um, mtext);
+	upper_hex(un, ntext);
+	assert_string_not_equal(um, mtext);
+	snprintf(plain, sizeof(plain), "{\"node_key\":\"%s\",\"old_node_key\":\"%s\"}", un, un);
+	mwg_nonce_make(&G, nonce);
+	body = envelope(mpriv, spub, nonce, plain, um);
+	in = mwg_auth_open(&A, body, strlen(body), mk, mt, &e);
+	assert_non_null(in);
+	assert_string_equal(mt, mtext);
+	assert_string_equal(cJSON_GetObjectItem(in, "node_key")->valuestring, ntext);
+	assert_string_equal(cJSON_GetObjectItem(in, "old_node_key")->valuestring, ntext);
+	cJSON_Delete(in);
+	free(body);
+	/* a proof naming the machine key in uppercase is bound to the same key */
+	proof = mwg_node_proof(npriv, spub, &G, um);
+	assert_int_equal(mwg_auth_check_proof(&A, proof, ntext, mtext, &e), 0);
+	cJSON_Delete(proof);
+}
+
 static int shared_calls;
 
 static int reject_all(void *arg, const char *mkey, uint64_t ts, uint64_t ctr, struct mwg_err *e)
@@ -298,6 +339,7 @@ int main(void)
 		cmocka_unit_test(test_forgery_does_not_advance),
 		cmocka_unit_test(test_stale_and_future),
 		cmocka_unit_test(test_node_proof),
+		cmocka_unit_test(test_canonical_keys),
 		cmocka_unit_test(test_shared_check),
 		cmocka_unit_test(test_reply_seal),
 	};
