@@ -23,6 +23,7 @@ struct req {
 	char *auth_key, *hostname;
 	uint8_t new_priv[32];
 	bool fetching_key;	/* phase 1: GET /v1/key */
+	struct mwgc_exchange x;	/* what its replies must answer */
 	CURL *h;
 	struct curl_slist *hdrs;
 	char *body;
@@ -232,7 +233,7 @@ static int start_http(struct req *r)
 	if (!r->fetching_key) {
 		cJSON *p = build_payload(r);
 
-		r->body = p ? mwgc_seal_request(&c->m, p) : NULL;
+		r->body = p ? mwgc_seal_request(&c->m, p, &r->x) : NULL;
 		cJSON_Delete(p);
 		if (!r->body)
 			return -1;
@@ -309,11 +310,11 @@ static void error_from_body(struct req *r, char *out, size_t outlen)
 	cJSON_Delete(j);
 }
 
-/* Opens one sealed envelope from the server. */
-static cJSON *open_sealed(struct ctl *c, const char *text, char *err, size_t errlen)
+/* Opens one sealed envelope from the server, a reply to r. */
+static cJSON *open_sealed(struct req *r, const char *text, char *err, size_t errlen)
 {
 	struct mwg_err e = { 0 };
-	cJSON *msg = mwgc_open(&c->m, text, &e);
+	cJSON *msg = mwgc_open(&r->c->m, text, &r->x, &e);
 
 	if (!msg)
 		snprintf(err, errlen, "%s", e.msg);
@@ -335,7 +336,7 @@ static bool deliver_lines(struct ctl *c, struct req *r)
 		cJSON *msg;
 
 		*nl = '\0';
-		msg = l ? open_sealed(c, r->buf.data, err, sizeof(err)) : NULL;
+		msg = l ? open_sealed(r, r->buf.data, err, sizeof(err)) : NULL;
 		memmove(r->buf.data, nl + 1, r->buf.len - l - 1);
 		r->buf.len -= l + 1;
 		r->buf.data[r->buf.len] = '\0';
@@ -376,7 +377,8 @@ static void done(struct req *r, CURLcode rc)
 		cJSON *j = r->buf.data ? cJSON_Parse(r->buf.data) : NULL;
 		const char *k = cJSON_GetStringValue(cJSON_GetObjectItem(j, "server_key"));
 
-		if (r->status != 200 || mwg_key_parse(k, "mkey:", c->m.spub)) {
+		if (r->status != 200 || mwg_key_parse(k, "mkey:", c->m.spub) ||
+		    cJSON_GetNumberValue(cJSON_GetObjectItem(j, "version")) != MWG_PROTOCOL_VERSION) {
 			cJSON_Delete(j);
 			snprintf(err, sizeof(err), "GET %s/v1/key: bad reply (HTTP %ld)", c->m.url,
 				 r->status);
@@ -403,7 +405,7 @@ static void done(struct req *r, CURLcode rc)
 		return;
 	}
 	{
-		cJSON *reply = open_sealed(c, r->buf.data ? r->buf.data : "", err, sizeof(err));
+		cJSON *reply = open_sealed(r, r->buf.data ? r->buf.data : "", err, sizeof(err));
 
 		if (!reply) {
 			finish(r, 502, err, NULL);

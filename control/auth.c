@@ -150,7 +150,8 @@ static int canon_keys(cJSON *in)
 }
 
 cJSON *mwg_auth_open(struct mwg_auth *a, const char *body, size_t len, uint8_t mkey[32],
-		     char mkey_text[MWG_KEY_TEXT_MAX], struct mwg_err *e)
+		     char mkey_text[MWG_KEY_TEXT_MAX], uint8_t req[MWG_NONCE_LEN],
+		     struct mwg_err *e)
 {
 	cJSON *env, *inner = NULL;
 	const cJSON *jm;
@@ -176,6 +177,13 @@ cJSON *mwg_auth_open(struct mwg_auth *a, const char *body, size_t len, uint8_t m
 	cJSON_Delete(env);
 	if (!plain)
 		return NULL;
+	if (nonce[MWG_NONCE_DIR] != MWG_DIR_REQUEST) {
+		free(plain);
+		mwg_fail(e, 401, "sealed box is not a request (direction label; protocol version %d)",
+			 MWG_PROTOCOL_VERSION);
+		return NULL;
+	}
+	memcpy(req, nonce, MWG_NONCE_LEN);
 	if (fresh(a, nonce, e) ||
 	    check_and_record(a, mkey, mwg_nonce_ts(nonce), mwg_nonce_counter(nonce), e) ||
 	    (a->shared_check && a->shared_check(a->shared_arg, mkey_text, mwg_nonce_ts(nonce),
@@ -198,11 +206,13 @@ cJSON *mwg_auth_open(struct mwg_auth *a, const char *body, size_t len, uint8_t m
 	return inner;
 }
 
-char *mwg_auth_seal(struct mwg_auth *a, const uint8_t mkey[32], const char *plain)
+char *mwg_auth_seal(struct mwg_auth *a, const uint8_t mkey[32], const uint8_t req[MWG_NONCE_LEN],
+		    const char *plain)
 {
-	cJSON *o = mwg_seal(a->priv, mkey, &a->gen, plain, strlen(plain));
-	char *s;
+	char *text = mwg_reply_text(plain, req), *s;
+	cJSON *o = text ? mwg_seal(a->priv, mkey, &a->gen, MWG_DIR_REPLY, text, strlen(text)) : NULL;
 
+	free(text);
 	if (!o)
 		return NULL;
 	s = cJSON_PrintUnformatted(o);
@@ -224,6 +234,10 @@ int mwg_auth_check_proof(struct mwg_auth *a, const cJSON *proof, const char *nod
 	plain = mwg_unseal(a->priv, nk, proof, nonce, NULL, e);
 	if (!plain)
 		return mwg_fail(e, 401, "proof for %.80s does not open", node_key);
+	if (nonce[MWG_NONCE_DIR] != MWG_DIR_PROOF) {
+		free(plain);
+		return mwg_fail(e, 401, "proof for %.80s is not a proof (direction label)", node_key);
+	}
 	/* bound to the machine key (compared as a key, whatever the hex case) */
 	if (mwg_key_parse(mkey_text, "mkey:", want_m) ||
 	    strncmp(plain, MWG_PROOF_CONTEXT, strlen(MWG_PROOF_CONTEXT)) ||

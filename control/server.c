@@ -72,13 +72,13 @@ static enum MHD_Result reply_err(struct MHD_Connection *c, const struct mwg_err 
 }
 
 static enum MHD_Result reply_sealed(struct server *sv, struct MHD_Connection *c,
-				    const uint8_t mkey[32], cJSON *j)
+				    const uint8_t mkey[32], const uint8_t req[MWG_NONCE_LEN], cJSON *j)
 {
 	char *plain = j ? cJSON_PrintUnformatted(j) : NULL, *sealed;
 	enum MHD_Result r;
 
 	cJSON_Delete(j);
-	sealed = plain ? mwg_auth_seal(&sv->auth, mkey, plain) : NULL;
+	sealed = plain ? mwg_auth_seal(&sv->auth, mkey, req, plain) : NULL;
 	free(plain);
 	if (!sealed)
 		return reply_text(c, 500, "{\"error\":\"out of memory\"}", "application/json");
@@ -206,7 +206,8 @@ static int node_fields(const cJSON *in, const cJSON **endpoints, int *home_derp,
 }
 
 static enum MHD_Result do_register(struct server *sv, struct MHD_Connection *c,
-				   const uint8_t mkey[32], const char *mtext, const cJSON *in)
+				   const uint8_t mkey[32], const uint8_t req[MWG_NONCE_LEN],
+				   const char *mtext, const cJSON *in)
 {
 	struct mwg_err e = { 0 };
 	struct mwg_register_req q = { 0 };
@@ -255,11 +256,12 @@ static enum MHD_Result do_register(struct server *sv, struct MHD_Connection *c,
 	cJSON_AddNumberToObject(out, "node_id", (double)n.id);
 	cJSON_AddItemToObject(out, "self", mwg_netmap_self(&n, sv->cfg));
 	mwg_node_clear(&n);
-	return reply_sealed(sv, c, mkey, out);
+	return reply_sealed(sv, c, mkey, req, out);
 }
 
 static enum MHD_Result do_map(struct server *sv, struct MHD_Connection *c,
-			      const uint8_t mkey[32], const char *mtext, const cJSON *in)
+			      const uint8_t mkey[32], const uint8_t req[MWG_NONCE_LEN],
+				   const char *mtext, const cJSON *in)
 {
 	struct mwg_err e = { 0 };
 	struct mwg_node n;
@@ -283,7 +285,7 @@ static enum MHD_Result do_map(struct server *sv, struct MHD_Connection *c,
 	/* Apply our own update before the full map, so it is current. */
 	mwg_tailnet_sync(sv->tn, &e);
 	if (stream) {
-		struct mwg_stream *s = mwg_tailnet_stream_open(sv->tn, n.id, mkey, c, &e);
+		struct mwg_stream *s = mwg_tailnet_stream_open(sv->tn, n.id, mkey, req, c, &e);
 		struct MHD_Response *r;
 		enum MHD_Result ret;
 
@@ -308,7 +310,7 @@ static enum MHD_Result do_map(struct server *sv, struct MHD_Connection *c,
 		mwg_node_clear(&n);
 		if (!m)
 			return reply_err(c, &e);
-		sealed = mwg_auth_seal(&sv->auth, mkey, m);
+		sealed = mwg_auth_seal(&sv->auth, mkey, req, m);
 		free(m);
 		if (!sealed)
 			return reply_text(c, 500, "{\"error\":\"out of memory\"}", "application/json");
@@ -319,7 +321,8 @@ static enum MHD_Result do_map(struct server *sv, struct MHD_Connection *c,
 }
 
 static enum MHD_Result do_update(struct server *sv, struct MHD_Connection *c,
-				 const uint8_t mkey[32], const char *mtext, const cJSON *in)
+				 const uint8_t mkey[32], const uint8_t req[MWG_NONCE_LEN],
+				   const char *mtext, const cJSON *in)
 {
 	struct mwg_err e = { 0 };
 	struct mwg_node n;
@@ -339,11 +342,12 @@ static enum MHD_Result do_update(struct server *sv, struct MHD_Connection *c,
 	if (r)
 		return reply_err(c, &e);
 	mwg_tailnet_kick(sv->tn);
-	return reply_sealed(sv, c, mkey, cJSON_CreateObject());
+	return reply_sealed(sv, c, mkey, req, cJSON_CreateObject());
 }
 
 static enum MHD_Result do_logout(struct server *sv, struct MHD_Connection *c,
-				 const uint8_t mkey[32], const char *mtext, const cJSON *in)
+				 const uint8_t mkey[32], const uint8_t req[MWG_NONCE_LEN],
+				   const char *mtext, const cJSON *in)
 {
 	struct mwg_err e = { 0 };
 	struct mwg_node n;
@@ -356,29 +360,30 @@ static enum MHD_Result do_logout(struct server *sv, struct MHD_Connection *c,
 	if (r)
 		return reply_err(c, &e);
 	mwg_tailnet_kick(sv->tn);
-	return reply_sealed(sv, c, mkey, cJSON_CreateObject());
+	return reply_sealed(sv, c, mkey, req, cJSON_CreateObject());
 }
 
 static enum MHD_Result node_api(struct server *sv, struct MHD_Connection *c, const char *url,
 				struct req *rq)
 {
 	struct mwg_err e = { 0 };
-	uint8_t mkey[32];
+	uint8_t mkey[32], req[MWG_NONCE_LEN];
 	char mtext[MWG_KEY_TEXT_MAX];
 	cJSON *in;
 	enum MHD_Result r;
 
-	in = mwg_auth_open(&sv->auth, rq->body.data ? rq->body.data : "", rq->body.len, mkey, mtext, &e);
+	in = mwg_auth_open(&sv->auth, rq->body.data ? rq->body.data : "", rq->body.len, mkey, mtext,
+			   req, &e);
 	if (!in)
 		return reply_err(c, &e);
 	if (!strcmp(url, "/v1/register"))
-		r = do_register(sv, c, mkey, mtext, in);
+		r = do_register(sv, c, mkey, req, mtext, in);
 	else if (!strcmp(url, "/v1/map"))
-		r = do_map(sv, c, mkey, mtext, in);
+		r = do_map(sv, c, mkey, req, mtext, in);
 	else if (!strcmp(url, "/v1/update"))
-		r = do_update(sv, c, mkey, mtext, in);
+		r = do_update(sv, c, mkey, req, mtext, in);
 	else
-		r = do_logout(sv, c, mkey, mtext, in);
+		r = do_logout(sv, c, mkey, req, mtext, in);
 	cJSON_Delete(in);
 	return r;
 }
@@ -547,7 +552,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		char k[MWG_KEY_TEXT_MAX];
 
 		mwg_key_format(k, sizeof(k), "mkey:", sv->pub);
-		cJSON_AddNumberToObject(o, "version", 1);
+		cJSON_AddNumberToObject(o, "version", MWG_PROTOCOL_VERSION);
 		cJSON_AddStringToObject(o, "server_key", k);
 		return reply_json(c, 200, o);
 	}

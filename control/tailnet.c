@@ -289,9 +289,11 @@ static void stream_unref(struct mwg_stream *s)
 /* Queues one sealed message; ending closes the stream after it. */
 static void stream_send(struct mwg_stream *s, const char *plain, bool ending)
 {
-	char *line = mwg_seal_line(s->k, &s->tn->gen, plain, strlen(plain));
+	char *text = mwg_reply_text(plain, s->req);
+	char *line = text ? mwg_seal_line(s->k, &s->tn->gen, text, strlen(text)) : NULL;
 	bool resume = false;
 
+	free(text);
 	pthread_mutex_lock(&s->lock);
 	if (line && !s->gone && !s->ending) {
 		/* A client that does not read is cut off (after what is queued)
@@ -1101,7 +1103,8 @@ char *mwg_tailnet_full_map(struct mwg_tailnet *tn, int64_t node_id, struct mwg_e
 }
 
 struct mwg_stream *mwg_tailnet_stream_open(struct mwg_tailnet *tn, int64_t node_id,
-					   const uint8_t mkey[32], void *conn, struct mwg_err *e)
+					   const uint8_t mkey[32], const uint8_t req[MWG_NONCE_LEN],
+					   void *conn, struct mwg_err *e)
 {
 	struct mwg_stream *s = calloc(1, sizeof(*s));
 	struct cnode *c;
@@ -1114,6 +1117,7 @@ struct mwg_stream *mwg_tailnet_stream_open(struct mwg_tailnet *tn, int64_t node_
 	s->tn = tn;
 	s->node_id = node_id;
 	s->conn = conn;
+	memcpy(s->req, req, MWG_NONCE_LEN);
 	s->refs = 2;	/* the tailnet's list and the HTTP side */
 	pthread_mutex_init(&s->lock, NULL);
 	if (crypto_box_beforenm(s->k, mkey, tn->server_priv)) {

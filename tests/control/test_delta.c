@@ -88,6 +88,8 @@ static struct mwg_store *st;
 static struct mwg_tailnet *tn;
 static uint8_t spriv[32], spub[32];
 static struct node N[4];
+/* the nonce of the request that opened the streams: every message echoes it */
+static const uint8_t REQ[MWG_NONCE_LEN] = { 'Q', 1, 2, 3 };
 
 static void reg(struct node *n, const char *host, const char *key)
 {
@@ -114,7 +116,7 @@ static void reg(struct node *n, const char *host, const char *key)
 /* Next message on n's stream (NULL when none queued). */
 static cJSON *next(struct node *n)
 {
-	char *line = mwg_stream_pop_line(n->s), *plain;
+	char *line = mwg_stream_pop_line(n->s), *plain, want[2 * MWG_NONCE_LEN + 1];
 	uint8_t nonce[24];
 	struct mwg_err e;
 	cJSON *env, *m;
@@ -130,6 +132,11 @@ static cJSON *next(struct node *n)
 	m = cJSON_Parse(plain);
 	free(plain);
 	assert_non_null(m);
+	/* labelled a reply, answering the stream's request */
+	assert_int_equal(nonce[MWG_NONCE_DIR], MWG_DIR_REPLY);
+	mwg_hex_encode(want, REQ, sizeof(REQ));
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(m, "req")), want);
+	cJSON_DeleteItemFromObject(m, "req");
 	return m;
 }
 
@@ -222,7 +229,7 @@ static void test_engine(void **state)
 
 	(void)state;
 	/* Full map first. */
-	N[1].s = mwg_tailnet_stream_open(tn, N[1].id, N[1].mpub, NULL, &e);
+	N[1].s = mwg_tailnet_stream_open(tn, N[1].id, N[1].mpub, REQ, NULL, &e);
 	assert_non_null(N[1].s);
 	m = next(&N[1]);
 	assert_string_equal(cJSON_GetObjectItem(m, "type")->valuestring, "full");
@@ -233,7 +240,7 @@ static void test_engine(void **state)
 	assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(m, "self"), "id")->valueint, N[1].id);
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(m, "dns"), "records")), 3);
 	cJSON_Delete(m);
-	N[2].s = mwg_tailnet_stream_open(tn, N[2].id, N[2].mpub, NULL, &e);
+	N[2].s = mwg_tailnet_stream_open(tn, N[2].id, N[2].mpub, REQ, NULL, &e);
 	assert_non_null(N[2].s);
 	sync_now();
 	/* node 2 came online: node 1 hears of it */
@@ -358,7 +365,7 @@ static void test_engine(void **state)
 		assert_int_equal(mwg_stream_read(N[1].s, buf, sizeof(buf)), -1);	/* ended */
 	}
 	/* and it cannot open a new one */
-	assert_null(mwg_tailnet_stream_open(tn, N[1].id, N[1].mpub, NULL, &e));
+	assert_null(mwg_tailnet_stream_open(tn, N[1].id, N[1].mpub, REQ, NULL, &e));
 	assert_int_equal(e.status, 403);
 
 	mwg_tailnet_stream_close(N[1].s);
