@@ -75,6 +75,37 @@ static int grow(struct mwg_auth *a)
 	return 0;
 }
 
+static void prune_locked(struct mwg_auth *a, uint64_t now_ns)
+{
+	uint64_t cut = now_ns - (uint64_t)a->max_skew_ns;
+	size_t i;
+
+	if (now_ns < (uint64_t)a->max_skew_ns)
+		return;
+	for (i = 0; i < a->nbuckets; i++) {
+		struct mwg_auth_entry **pp = &a->table[i];
+
+		while (*pp) {
+			struct mwg_auth_entry *x = *pp;
+
+			if (x->ts < cut) {
+				*pp = x->next;
+				free(x);
+				a->count--;
+			} else {
+				pp = &x->next;
+			}
+		}
+	}
+}
+
+void mwg_auth_prune(struct mwg_auth *a, uint64_t now_ns)
+{
+	pthread_mutex_lock(&a->lock);
+	prune_locked(a, now_ns);
+	pthread_mutex_unlock(&a->lock);
+}
+
 /* Accepts (ts, counter) if strictly newer than the last one; records it. */
 static int check_and_record(struct mwg_auth *a, const uint8_t mkey[32], uint64_t ts,
 			    uint64_t counter, struct mwg_err *e)
@@ -94,6 +125,9 @@ static int check_and_record(struct mwg_auth *a, const uint8_t mkey[32], uint64_t
 			x->counter = counter;
 		}
 	} else {
+		/* the table holds only machines seen within the skew */
+		if (++a->inserts % 1024 == 0)
+			prune_locked(a, mwg_now_ns());
 		if (a->count + 1 > a->nbuckets * 2)
 			grow(a);
 		x = calloc(1, sizeof(*x));
@@ -118,6 +152,8 @@ static int fresh(const struct mwg_auth *a, const uint8_t nonce[MWG_NONCE_LEN], s
 
 	if (d > a->max_skew_ns || -d > a->max_skew_ns)
 		return mwg_fail(e, 401, "stale or future timestamp in nonce (check the clock)");
+	if (mwg_nonce_ts(nonce) < a->not_before_ns)
+		return mwg_fail(e, 401, "nonce from before the server started (replay protection)");
 	return 0;
 }
 

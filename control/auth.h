@@ -22,7 +22,9 @@ struct mwg_auth {
 	struct mwg_nonce_gen gen;
 	pthread_mutex_t lock;
 	struct mwg_auth_entry **table;
-	size_t nbuckets, count;
+	size_t nbuckets, count, inserts;
+	/* Nonces older than this (ns) are refused (0: no limit). */
+	uint64_t not_before_ns;
 	/* Optional second replay check (shared database), after the local one. */
 	int (*shared_check)(void *arg, const char *mkey_text, uint64_t ts, uint64_t ctr,
 			    struct mwg_err *e);
@@ -38,6 +40,9 @@ void mwg_auth_destroy(struct mwg_auth *a);
 cJSON *mwg_auth_open(struct mwg_auth *a, const char *body, size_t len, uint8_t mkey[32],
 		     char mkey_text[MWG_KEY_TEXT_MAX], uint8_t req[MWG_NONCE_LEN],
 		     struct mwg_err *e);
+/* Forgets machines whose last nonce is older than now_ns - max skew: a
+ * replay of it would be stale anyway. Done every 1024 new machines. */
+void mwg_auth_prune(struct mwg_auth *a, uint64_t now_ns);
 /* Seals the reply plain (a JSON object's text) to the request with nonce req
  * from mkey (mwg_reply_text). Returns malloc'd JSON text. */
 char *mwg_auth_seal(struct mwg_auth *a, const uint8_t mkey[32], const uint8_t req[MWG_NONCE_LEN],

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
 /* meshwg-control: the coordination server and its admin command line. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sodium.h>
 #include "admin.h"
 #include "config.h"
+#include "polglue.h"
 #include "server.h"
 #include "store.h"
 
@@ -91,7 +94,8 @@ static const struct cmd cmds[] = {
 	  "  Parses FILE and runs its tests; on error prints file:line:col and keeps the\n"
 	  "  old policy, else installs it (every affected map stream gets a delta).\n" },
 	{ "policy", "check", { "file" }, "", "",
-	  "meshwg-control policy check FILE\n  Like set, without installing.\n" },
+	  "meshwg-control policy check FILE\n  Like set, without installing. Without a configuration file, only\n"
+	  "  checks the file itself (no users or nodes to check it against).\n" },
 	{ "apikeys", "create", { 0 }, "", "expiration",
 	  "meshwg-control apikeys create [--expiration 90d]\n"
 	  "  Creates an admin API key (printed once) for the /api/v1 HTTP API:\n"
@@ -268,9 +272,12 @@ static int run_admin(const struct mwg_config *cfg, const struct cmd *c, int argc
 			cJSON_Delete(args);
 			return 2;
 		}
-		text = mwg_read_file(file, 4 << 20, NULL, &e);
-		if (!text) {
-			fprintf(stderr, "meshwg-control: %s\n", e.msg);
+		size_t len = 0;
+
+		text = mwg_read_file(file, 4 << 20, &len, &e);
+		if (!text || memchr(text, '\0', len)) {
+			fprintf(stderr, "meshwg-control: %s\n", text ? "policy file contains a NUL byte" : e.msg);
+			free(text);
 			cJSON_Delete(args);
 			return 1;
 		}
@@ -301,6 +308,36 @@ static int run_admin(const struct mwg_config *cfg, const struct cmd *c, int argc
 		print_human(c->res, c->verb, out);
 	}
 	cJSON_Delete(out);
+	return 0;
+}
+
+/* `policy check FILE` without a configuration file: a linter (no database,
+ * so no users or nodes to check the policy against). */
+static int policy_lint(int argc, char **argv)
+{
+	struct mwg_err e = { 0 };
+	struct policy *p;
+	size_t len = 0;
+	char *text;
+
+	if (argc != 1) {
+		fprintf(stderr, "meshwg-control: policy check: want one FILE\n");
+		return 2;
+	}
+	text = mwg_read_file(argv[0], 4 << 20, &len, &e);
+	if (!text || memchr(text, '\0', len)) {
+		fprintf(stderr, "meshwg-control: %s\n", text ? "policy file contains a NUL byte" : e.msg);
+		free(text);
+		return 1;
+	}
+	p = mwg_policy_validate(text, len, argv[0], NULL, 0, &e);
+	free(text);
+	if (!p) {
+		fprintf(stderr, "meshwg-control: %s\n", e.msg);
+		return 1;
+	}
+	policy_free(p);
+	printf("ok\n");
 	return 0;
 }
 
@@ -385,6 +422,9 @@ int main(int argc, char **argv)
 				fputs(cmds[k].help, stdout);
 				return 0;
 			}
+			if (!strcmp(argv[i], "policy") && !strcmp(argv[i + 1], "check") &&
+			    access(config, F_OK) && errno == ENOENT)
+				return policy_lint(argc - i - 2, argv + i + 2);
 			if (sodium_init() < 0 || mwg_config_load(&cfg, config, &e)) {
 				fprintf(stderr, "meshwg-control: %s\n", e.msg);
 				return 1;

@@ -162,6 +162,36 @@ static int hostinfo_check(const cJSON *v, struct mwg_err *e)
 	return 0;
 }
 
+/* "1.2.3.4:5" or "[v6]:5" with a port 1-65535. */
+static bool valid_endpoint(const char *s)
+{
+	char host[64];
+	const char *colon;
+	unsigned char a[16];
+	char *end;
+	long port;
+	size_t n;
+
+	if (s[0] == '[') {
+		colon = strstr(s, "]:");
+		if (!colon || (n = (size_t)(colon - s - 1)) >= sizeof(host))
+			return false;
+		memcpy(host, s + 1, n);
+		host[n] = '\0';
+		colon++;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || (n = (size_t)(colon - s)) >= sizeof(host))
+			return false;
+		memcpy(host, s, n);
+		host[n] = '\0';
+	}
+	if (inet_pton(s[0] == '[' ? AF_INET6 : AF_INET, host, a) != 1 || !colon[1])
+		return false;
+	port = strtol(colon + 1, &end, 10);
+	return !*end && port >= 1 && port <= 65535;
+}
+
 /* Optional node-reported fields; validated before anything is written. */
 static int node_fields(const cJSON *in, const cJSON **endpoints, int *home_derp,
 		       const char **disco, const cJSON **hostinfo, const cJSON **routes,
@@ -177,7 +207,8 @@ static int node_fields(const cJSON *in, const cJSON **endpoints, int *home_derp,
 		if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > 64)
 			return mwg_fail(e, 400, "endpoints: want an array of at most 64 \"ip:port\"");
 		cJSON_ArrayForEach(it, v)
-			if (!cJSON_IsString(it) || strlen(it->valuestring) > 64 || !strchr(it->valuestring, ':'))
+			if (!cJSON_IsString(it) || strlen(it->valuestring) > 64 ||
+			    !valid_endpoint(it->valuestring))
 				return mwg_fail(e, 400, "endpoints: \"%s\" is not ip:port",
 						cJSON_IsString(it) ? it->valuestring : "?");
 		*endpoints = v;
@@ -221,6 +252,7 @@ static enum MHD_Result do_register(struct server *sv, struct MHD_Connection *c,
 	struct mwg_node n;
 	cJSON *out;
 	uint8_t k[32];
+	char host[64];
 
 	if (!cJSON_IsString(nk) ||
 	    mwg_auth_check_proof(&sv->auth, cJSON_GetObjectItemCaseSensitive(in, "node_proof"),
@@ -230,8 +262,11 @@ static enum MHD_Result do_register(struct server *sv, struct MHD_Connection *c,
 		    mwg_auth_check_proof(&sv->auth, cJSON_GetObjectItemCaseSensitive(in, "old_node_proof"),
 					 onk->valuestring, mtext, &e)))
 		return reply_err(c, e.status ? &e : &(struct mwg_err){ 400, "old_node_key must be a string" });
-	if (!cJSON_IsString(hn) || !*hn->valuestring || strlen(hn->valuestring) > 63)
-		return reply_err(c, &(struct mwg_err){ 400, "hostname: want a string of 1-63 bytes" });
+	/* Peers print it: only a DNS label (lowercase letters, digits, '-')
+	 * is kept, never the bytes a node sent (escape sequences...). */
+	if (!cJSON_IsString(hn) || !*hn->valuestring || strlen(hn->valuestring) > 63 ||
+	    mwg_sanitize_hostname(hn->valuestring, host, sizeof(host)))
+		return reply_err(c, &(struct mwg_err){ 400, "hostname: want 1-63 bytes with letters or digits" });
 	if (ak && !cJSON_IsString(ak))
 		return reply_err(c, &(struct mwg_err){ 400, "auth_key must be a string" });
 	if (dk && (!cJSON_IsString(dk) || mwg_key_parse(dk->valuestring, "discokey:", k)))
@@ -243,7 +278,7 @@ static enum MHD_Result do_register(struct server *sv, struct MHD_Connection *c,
 	q.machine_key = mtext;
 	q.node_key = nk->valuestring;
 	q.old_node_key = onk ? onk->valuestring : NULL;
-	q.hostname = hn->valuestring;
+	q.hostname = host;
 	q.auth_key = ak ? ak->valuestring : NULL;
 	q.disco_key = dk ? dk->valuestring : NULL;
 	q.hostinfo = hi;
@@ -298,6 +333,10 @@ static enum MHD_Result do_map(struct server *sv, struct MHD_Connection *c,
 			mwg_tailnet_stream_close(s);
 			return MHD_NO;
 		}
+		/* idle for up to three keepalives, where a request gets
+		 * request_timeout (a slow sender holds no connection long) */
+		MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
+					  (unsigned int)(sv->cfg->keepalive_interval * 3 + 30));
 		MHD_add_response_header(r, "Content-Type", "application/x-ndjson");
 		MHD_add_response_header(r, "Cache-Control", "no-store");
 		ret = MHD_queue_response(c, 200, r);
@@ -557,7 +596,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		return reply_json(c, 200, o);
 	}
 	if (!strcmp(url, "/health")) {
-		cJSON *o = mwg_tailnet_stats(sv->tn);
+		const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+		struct mwg_err ae = { 0 };
+		/* the counts tell how big the tailnet is: for admins only */
+		cJSON *o = auth && !strncmp(auth, "Bearer ", 7) &&
+			   !mwg_store_apikey_check(sv->store, auth + 7, &ae) ?
+			   mwg_tailnet_stats(sv->tn) : cJSON_CreateObject();
 
 		cJSON_AddStringToObject(o, "status", "ok");
 		return reply_json(c, 200, o);
@@ -682,11 +726,15 @@ int mwg_serve(const struct mwg_config *cfg, struct mwg_err *e)
 		mwg_fail(e, 500, "out of memory");
 		goto out;
 	}
-	/* Several servers share a PostgreSQL database: the replay check must
-	 * be shared too. */
+	/* The replay record outlives the process in the database (and is
+	 * shared by the servers of one PostgreSQL database). Without it, a
+	 * request sealed before this start could be replayed within the skew:
+	 * such nonces are refused instead. */
 	if (cfg->db_type == MWG_DB_POSTGRES || cfg->shared_replay_check) {
 		sv.auth.shared_check = shared_nonce_check;
 		sv.auth.shared_arg = sv.store;
+	} else {
+		sv.auth.not_before_ns = mwg_now_ns();
 	}
 	if (mwg_tailnet_new(cfg, sv.store, sv.priv, &sv.tn, e))
 		goto out_auth;
@@ -696,7 +744,9 @@ int mwg_serve(const struct mwg_config *cfg, struct mwg_err *e)
 					MHD_OPTION_SOCK_ADDR, &ss,
 					MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
 					MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
-					MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)(cfg->keepalive_interval * 3 + 30),
+					MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+					(unsigned int)cfg->max_connections_per_ip,
+					MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->request_timeout,
 					MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 					MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
 					MHD_OPTION_HTTPS_MEM_CERT, cert,
@@ -707,7 +757,9 @@ int mwg_serve(const struct mwg_config *cfg, struct mwg_err *e)
 					MHD_OPTION_SOCK_ADDR, &ss,
 					MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
 					MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
-					MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)(cfg->keepalive_interval * 3 + 30),
+					MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+					(unsigned int)cfg->max_connections_per_ip,
+					MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->request_timeout,
 					MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 					MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
 					MHD_OPTION_END);

@@ -685,6 +685,11 @@ int mwg_store_apikey_check(struct mwg_store *s, const char *key, struct mwg_err 
 	mwg_rows_free(&rows);
 	if (!ok)
 		return mwg_fail(e, 401, "invalid or expired API key");
+	/* for `apikeys list`; a failure here does not refuse the key */
+	pthread_mutex_lock(&s->lock);
+	DBQ(s->db, NULL, NULL, NULL, "UPDATE apikeys SET last_used = $2 WHERE prefix = $1", prefix,
+	    I64S(mwg_now()));
+	pthread_mutex_unlock(&s->lock);
 	return 0;
 }
 
@@ -1077,6 +1082,8 @@ int mwg_store_register(struct mwg_store *s, const struct mwg_register_req *q,
 					I64S(id), I64S(ai.user_id),
 					I64S(expiry_for(s, tags ? strcmp(tags, "[]") != 0 :
 							cJSON_GetArraySize(old.tags) > 0)), tags);
+			else if (mwg_node_expired(&old, now))
+				r = mwg_fail(e, 403, "node key expired; re-register with an auth key");
 			else if (old.pending)
 				/* Still waiting: the registration stays pending_expiry longer. */
 				r = DBQ(s->db, NULL, NULL, e,

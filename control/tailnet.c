@@ -296,13 +296,20 @@ static void stream_send(struct mwg_stream *s, const char *plain, bool ending)
 	free(text);
 	pthread_mutex_lock(&s->lock);
 	if (line && !s->gone && !s->ending) {
+		size_t len = strlen(line);
+
 		/* A client that does not read is cut off (after what is queued)
 		 * instead of growing the queue without bound; it reconnects and
-		 * gets a whole netmap. */
-		if (s->q.len - s->qoff + strlen(line) > MWG_STREAM_QUEUE_MAX)
+		 * gets a whole netmap. So is any stream while all of them
+		 * together hold max_queued_bytes. */
+		if (s->q.len - s->qoff + len > MWG_STREAM_QUEUE_MAX ||
+		    __atomic_load_n(&s->tn->queued, __ATOMIC_RELAXED) + len >
+		    s->tn->cfg->max_queued_bytes) {
 			s->ending = true;
-		else if (mwg_buf_append(&s->q, line, strlen(line)) == 0)
+		} else if (mwg_buf_append(&s->q, line, len) == 0) {
+			__atomic_add_fetch(&s->tn->queued, len, __ATOMIC_RELAXED);
 			s->messages++;
+		}
 	}
 	if (ending)
 		s->ending = true;
@@ -327,6 +334,7 @@ ssize_t mwg_stream_read(struct mwg_stream *s, char *buf, size_t max)
 		n = (ssize_t)(avail < max ? avail : max);
 		memcpy(buf, s->q.data + s->qoff, (size_t)n);
 		s->qoff += (size_t)n;
+		__atomic_sub_fetch(&s->tn->queued, (size_t)n, __ATOMIC_RELAXED);
 		if (s->qoff == s->q.len) {
 			s->q.len = s->qoff = 0;
 			/* idle streams should not keep a big full map's buffer */
@@ -352,6 +360,7 @@ char *mwg_stream_pop_line(struct mwg_stream *s)
 
 		line = strndup(s->q.data + s->qoff, n);
 		s->qoff += n + 1;
+		__atomic_sub_fetch(&s->tn->queued, n + 1, __ATOMIC_RELAXED);
 		if (s->qoff == s->q.len)
 			s->q.len = s->qoff = 0;
 	}
@@ -1141,6 +1150,9 @@ struct mwg_stream *mwg_tailnet_stream_open(struct mwg_tailnet *tn, int64_t node_
 		mwg_fail(e, 500, "out of memory");
 		goto fail;
 	}
+	/* One stream per node: a new one replaces the old ones (each may hold
+	 * MWG_STREAM_QUEUE_MAX; a client reconnecting has given up on them). */
+	end_streams(tn, c, "replaced by a newer stream of this node");
 	stream_send(s, m, false);
 	free(m);
 	s->next = c->streams;
@@ -1167,6 +1179,9 @@ void mwg_tailnet_stream_close(struct mwg_stream *s)
 
 	pthread_mutex_lock(&s->lock);
 	s->gone = true;
+	/* nobody reads what is still queued: it leaves the global budget */
+	__atomic_sub_fetch(&tn->queued, s->q.len - s->qoff, __ATOMIC_RELAXED);
+	s->q.len = s->qoff = 0;
 	pthread_mutex_unlock(&s->lock);
 	pthread_mutex_lock(&tn->lock);
 	pend_unlink(tn, s);

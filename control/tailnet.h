@@ -64,6 +64,7 @@ struct mwg_tailnet {
 	int64_t seq;
 	int64_t last_expiry_scan, last_gc, last_keepalive;
 	size_t nstreams;
+	size_t queued;		/* bytes queued on all streams (atomic) */
 	bool closing;		/* no new streams (shutdown) */
 	struct mwg_stream *pending;	/* streams with a pending delta */
 	/* Called (without locks) when a suspended stream has data. */

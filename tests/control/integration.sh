@@ -229,6 +229,10 @@ run_suite() {
 	expect_out "approval shows the machine key" "approved node $C: machine $("$MWGC" pubkey mkey "$W/m.c"), hostname gamma, now gamma.test.meshwg" ctl nodes approve "$C" --user bob
 	expect_out "approved c gets a map" '"type":"full"' client c map
 	expect_out "same hostname gets a unique name" '"dns_name":"alpha-1.test.meshwg"' client d register --auth-key "$REUSE" --hostname alpha
+	newnode esc
+	expect_out "hostname normalised to a DNS label" '"dns_name":"evil52cagk.test.meshwg","hostname":"evil52cagk"' client esc register --auth-key "$REUSE" --hostname $'Evil\e]52;c;aGk=\a'
+	if ctl --output json nodes list | grep -q 'u001b'; then bad "escape sequence stored"; else ok; fi
+	ctl nodes delete "$(node_id evil52cagk)" >/dev/null
 	A=$(node_id alpha); B=$(node_id beta)
 	ADDRS=$(ctl --output json nodes list | tr -d ' \n\t' | grep -o '"addresses":\["[^]]*\]' | sort | uniq -d)
 	if [ -z "$ADDRS" ]; then ok; else bad "duplicate addresses: $ADDRS"; fi
@@ -260,6 +264,8 @@ run_suite() {
 }
 EOP
 	check "policy check" ctl policy check "$W/p1.hujson"
+	expect_out "policy check needs no configuration file" "^ok$" "$BIN" --config "$W/none.json" policy check "$W/p1.hujson"
+	expect_out "and reports file:line:col without one" "bad.hujson:4:[0-9]+" "$BIN" --config "$W/none.json" policy check "$W/bad.hujson"
 	check "policy set" ctl policy set "$W/p1.hujson"
 	expect_out "policy get" "alice's machines" ctl policy get
 	wait_for "policy delta removes bob's node" "$W/a.stream" '"peers_removed":\[[0-9,]*'"$C"'[],]'
@@ -323,6 +329,14 @@ EOP
 	expect_out "GET on POST endpoint" "^405$" api_status GET /v1/map
 	expect_out "unknown endpoint" "^404$" api_status GET /v2/nothing
 	expect_out "GET /v1/key" '"server_key":"mkey:[0-9a-f]{64}"' curl -sS "$URL/v1/key"
+	expect_out "endpoint that is not ip:port refused" "HTTP 400: endpoints: \"<script>:1\" is not ip:port" client b update --endpoints '<script>:1'
+	expect_out "IPv6 endpoint accepted" '"ok":true' client b update --endpoints '[2001:db8::1]:41641,198.51.100.7:41641'
+	expect_out "/health tells no counts to anyone" '^\{"status":"ok"\}$' curl -sS "$URL/health"
+	expect_out "/health counts for admins" '"nodes":[0-9]+' api GET /health
+	expect_out "API key last_used is recorded" '"last_used":"20[0-9]{2}-' api GET /api/v1/apikeys
+	expect_out "a non-boolean flag is refused" '"error":"reusable: want true or false"' api POST /api/v1/preauthkeys --data '{"user":"alice","reusable":"yes"}'
+	printf '{}\000' >"$W/nul.hujson"
+	expect_out "CLI: policy file with a NUL byte refused" "NUL byte" ctl policy check "$W/nul.hujson"
 
 	# ---- concurrent registrations with one single-use key ----
 	ONCE=$(ctl preauthkeys create --user alice)
@@ -344,6 +358,7 @@ EOP
 	check "expire a" ctl nodes expire "$A"
 	wait_for "expired node's stream ends" "$W/a.stream" '"type":"goodbye","reason":"node key expired"'
 	expect_out "expired node has no map" "HTTP 403: node key expired" client a map
+	expect_out "expired node re-registering without a key: 403" "HTTP 403: node key expired; re-register with an auth key" client a register --hostname alpha
 	"$MWGC" genkey >"$W/n.a2"
 	expect_out "expired key cannot rotate itself" "HTTP 401: node key expired" client a rotate "$W/n.a2" --hostname alpha
 	cp "$W/n.a2" "$W/n.a3"
@@ -404,6 +419,21 @@ EOP
 	fi
 	for n in db db-1; do ctl nodes delete "$(node_id $n)" >/dev/null; done
 
+	# ---- connection limits: per IP, and a short timeout for requests ----
+	PORT7=$(free_port)
+	write_config "$W/cfg7.json" "$PORT7" ", \"max_connections_per_ip\": 3, \"request_timeout\": \"2s\""
+	if start_server "$W/cfg7.json" "$W/server7.log"; then
+		exec 5<>"/dev/tcp/127.0.0.1/$PORT7" 6<>"/dev/tcp/127.0.0.1/$PORT7" 7<>"/dev/tcp/127.0.0.1/$PORT7"
+		printf 'GET /health HTTP/1.1\r\n' >&5
+		expect_out "a 4th connection from one IP is refused" "^000$" curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$PORT7/health"
+		wait_cmd "partial requests are dropped after request_timeout" curl -sf --max-time 2 "http://127.0.0.1:$PORT7/health"
+		exec 5>&- 6>&- 7>&-
+		kill "$SPID"
+		wait "$SPID" 2>/dev/null
+	else
+		bad "connection-limit server start"
+	fi
+
 	# ---- more admin API ----
 	expect_out "api: create key" '"key":"mwgkey-' api POST /api/v1/preauthkeys --data '{"user":"alice","reusable":true,"tags":["tag:router"]}'
 	expect_out "api: key with undefined tag refused" '"error":"tag:x is not defined' api POST /api/v1/preauthkeys --data '{"user":"alice","tags":["tag:x"]}'
@@ -441,6 +471,8 @@ EOP
 	kill "$SPID" 2>/dev/null
 
 	# ---- clean shutdown with open streams ----
+	RBODY=$("$MWGC" -s "$URL" -m "$W/m.d" -n "$W/n.d" seal "{\"node_key\":\"$("$MWGC" pubkey nodekey "$W/n.d")\"}")
+	expect_out "request accepted before the restart" '^200 ' sh -c "echo '$RBODY' | '$MWGC' -s '$URL' -m '$W/m.a' -n '$W/n.a' post /v1/update"
 	kill "$S1"
 	wait "$S1"
 	S1RC=$?
@@ -456,6 +488,7 @@ EOP
 	NODES_AFTER=$(ctl --output json nodes list | grep -o '"addresses":[^]]*]' | sort)
 	if [ "$NODES_BEFORE" = "$NODES_AFTER" ] && [ -n "$NODES_AFTER" ]; then ok; else bad "state changed across restart"; fi
 	expect_out "policy persisted" "alice's machines" ctl policy get
+	expect_out "request replayed after the restart refused" '^401 .*replay' sh -c "echo '$RBODY' | '$MWGC' -s '$URL' -m '$W/m.a' -n '$W/n.a' post /v1/update"
 	expect_out "map after restart" '"type":"full"' "$MWGC" -s "$URL" -m "$W/m.a" -n "$W/n.a4" map
 	: >"$W/kill.log"
 	for i in $(seq 1 12); do newnode "k$i"; done

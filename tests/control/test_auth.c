@@ -278,6 +278,62 @@ static void test_canonical_keys(void **state)
 	cJSON_Delete(proof);
 }
 
+/* Without a replay record that outlives the process, nonces from before
+ * the server started are refused (a request captured before a restart). */
+static void test_not_before_start(void **state)
+{
+	uint8_t nonce[24];
+	struct mwg_err e;
+	char *body;
+	cJSON *in;
+
+	(void)state;
+	A.not_before_ns = mwg_now_ns();
+	nonce_at(nonce, A.not_before_ns - 1000000000ull, 1);
+	body = envelope(mpriv, spub, nonce, "{}", mtext);
+	assert_null(try_open(body, &e));
+	assert_int_equal(e.status, 401);
+	assert_non_null(strstr(e.msg, "before the server started"));
+	free(body);
+	mwg_nonce_make(&G, MWG_DIR_REQUEST, nonce);
+	body = envelope(mpriv, spub, nonce, "{}", mtext);
+	in = try_open(body, &e);
+	assert_non_null(in);
+	cJSON_Delete(in);
+	free(body);
+	A.not_before_ns = 0;
+}
+
+/* The in-memory record keeps only machines seen within the skew. */
+static void test_prune(void **state)
+{
+	uint8_t nonce[24], k[32], kp[32];
+	char mk[MWG_KEY_TEXT_MAX], *body;
+	struct mwg_err e;
+	size_t before = A.count;
+	cJSON *in;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 10; i++) {
+		randombytes_buf(k, 32);
+		crypto_scalarmult_base(kp, k);
+		mwg_key_format(mk, sizeof(mk), "mkey:", kp);
+		mwg_nonce_make(&G, MWG_DIR_REQUEST, nonce);
+		body = envelope(k, spub, nonce, "{}", mk);
+		in = try_open(body, &e);
+		assert_non_null(in);
+		cJSON_Delete(in);
+		free(body);
+	}
+	assert_int_equal(A.count, before + 10);
+	mwg_auth_prune(&A, mwg_now_ns());
+	assert_int_equal(A.count, before + 10);
+	/* once their nonces are older than the skew, they are forgotten */
+	mwg_auth_prune(&A, mwg_now_ns() + 2 * (uint64_t)A.max_skew_ns);
+	assert_int_equal(A.count, 0);
+}
+
 static int shared_calls;
 
 static int reject_all(void *arg, const char *mkey, uint64_t ts, uint64_t ctr, struct mwg_err *e)
@@ -392,6 +448,8 @@ int main(void)
 		cmocka_unit_test(test_shared_check),
 		cmocka_unit_test(test_reply_seal),
 		cmocka_unit_test(test_reflected_reply),
+		cmocka_unit_test(test_not_before_start),
+		cmocka_unit_test(test_prune),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -372,6 +372,57 @@ static void test_engine(void **state)
 	mwg_tailnet_stream_close(N[2].s);
 }
 
+/* One stream per node: a second one ends the first with a goodbye. And all
+ * streams together hold at most max_queued_bytes. */
+static void test_stream_limits(void **state)
+{
+	struct mwg_err e = { 0 };
+	struct mwg_stream *old, *s3;
+	char buf[16];
+	cJSON *m;
+
+	(void)state;
+	old = mwg_tailnet_stream_open(tn, N[1].id, N[1].mpub, REQ, NULL, &e);
+	assert_non_null(old);
+	N[1].s = old;
+	drain(&N[1]);
+	assert_int_equal(tn->queued, 0);
+	N[1].s = mwg_tailnet_stream_open(tn, N[1].id, N[1].mpub, REQ, NULL, &e);
+	assert_non_null(N[1].s);
+	assert_true(tn->queued > 0);
+	{
+		struct node o = N[1];
+
+		o.s = old;
+		m = next(&o);
+	}
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(m, "type")), "goodbye");
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(m, "reason")),
+			    "replaced by a newer stream of this node");
+	cJSON_Delete(m);
+	assert_int_equal(mwg_stream_read(old, buf, sizeof(buf)), -1);
+	m = next(&N[1]);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(m, "type")), "full");
+	cJSON_Delete(m);
+	mwg_tailnet_stream_close(old);
+	assert_int_equal(tn->queued, 0);
+
+	/* the global budget: N[1]'s full map is queued and unread, so N[3]'s
+	 * does not fit and its stream ends at once */
+	N[1].s = (mwg_tailnet_stream_close(N[1].s),
+		  mwg_tailnet_stream_open(tn, N[1].id, N[1].mpub, REQ, NULL, &e));
+	assert_non_null(N[1].s);
+	cfg.max_queued_bytes = tn->queued + 10;
+	s3 = mwg_tailnet_stream_open(tn, N[3].id, N[3].mpub, REQ, NULL, &e);
+	assert_non_null(s3);
+	assert_int_equal(mwg_stream_read(s3, buf, sizeof(buf)), -1);
+	/* what a closed stream held leaves the budget */
+	mwg_tailnet_stream_close(N[1].s);
+	assert_int_equal(tn->queued, 0);
+	mwg_tailnet_stream_close(s3);
+	cfg.max_queued_bytes = 512u << 20;
+}
+
 static void test_store_nonce(void **state)
 {
 	struct mwg_err e = { 0 };
@@ -392,6 +443,7 @@ int main(void)
 		cmocka_unit_test(test_ids_diff),
 		cmocka_unit_test(test_render),
 		cmocka_unit_test_setup_teardown(test_engine, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_nonce, setup, teardown),
 	};
 
