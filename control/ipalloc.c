@@ -262,6 +262,23 @@ static bool reserved(const struct mwg_ipalloc *a, uint64_t off, const uint8_t *a
 	return false;
 }
 
+int mwg_ipalloc_set_cursor(struct mwg_ipalloc *a, const char *text)
+{
+	uint8_t addr[16];
+	uint64_t off = 0;
+	int i;
+
+	if (parse_addr(a, text, addr) < 0)
+		return -1;
+	/* the host part (the prefix's host bits are zero) */
+	for (i = a->alen > 8 ? a->alen - 8 : 0; i < a->alen; i++)
+		off = off << 8 | (uint8_t)(addr[i] ^ a->prefix.addr[i]);
+	if (off >= a->size)
+		return -1;
+	a->cursor = off;
+	return 0;
+}
+
 int mwg_ipalloc_next(struct mwg_ipalloc *a, char *out, size_t outlen)
 {
 	uint64_t tries;

@@ -31,6 +31,8 @@ void mwg_ipalloc_free(struct mwg_ipalloc *a);
 int mwg_ipalloc_mark(struct mwg_ipalloc *a, const char *addr);
 int mwg_ipalloc_release(struct mwg_ipalloc *a, const char *addr);
 bool mwg_ipalloc_is_used(const struct mwg_ipalloc *a, const char *addr);
+/* Continues allocating after addr (text, inside the prefix). 0 or -1. */
+int mwg_ipalloc_set_cursor(struct mwg_ipalloc *a, const char *addr);
 /* Picks a free address, marks it used and writes its text. -1 when full. */
 int mwg_ipalloc_next(struct mwg_ipalloc *a, char *out, size_t outlen);
 size_t mwg_ipalloc_count(const struct mwg_ipalloc *a);

@@ -908,16 +908,38 @@ static int pending_room(struct mwg_store *s, struct mwg_err *e)
 	return 0;
 }
 
+/*
+ * The allocation cursor lives in the database (settings alloc_cursor_v4/v6,
+ * written in the allocating transaction): a freed address is not handed out
+ * again before the allocator wraps, whichever process allocates next (a
+ * restarted server, another server, the admin CLI).
+ */
 static int alloc_addresses(struct mwg_store *s, char *v4, size_t l4, char *v6, size_t l6,
 			   struct mwg_err *e)
 {
-	if (alloc_refresh(s, e))
+	struct mwg_rows rows;
+	int i;
+
+	if (alloc_refresh(s, e) ||
+	    DBQ0(s->db, &rows, NULL, e, "SELECT name, value FROM settings WHERE name IN"
+		 " ('alloc_cursor_v4', 'alloc_cursor_v6')"))
 		return -1;
+	for (i = 0; i < rows.nrows; i++)
+		mwg_ipalloc_set_cursor(strcmp(mwg_cell(&rows, i, 0), "alloc_cursor_v4") ? s->alloc6 :
+				       s->alloc4, mwg_cell(&rows, i, 1));
+	mwg_rows_free(&rows);
 	if (mwg_ipalloc_next(s->alloc4, v4, l4))
 		return mwg_fail(e, 507, "IPv4 prefix exhausted: no free address");
 	if (mwg_ipalloc_next(s->alloc6, v6, l6)) {
 		mwg_ipalloc_release(s->alloc4, v4);
 		return mwg_fail(e, 507, "IPv6 prefix exhausted: no free address");
+	}
+	if (DBQ(s->db, NULL, NULL, e, "INSERT INTO settings (name, value) VALUES"
+		" ('alloc_cursor_v4', $1), ('alloc_cursor_v6', $2)"
+		" ON CONFLICT (name) DO UPDATE SET value = excluded.value", v4, v6)) {
+		mwg_ipalloc_release(s->alloc4, v4);
+		mwg_ipalloc_release(s->alloc6, v6);
+		return -1;
 	}
 	return 0;
 }

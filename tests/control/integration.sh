@@ -419,6 +419,15 @@ EOP
 	fi
 	for n in db db-1; do ctl nodes delete "$(node_id $n)" >/dev/null; done
 
+	# ---- a deleted node's address is not handed out again soon ----
+	newnode ka
+	newnode kp
+	KA=$(client ka register --auth-key "$REUSE" --hostname addrtest | grep -o '"addresses":\["100\.64\.0\.[0-9]*' | grep -o '[0-9]*$')
+	ctl nodes delete "$(node_id addrtest)" >/dev/null
+	client kp register --hostname addrnext >/dev/null
+	expect_out "the next address, even when a new process allocates" "\"addresses\":\[\"100\.64\.0\.$((KA + 1))[/\"]" sh -c "'$BIN' --config '$W/cfg.json' --output json nodes approve $(pending_id addrnext) --user alice | tr -d ' \n\t'"
+	ctl nodes delete "$(node_id addrnext)" >/dev/null
+
 	# ---- connection limits: per IP, and a short timeout for requests ----
 	PORT7=$(free_port)
 	write_config "$W/cfg7.json" "$PORT7" ", \"max_connections_per_ip\": 3, \"request_timeout\": \"2s\""
