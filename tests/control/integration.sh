@@ -430,12 +430,13 @@ EOP
 
 	# ---- connection limits: per IP, and a short timeout for requests ----
 	PORT7=$(free_port)
-	write_config "$W/cfg7.json" "$PORT7" ", \"max_connections_per_ip\": 3, \"request_timeout\": \"2s\""
+	# one worker thread: connections are accepted in the order they were made
+	write_config "$W/cfg7.json" "$PORT7" ", \"max_connections_per_ip\": 3, \"request_timeout\": \"5s\", \"threads\": 1"
 	if start_server "$W/cfg7.json" "$W/server7.log"; then
 		exec 5<>"/dev/tcp/127.0.0.1/$PORT7" 6<>"/dev/tcp/127.0.0.1/$PORT7" 7<>"/dev/tcp/127.0.0.1/$PORT7"
 		printf 'GET /health HTTP/1.1\r\n' >&5
 		expect_out "a 4th connection from one IP is refused" "^000$" curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$PORT7/health"
-		wait_cmd "partial requests are dropped after request_timeout" curl -sf --max-time 2 "http://127.0.0.1:$PORT7/health"
+		wait_cmd "partial requests are dropped after request_timeout" curl -sf --max-time 5 "http://127.0.0.1:$PORT7/health"
 		exec 5>&- 6>&- 7>&-
 		kill "$SPID"
 		wait "$SPID" 2>/dev/null
