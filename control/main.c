@@ -274,7 +274,7 @@ static int run_admin(const struct mwg_config *cfg, const struct cmd *c, int argc
 		}
 		size_t len = 0;
 
-		text = mwg_read_file(file, 4 << 20, &len, &e);
+		text = mwg_read_file(file, POLICY_MAX_FILE, &len, &e);
 		if (!text || memchr(text, '\0', len)) {
 			fprintf(stderr, "meshwg-control: %s\n", text ? "policy file contains a NUL byte" : e.msg);
 			free(text);
@@ -324,7 +324,7 @@ static int policy_lint(int argc, char **argv)
 		fprintf(stderr, "meshwg-control: policy check: want one FILE\n");
 		return 2;
 	}
-	text = mwg_read_file(argv[0], 4 << 20, &len, &e);
+	text = mwg_read_file(argv[0], POLICY_MAX_FILE, &len, &e);
 	if (!text || memchr(text, '\0', len)) {
 		fprintf(stderr, "meshwg-control: %s\n", text ? "policy file contains a NUL byte" : e.msg);
 		free(text);

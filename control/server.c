@@ -573,7 +573,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (rq->body.len + *upload_size > sv->cfg->max_body)
+		/* a policy may be larger than other bodies, as large as a file */
+		size_t max = strncmp(url, "/api/v1/policy", 14) ? sv->cfg->max_body :
+			     POLICY_MAX_FILE;
+
+		if (rq->body.len + *upload_size > max)
 			rq->too_big = true;
 		else if (mwg_buf_append(&rq->body, upload, *upload_size))
 			return MHD_NO;
@@ -583,7 +587,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	if (rq->too_big) {
 		struct mwg_err e;
 
-		mwg_fail(&e, 413, "request body larger than %zu bytes", sv->cfg->max_body);
+		mwg_fail(&e, 413, "request body larger than %zu bytes",
+			 strncmp(url, "/api/v1/policy", 14) ? sv->cfg->max_body : POLICY_MAX_FILE);
 		return reply_err(c, &e);
 	}
 	if (!strcmp(url, "/v1/key") && !strcmp(method, "GET")) {
@@ -651,7 +656,7 @@ static int sync_policy_file(struct server *sv, struct mwg_err *e)
 
 	if (!sv->cfg->policy_file[0])
 		return 0;
-	text = mwg_read_file(sv->cfg->policy_file, 4 << 20, &len, e);
+	text = mwg_read_file(sv->cfg->policy_file, POLICY_MAX_FILE, &len, e);
 	if (!text)
 		return -1;
 	if (mwg_store_node_list(sv->store, &nodes, &n, e)) {

@@ -268,6 +268,17 @@ static int valid_name(const char *s)
 	return 1;
 }
 
+/* A tag's name as the policy language has it (docs/policy.md): letters,
+ * digits, '-', '_'; a tag the store took but a policy cannot name would be
+ * refused by every tagOwners. */
+static int valid_tag_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= 63 && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					"0123456789-_") == n;
+}
+
 int mwg_tags_validate(const cJSON *tags, struct mwg_err *e)
 {
 	const cJSON *t;
@@ -276,7 +287,7 @@ int mwg_tags_validate(const cJSON *tags, struct mwg_err *e)
 		return mwg_fail(e, 400, "tags: want an array of \"tag:name\"");
 	cJSON_ArrayForEach(t, tags) {
 		if (!cJSON_IsString(t) || strncmp(t->valuestring, "tag:", 4) ||
-		    !valid_name(t->valuestring + 4))
+		    !valid_tag_name(t->valuestring + 4))
 			return mwg_fail(e, 400, "tags: \"%s\" is not a valid tag (want tag:name)",
 					cJSON_IsString(t) ? t->valuestring : "?");
 	}

@@ -16,7 +16,6 @@
 
 /* Largest policy file accepted. */
 #define _POSIX_C_SOURCE 200809L
-#define POLICY_MAX_FILE (16u << 20)
 
 struct pctx {
 	struct policy *p;
