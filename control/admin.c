@@ -110,12 +110,35 @@ static int tags_known(struct mwg_store *st, const cJSON *tags, struct mwg_err *e
 	return r;
 }
 
+/* Every user the policy names must exist (a typo would silently match
+ * nobody): "file:line:col: unknown user". */
+static int policy_users_known(struct mwg_store *st, const struct policy *p, struct mwg_err *e)
+{
+	struct policy_error perr;
+	char **names = NULL, msg[600];
+	size_t n = 0, i;
+	int r = 0;
+
+	if (mwg_store_user_names(st, &names, &n, e))
+		return -1;
+	memset(&perr, 0, sizeof(perr));
+	if (policy_check_users(p, (const char *const *)names, n, &perr) < 0) {
+		policy_error_format(&perr, msg, sizeof(msg));
+		r = mwg_fail(e, 400, "%.250s", msg);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return r;
+}
+
 static int policy_validate_text(struct mwg_store *st, const cJSON *args, struct mwg_err *e)
 {
 	const char *text = sarg(args, "text"), *name = sarg(args, "name");
 	struct mwg_node *nodes = NULL;
 	size_t n = 0;
 	struct policy *p;
+	int r;
 
 	if (!text)
 		return mwg_fail(e, 400, "policy text is required");
@@ -125,8 +148,9 @@ static int policy_validate_text(struct mwg_store *st, const cJSON *args, struct 
 	mwg_nodes_free(nodes, n);
 	if (!p)
 		return -1;
+	r = policy_users_known(st, p, e);
 	policy_free(p);
-	return 0;
+	return r;
 }
 
 bool mwg_admin_readonly(const char *op)

@@ -264,6 +264,8 @@ run_suite() {
 }
 EOP
 	check "policy check" ctl policy check "$W/p1.hujson"
+	sed 's/"src": \["alice@"\]/"src": ["alcie@"]/' "$W/p1.hujson" >"$W/typo.hujson"
+	expect_out "a policy naming an unknown user is refused" "typo.hujson:[0-9]+:[0-9]+: unknown user \"alcie@\"" ctl policy check "$W/typo.hujson"
 	expect_out "policy check needs no configuration file" "^ok$" "$BIN" --config "$W/none.json" policy check "$W/p1.hujson"
 	expect_out "and reports file:line:col without one" "bad.hujson:4:[0-9]+" "$BIN" --config "$W/none.json" policy check "$W/bad.hujson"
 	check "policy set" ctl policy set "$W/p1.hujson"
