@@ -432,13 +432,14 @@ EOP
 
 	# ---- connection limits: per IP, and a short timeout for requests ----
 	PORT7=$(free_port)
-	write_config "$W/cfg7.json" "$PORT7" ", \"max_connections_per_ip\": 1, \"request_timeout\": \"4s\", \"threads\": 1"
+	write_config "$W/cfg7.json" "$PORT7" ", \"max_connections_per_ip\": 1, \"request_timeout\": \"15s\", \"threads\": 1"
 	if start_server "$W/cfg7.json" "$W/server7.log"; then
 		# one connection holds the IP's only slot with a partial request...
 		exec 5<>"/dev/tcp/127.0.0.1/$PORT7"
 		printf 'GET /health HTTP/1.1\r\n' >&5
 		wait_cmd "a 2nd connection from one IP is refused" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://127.0.0.1:$PORT7/health)\" = 000 ]"
-		# ...until request_timeout drops it
+		# ...until request_timeout drops it (15 s: long enough for a loaded
+		# machine to probe in between, within wait_cmd's 30 s)
 		wait_cmd "a partial request is dropped after request_timeout" curl -sf --max-time 5 "http://127.0.0.1:$PORT7/health"
 		exec 5>&-
 		kill "$SPID"
