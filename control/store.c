@@ -1032,8 +1032,14 @@ static int register_tags(struct mwg_store *s, const struct authkey_info *ai, con
 	int r = 0;
 
 	*text = NULL;
-	if (!cJSON_GetArraySize(adv))
+	if (!cJSON_GetArraySize(adv)) {
+		/* An explicit empty list with an auth key: the node gets the
+		 * key's tags only, so it is personal again under an untagged key
+		 * (as in Tailscale); no list leaves its tags as they are. */
+		if (cJSON_IsArray(adv) && !(*text = strdup(ai->tags ? ai->tags : "[]")))
+			return mwg_fail(e, 500, "out of memory");
 		return 0;
+	}
 	all = cJSON_Parse(ai->tags ? ai->tags : "[]");
 	check = cJSON_CreateArray();
 	if (!cJSON_IsArray(all) || !check)

@@ -300,6 +300,9 @@ EOP
 	wait_for "tag change reaches peers as a delta" "$W/a.stream" '"type":"delta".*"id":'"$T3"',[^}]*"tags":\["tag:router"\]'
 	expect_out "re-register refused with bob's key" "HTTP 403: user bob@ may not use tag:router" regtags t3 plain3 tag:router "$BOBKEY"
 	expect_out "refused re-register changed nothing" '"self":\{[^}]*"user":"alice","tags":\["tag:router"\],"key_expiry":null' client t3 map
+	expect_out "re-authenticating with an empty tag list makes the node personal again" '"self":\{[^}]*"user":"alice","tags":\[\],"key_expiry":"20' regtags t3 plain3 "" "$REUSE"
+	expect_out "tagged again" '"tags":\["tag:router"\],"key_expiry":null' regtags t3 plain3 tag:router "$REUSE"
+	expect_out "re-authenticating with no tag list keeps the tags" '"tags":\["tag:router"\],"key_expiry":null' client t3 register --hostname plain3 --auth-key "$REUSE"
 	"$MWGC" genkey >"$W/n.t2b"
 	expect_out "rotation keeps the tags" '"tags":\["tag:router"\],"key_expiry":null' client t2 rotate "$W/n.t2b" --hostname tagged2
 	expect_out "rotated tagged node's map" '"self":\{[^}]*"tags":\["tag:router"\],"key_expiry":null' "$MWGC" -s "$URL" -m "$W/m.t2" -n "$W/n.t2b" map
