@@ -4,6 +4,7 @@
 #include "ctl.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #include "../control/client/mwgc_client.h"
 #include "log.h"
+#include "state.h"
 
 enum req_op { OP_REGISTER, OP_ROTATE, OP_UPDATE, OP_LOGOUT, OP_STREAM };
 
@@ -23,6 +25,7 @@ struct req {
 	char *auth_key, *hostname;
 	uint8_t new_priv[32];
 	bool fetching_key;	/* phase 1: GET /v1/key */
+	struct mwgc_exchange x;	/* what its replies must answer */
 	CURL *h;
 	struct curl_slist *hdrs;
 	char *body;
@@ -38,6 +41,12 @@ struct req {
 };
 
 struct ctl {
+	char url[300];		/* as given, pin included */
+	/* The server key we trust: from the URL ("#mkey:<hex>"), or pinned in
+	 * pin_dir/server.pin the first time (docs/agent.md). */
+	char pin_dir[PATH_MAX];
+	uint8_t pin[32];
+	bool pinned;
 	struct loop *loop;
 	CURLM *multi;
 	struct loop_timer curl_timer, kick_timer, idle_timer;
@@ -232,7 +241,7 @@ static int start_http(struct req *r)
 	if (!r->fetching_key) {
 		cJSON *p = build_payload(r);
 
-		r->body = p ? mwgc_seal_request(&c->m, p) : NULL;
+		r->body = p ? mwgc_seal_request(&c->m, p, &r->x) : NULL;
 		cJSON_Delete(p);
 		if (!r->body)
 			return -1;
@@ -309,11 +318,11 @@ static void error_from_body(struct req *r, char *out, size_t outlen)
 	cJSON_Delete(j);
 }
 
-/* Opens one sealed envelope from the server. */
-static cJSON *open_sealed(struct ctl *c, const char *text, char *err, size_t errlen)
+/* Opens one sealed envelope from the server, a reply to r. */
+static cJSON *open_sealed(struct req *r, const char *text, char *err, size_t errlen)
 {
 	struct mwg_err e = { 0 };
-	cJSON *msg = mwgc_open(&c->m, text, &e);
+	cJSON *msg = mwgc_open(&r->c->m, text, &r->x, &e);
 
 	if (!msg)
 		snprintf(err, errlen, "%s", e.msg);
@@ -335,7 +344,7 @@ static bool deliver_lines(struct ctl *c, struct req *r)
 		cJSON *msg;
 
 		*nl = '\0';
-		msg = l ? open_sealed(c, r->buf.data, err, sizeof(err)) : NULL;
+		msg = l ? open_sealed(r, r->buf.data, err, sizeof(err)) : NULL;
 		memmove(r->buf.data, nl + 1, r->buf.len - l - 1);
 		r->buf.len -= l + 1;
 		r->buf.data[r->buf.len] = '\0';
@@ -358,6 +367,55 @@ static bool deliver_lines(struct ctl *c, struct req *r)
 	return c->stream == r;
 }
 
+/*
+ * The reply of GET /v1/key: the server key, checked against the pin (a
+ * changed key is refused: it is what an impostor on the path would send),
+ * or pinned now if nothing is (trust on first use). 0 with c->m.spub set.
+ */
+static int trust_server_key(struct ctl *c, struct req *r, char *err, size_t errlen)
+{
+	cJSON *j = r->buf.data ? cJSON_Parse(r->buf.data) : NULL;
+	const char *k = cJSON_GetStringValue(cJSON_GetObjectItem(j, "server_key"));
+	double version = cJSON_GetNumberValue(cJSON_GetObjectItem(j, "version"));
+	uint8_t key[32];
+	char have[MWG_KEY_TEXT_MAX], want[MWG_KEY_TEXT_MAX], serr[300];
+	int bad = r->status != 200 || mwg_key_parse(k, "mkey:", key);
+
+	cJSON_Delete(j);
+	if (bad) {
+		snprintf(err, errlen, "GET %s/v1/key: bad reply (HTTP %ld)", c->m.url, r->status);
+		return -1;
+	}
+	if (version != MWG_PROTOCOL_VERSION) {
+		snprintf(err, errlen, "%s speaks protocol version %g, meshwgd %d: upgrade the older one",
+			 c->m.url, version, MWG_PROTOCOL_VERSION);
+		return -1;
+	}
+	mwg_key_format(have, sizeof(have), "mkey:", key);
+	if (c->pinned && sodium_memcmp(key, c->pin, 32)) {
+		mwg_key_format(want, sizeof(want), "mkey:", c->pin);
+		snprintf(err, errlen, "the control server's key changed: it now presents %s, but %s is "
+			 "pinned (%s%.100s%s); refusing to talk to it. If the server really has a new "
+			 "key, remove the pin and log in again", have, want,
+			 strchr(c->url, '#') ? "in the login server URL" : "in ",
+			 strchr(c->url, '#') ? "" : c->pin_dir,
+			 strchr(c->url, '#') ? "" : "/server.pin");
+		return -1;
+	}
+	if (!c->pinned && c->pin_dir[0]) {
+		if (state_save_pin(c->pin_dir, c->m.url, key, serr, sizeof(serr))) {
+			snprintf(err, errlen, "cannot pin the server key: %s", serr);
+			return -1;
+		}
+		log_info("ctl: pinned the key of %s: %s (in %s/server.pin)", c->m.url, have,
+			 c->pin_dir);
+	}
+	memcpy(c->pin, key, 32);
+	c->pinned = true;
+	memcpy(c->m.spub, key, 32);
+	return 0;
+}
+
 static void done(struct req *r, CURLcode rc)
 {
 	struct ctl *c = r->c;
@@ -373,17 +431,10 @@ static void done(struct req *r, CURLcode rc)
 	}
 	curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &r->status);
 	if (r->fetching_key) {
-		cJSON *j = r->buf.data ? cJSON_Parse(r->buf.data) : NULL;
-		const char *k = cJSON_GetStringValue(cJSON_GetObjectItem(j, "server_key"));
-
-		if (r->status != 200 || mwg_key_parse(k, "mkey:", c->m.spub)) {
-			cJSON_Delete(j);
-			snprintf(err, sizeof(err), "GET %s/v1/key: bad reply (HTTP %ld)", c->m.url,
-				 r->status);
+		if (trust_server_key(c, r, err, sizeof(err))) {
 			finish(r, r->status == 200 ? 502 : r->status, err, NULL);
 			return;
 		}
-		cJSON_Delete(j);
 		c->m.have_server_key = true;
 		curl_multi_remove_handle(c->multi, r->h);
 		curl_easy_cleanup(r->h);
@@ -403,7 +454,7 @@ static void done(struct req *r, CURLcode rc)
 		return;
 	}
 	{
-		cJSON *reply = open_sealed(c, r->buf.data ? r->buf.data : "", err, sizeof(err));
+		cJSON *reply = open_sealed(r, r->buf.data ? r->buf.data : "", err, sizeof(err));
 
 		if (!reply) {
 			finish(r, 502, err, NULL);
@@ -448,10 +499,12 @@ static void on_idle(void *arg)
 
 /* ---- API ---- */
 
-int ctl_open(struct ctl **cp, struct loop *l, const char *url, const uint8_t machine_priv[32],
-	     const uint8_t node_priv[32], char *err, size_t errlen)
+int ctl_open(struct ctl **cp, struct loop *l, const char *url, const char *pin_dir,
+	     const uint8_t machine_priv[32], const uint8_t node_priv[32], char *err, size_t errlen)
 {
 	struct ctl *c = calloc(1, sizeof(*c));
+	char base[300], *hash, perr[300];
+	int r = 1;
 
 	*cp = NULL;
 	if (!c) {
@@ -462,11 +515,36 @@ int ctl_open(struct ctl **cp, struct loop *l, const char *url, const uint8_t mac
 	c->idle_ms = 70000;
 	c->timeout_s = 60;
 	c->curl_timer.fd = c->kick_timer.fd = c->idle_timer.fd = -1;
-	if (mwgc_init(&c->m, url, machine_priv, node_priv)) {
+	snprintf(c->url, sizeof(c->url), "%s", url);
+	snprintf(base, sizeof(base), "%s", url);
+	/* "https://server#mkey:<hex>" pins the server key in the URL itself */
+	hash = strchr(base, '#');
+	if (hash) {
+		*hash++ = '\0';
+		if (mwg_key_parse(hash, "mkey:", c->pin)) {
+			snprintf(err, errlen, "bad server key pin in \"%s\" (want URL#mkey:<64 hex digits>)",
+				 url);
+			free(c);
+			return -1;
+		}
+		c->pinned = true;
+	}
+	if (strlen(url) >= sizeof(c->url) || (pin_dir && strlen(pin_dir) >= sizeof(c->pin_dir)) ||
+	    mwgc_init(&c->m, base, machine_priv, node_priv)) {
 		snprintf(err, errlen, "bad control server URL \"%s\"", url);
 		free(c);
 		return -1;
 	}
+	if (pin_dir)
+		snprintf(c->pin_dir, sizeof(c->pin_dir), "%s", pin_dir);
+	if (!c->pinned && pin_dir && (r = state_load_pin(pin_dir, c->m.url, c->pin, perr, sizeof(perr))) < 0) {
+		snprintf(err, errlen, "%s", perr);
+		mwgc_destroy(&c->m);
+		free(c);
+		return -1;
+	}
+	if (r == 0)
+		c->pinned = true;
 	if (strncmp(c->m.url, "http://", 7) && strncmp(c->m.url, "https://", 8)) {
 		snprintf(err, errlen, "bad control server URL \"%s\" (want http:// or https://)", url);
 		mwgc_destroy(&c->m);
@@ -513,7 +591,7 @@ void ctl_close(struct ctl *c)
 
 const char *ctl_url(const struct ctl *c)
 {
-	return c->m.url;
+	return c->url;
 }
 
 const char *ctl_node_key(const struct ctl *c)

@@ -33,8 +33,11 @@ typedef void (*ctl_done_cb)(const struct ctl_result *r, void *arg);
 /* One opened map-stream message (full, delta, keepalive, goodbye). */
 typedef void (*ctl_msg_cb)(const cJSON *msg, void *arg);
 
-int ctl_open(struct ctl **c, struct loop *l, const char *url, const uint8_t machine_priv[32],
-	     const uint8_t node_priv[32], char *err, size_t errlen);
+/* url may end in "#mkey:<hex>", the server key to trust. Otherwise the key
+ * is pinned on first use in pin_dir/server.pin (pin_dir NULL: not kept),
+ * and from then on a server presenting another key is refused. */
+int ctl_open(struct ctl **c, struct loop *l, const char *url, const char *pin_dir,
+	     const uint8_t machine_priv[32], const uint8_t node_priv[32], char *err, size_t errlen);
 /* Cancels everything without calling back. */
 void ctl_close(struct ctl *c);
 const char *ctl_url(const struct ctl *c);

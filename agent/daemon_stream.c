@@ -219,7 +219,8 @@ int daemon_ensure_ctl(struct daemon *d, char *err, size_t errlen)
 	loop_timer_disarm(&d->reconnect_timer);
 	cJSON_Delete(d->endpoints_sent);
 	d->endpoints_sent = NULL;
-	if (ctl_open(&d->ctl, d->loop, d->prefs.login_server, d->mkey, d->nkey, err, errlen))
+	if (ctl_open(&d->ctl, d->loop, d->prefs.login_server, d->cfg.state_dir, d->mkey, d->nkey,
+		     err, errlen))
 		return -1;
 	ctl_set_stream_idle_ms(d->ctl, d->cfg.stream_idle_ms);
 	return 0;

@@ -257,6 +257,42 @@ int state_save_key(const char *dir, const char *name, const uint8_t key[32], cha
 	return r;
 }
 
+int state_load_pin(const char *dir, const char *url, uint8_t key[32], char *err, size_t errlen)
+{
+	char *t = NULL, *sp;
+	int r = read_state(dir, "server.pin", &t, err, errlen);
+
+	if (r)
+		return r;
+	t[strcspn(t, "\r\n")] = '\0';
+	sp = strrchr(t, ' ');
+	if (!sp || mwg_key_parse(sp + 1, "mkey:", key)) {
+		free(t);
+		snprintf(err, errlen, "%s/server.pin: corrupt (want \"URL mkey:<64 hex digits>\")", dir);
+		return -1;
+	}
+	*sp = '\0';
+	r = strcmp(t, url) ? 1 : 0;
+	free(t);
+	return r;
+}
+
+int state_save_pin(const char *dir, const char *url, const uint8_t key[32], char *err,
+		   size_t errlen)
+{
+	char k[MWG_KEY_TEXT_MAX], *text = NULL;
+	int r;
+
+	mwg_key_format(k, sizeof(k), "mkey:", key);
+	if (asprintf(&text, "%s %s\n", url, k) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	r = state_write_atomic(dir, "server.pin", text, strlen(text), 0600, err, errlen);
+	free(text);
+	return r;
+}
+
 int state_remove(const char *dir, const char *name, char *err, size_t errlen)
 {
 	char path[PATH_MAX];

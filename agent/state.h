@@ -7,6 +7,8 @@
  *                 advertise_tags, accept_routes, want_running)
  *   netmap.json   the last netmap, so a restart without the control server
  *                 brings the mesh back
+ *   server.pin    "URL mkey:<hex>": the control server's key, pinned the
+ *                 first time the agent talked to URL
  * Every file is written atomically (temporary file, fsync, rename, fsync of
  * the directory). A file that exists but does not parse is refused with a
  * message naming it; nothing is changed then.
@@ -49,6 +51,11 @@ int state_load_key(const char *dir, const char *name, uint8_t key[32], char *err
 int state_save_key(const char *dir, const char *name, const uint8_t key[32], char *err,
 		   size_t errlen);
 int state_remove(const char *dir, const char *name, char *err, size_t errlen);
+/* The pinned server key of url: 0 loaded, 1 none (or pinned for another
+ * URL), -1 unreadable or corrupt (err set). */
+int state_load_pin(const char *dir, const char *url, uint8_t key[32], char *err, size_t errlen);
+int state_save_pin(const char *dir, const char *url, const uint8_t key[32], char *err,
+		   size_t errlen);
 int state_load_prefs(const char *dir, struct prefs *p, char *err, size_t errlen);
 int state_save_prefs(const char *dir, const struct prefs *p, char *err, size_t errlen);
 /* The netmap must be an object with a "self" object and a "peers" array. */

@@ -179,7 +179,7 @@ static int open_stream(struct bnode *b, int ep)
 	inet_pton(AF_INET, host, &sa.sin_addr);
 	cJSON_AddStringToObject(p, "node_key", b->c.nkey);
 	cJSON_AddTrueToObject(p, "stream");
-	body = mwgc_seal_request(&b->c, p);
+	body = mwgc_seal_request(&b->c, p, NULL);
 	cJSON_Delete(p);
 	b->fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (b->fd < 0 || connect(b->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {

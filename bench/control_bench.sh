@@ -37,7 +37,7 @@ cat >"$TMP/cfg.json" <<EOC
 {"listen": "127.0.0.1:$PORT", "server_url": "http://127.0.0.1:$PORT",
  "database": {"type": "sqlite", "path": "$TMP/control.db"},
  "keepalive_interval": "600s", "change_poll_interval_ms": 100,
- "max_connections": 40000, "threads": 4}
+ "max_connections": 40000, "max_connections_per_ip": 40000, "threads": 4}
 EOC
 ctl() { "$BIN" --config "$TMP/cfg.json" "$@"; }
 USERS=$(( (NODES + GROUP - 1) / GROUP ))

@@ -14,12 +14,25 @@ static const char *sarg(const cJSON *args, const char *name)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static bool barg(const cJSON *args, const char *name)
+/* A flag: true/false (JSON, or "true"/"false"/"1"/"0" text from the CLI),
+ * absent = false; anything else is refused rather than read as false. */
+static int barg(const cJSON *args, const char *name, bool *out, struct mwg_err *e)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(args, name);
+	const char *t = cJSON_GetStringValue(v);
 
-	return cJSON_IsTrue(v) || (cJSON_IsString(v) && (!strcmp(v->valuestring, "true") ||
-							 !strcmp(v->valuestring, "1")));
+	*out = false;
+	if (!v)
+		return 0;
+	if (cJSON_IsBool(v)) {
+		*out = cJSON_IsTrue(v);
+		return 0;
+	}
+	if (t && (!strcmp(t, "true") || !strcmp(t, "1") || !strcmp(t, "false") || !strcmp(t, "0"))) {
+		*out = !strcmp(t, "true") || !strcmp(t, "1");
+		return 0;
+	}
+	return mwg_fail(e, 400, "%s: want true or false", name);
 }
 
 static int id_arg(const cJSON *args, int64_t *id, struct mwg_err *e)
@@ -97,12 +110,35 @@ static int tags_known(struct mwg_store *st, const cJSON *tags, struct mwg_err *e
 	return r;
 }
 
+/* Every user the policy names must exist (a typo would silently match
+ * nobody): "file:line:col: unknown user". */
+static int policy_users_known(struct mwg_store *st, const struct policy *p, struct mwg_err *e)
+{
+	struct policy_error perr;
+	char **names = NULL, msg[600];
+	size_t n = 0, i;
+	int r = 0;
+
+	if (mwg_store_user_names(st, &names, &n, e))
+		return -1;
+	memset(&perr, 0, sizeof(perr));
+	if (policy_check_users(p, (const char *const *)names, n, &perr) < 0) {
+		policy_error_format(&perr, msg, sizeof(msg));
+		r = mwg_fail(e, 400, "%.250s", msg);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return r;
+}
+
 static int policy_validate_text(struct mwg_store *st, const cJSON *args, struct mwg_err *e)
 {
 	const char *text = sarg(args, "text"), *name = sarg(args, "name");
 	struct mwg_node *nodes = NULL;
 	size_t n = 0;
 	struct policy *p;
+	int r;
 
 	if (!text)
 		return mwg_fail(e, 400, "policy text is required");
@@ -112,8 +148,9 @@ static int policy_validate_text(struct mwg_store *st, const cJSON *args, struct 
 	mwg_nodes_free(nodes, n);
 	if (!p)
 		return -1;
+	r = policy_users_known(st, p, e);
 	policy_free(p);
-	return 0;
+	return r;
 }
 
 bool mwg_admin_readonly(const char *op)
@@ -159,9 +196,14 @@ int mwg_admin_exec(struct mwg_store *st, const struct mwg_config *cfg, const cha
 				cJSON_AddItemToArray(*out, mwg_node_to_json(&nodes[i], cfg->base_domain));
 		mwg_nodes_free(nodes, n);
 	} else if (!strcmp(op, "nodes.approve")) {
-		if (id_arg(args, &id, e) || mwg_store_node_approve(st, id, sarg(args, "user"), e))
+		struct mwg_node n;
+
+		if (id_arg(args, &id, e) || mwg_store_node_approve(st, id, sarg(args, "user"), e) ||
+		    mwg_store_node_get(st, id, &n, e))
 			return -1;
-		*out = ok_obj();
+		/* the machine key, so the admin can check it is the right machine */
+		*out = mwg_node_to_json(&n, cfg->base_domain);
+		mwg_node_clear(&n);
 	} else if (!strcmp(op, "nodes.expire")) {
 		if (id_arg(args, &id, e) || mwg_store_node_expire(st, id, e))
 			return -1;
@@ -239,24 +281,27 @@ int mwg_admin_exec(struct mwg_store *st, const struct mwg_config *cfg, const cha
 		const char *exp = sarg(args, "expiration");
 		int64_t secs = exp ? mwg_duration_parse(exp) : 3600;
 		char *key = NULL;
+		bool reusable, ephemeral;
 
-		if (!sarg(args, "user"))
+		if (barg(args, "reusable", &reusable, e) || barg(args, "ephemeral", &ephemeral, e))
+			;
+		else if (!sarg(args, "user"))
 			mwg_fail(e, 400, "--user is required");
 		else if (secs <= 0)
 			mwg_fail(e, 400, "expiration: want a duration like 30m, 24h, 90d");
 		else if (!tags)
 			mwg_fail(e, 500, "out of memory");
 		else if (!mwg_tags_validate(tags, e) && !tags_known(st, tags, e))
-			key = mwg_store_preauthkey_create(st, sarg(args, "user"), barg(args, "reusable"),
-							  barg(args, "ephemeral"), secs, tags, e);
+			key = mwg_store_preauthkey_create(st, sarg(args, "user"), reusable, ephemeral,
+							  secs, tags, e);
 		cJSON_Delete(tags);
 		if (!key)
 			return -1;
 		*out = cJSON_CreateObject();
 		cJSON_AddStringToObject(*out, "key", key);
 		cJSON_AddStringToObject(*out, "user", sarg(args, "user"));
-		cJSON_AddBoolToObject(*out, "reusable", barg(args, "reusable"));
-		cJSON_AddBoolToObject(*out, "ephemeral", barg(args, "ephemeral"));
+		cJSON_AddBoolToObject(*out, "reusable", reusable);
+		cJSON_AddBoolToObject(*out, "ephemeral", ephemeral);
 		free(key);
 	} else if (!strcmp(op, "preauthkeys.list")) {
 		*out = mwg_store_preauthkey_list(st, sarg(args, "user"), e);

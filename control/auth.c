@@ -75,6 +75,37 @@ static int grow(struct mwg_auth *a)
 	return 0;
 }
 
+static void prune_locked(struct mwg_auth *a, uint64_t now_ns)
+{
+	uint64_t cut = now_ns - (uint64_t)a->max_skew_ns;
+	size_t i;
+
+	if (now_ns < (uint64_t)a->max_skew_ns)
+		return;
+	for (i = 0; i < a->nbuckets; i++) {
+		struct mwg_auth_entry **pp = &a->table[i];
+
+		while (*pp) {
+			struct mwg_auth_entry *x = *pp;
+
+			if (x->ts < cut) {
+				*pp = x->next;
+				free(x);
+				a->count--;
+			} else {
+				pp = &x->next;
+			}
+		}
+	}
+}
+
+void mwg_auth_prune(struct mwg_auth *a, uint64_t now_ns)
+{
+	pthread_mutex_lock(&a->lock);
+	prune_locked(a, now_ns);
+	pthread_mutex_unlock(&a->lock);
+}
+
 /* Accepts (ts, counter) if strictly newer than the last one; records it. */
 static int check_and_record(struct mwg_auth *a, const uint8_t mkey[32], uint64_t ts,
 			    uint64_t counter, struct mwg_err *e)
@@ -94,6 +125,9 @@ static int check_and_record(struct mwg_auth *a, const uint8_t mkey[32], uint64_t
 			x->counter = counter;
 		}
 	} else {
+		/* the table holds only machines seen within the skew */
+		if (++a->inserts % 1024 == 0)
+			prune_locked(a, mwg_now_ns());
 		if (a->count + 1 > a->nbuckets * 2)
 			grow(a);
 		x = calloc(1, sizeof(*x));
@@ -118,11 +152,42 @@ static int fresh(const struct mwg_auth *a, const uint8_t nonce[MWG_NONCE_LEN], s
 
 	if (d > a->max_skew_ns || -d > a->max_skew_ns)
 		return mwg_fail(e, 401, "stale or future timestamp in nonce (check the clock)");
+	if (mwg_nonce_ts(nonce) < a->not_before_ns)
+		return mwg_fail(e, 401, "nonce from before the server started (replay protection)");
+	return 0;
+}
+
+/*
+ * Key text is canonicalised where the request is parsed: hex digits in
+ * either case name one key, so the payload's keys are rewritten in the
+ * lowercase form every later comparison, lookup and stored row uses.
+ * Malformed keys are left for the field checks to refuse.
+ */
+static int canon_keys(cJSON *in)
+{
+	static const char *const fields[][2] = {
+		{ "node_key", "nodekey:" }, { "old_node_key", "nodekey:" },
+		{ "disco_key", "discokey:" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		cJSON *v = cJSON_GetObjectItemCaseSensitive(in, fields[i][0]);
+		char text[MWG_KEY_TEXT_MAX];
+		uint8_t k[32];
+
+		if (!cJSON_IsString(v) || mwg_key_parse(v->valuestring, fields[i][1], k))
+			continue;
+		mwg_key_format(text, sizeof(text), fields[i][1], k);
+		if (!cJSON_SetValuestring(v, text))
+			return -1;
+	}
 	return 0;
 }
 
 cJSON *mwg_auth_open(struct mwg_auth *a, const char *body, size_t len, uint8_t mkey[32],
-		     char mkey_text[MWG_KEY_TEXT_MAX], struct mwg_err *e)
+		     char mkey_text[MWG_KEY_TEXT_MAX], uint8_t req[MWG_NONCE_LEN],
+		     struct mwg_err *e)
 {
 	cJSON *env, *inner = NULL;
 	const cJSON *jm;
@@ -143,11 +208,18 @@ cJSON *mwg_auth_open(struct mwg_auth *a, const char *body, size_t len, uint8_t m
 		mwg_fail(e, 400, "\"machine_key\" must be \"mkey:\" + 64 hex digits");
 		return NULL;
 	}
-	snprintf(mkey_text, MWG_KEY_TEXT_MAX, "%s", jm->valuestring);
+	mwg_key_format(mkey_text, MWG_KEY_TEXT_MAX, "mkey:", mkey);
 	plain = mwg_unseal(a->priv, mkey, env, nonce, &plen, e);
 	cJSON_Delete(env);
 	if (!plain)
 		return NULL;
+	if (nonce[MWG_NONCE_DIR] != MWG_DIR_REQUEST) {
+		free(plain);
+		mwg_fail(e, 401, "sealed box is not a request (direction label; protocol version %d)",
+			 MWG_PROTOCOL_VERSION);
+		return NULL;
+	}
+	memcpy(req, nonce, MWG_NONCE_LEN);
 	if (fresh(a, nonce, e) ||
 	    check_and_record(a, mkey, mwg_nonce_ts(nonce), mwg_nonce_counter(nonce), e) ||
 	    (a->shared_check && a->shared_check(a->shared_arg, mkey_text, mwg_nonce_ts(nonce),
@@ -162,14 +234,21 @@ cJSON *mwg_auth_open(struct mwg_auth *a, const char *body, size_t len, uint8_t m
 		mwg_fail(e, 400, "sealed payload is not a JSON object");
 		return NULL;
 	}
+	if (canon_keys(inner)) {
+		cJSON_Delete(inner);
+		mwg_fail(e, 500, "out of memory");
+		return NULL;
+	}
 	return inner;
 }
 
-char *mwg_auth_seal(struct mwg_auth *a, const uint8_t mkey[32], const char *plain)
+char *mwg_auth_seal(struct mwg_auth *a, const uint8_t mkey[32], const uint8_t req[MWG_NONCE_LEN],
+		    const char *plain)
 {
-	cJSON *o = mwg_seal(a->priv, mkey, &a->gen, plain, strlen(plain));
-	char *s;
+	char *text = mwg_reply_text(plain, req), *s;
+	cJSON *o = text ? mwg_seal(a->priv, mkey, &a->gen, MWG_DIR_REPLY, text, strlen(text)) : NULL;
 
+	free(text);
 	if (!o)
 		return NULL;
 	s = cJSON_PrintUnformatted(o);
@@ -180,8 +259,8 @@ char *mwg_auth_seal(struct mwg_auth *a, const uint8_t mkey[32], const char *plai
 int mwg_auth_check_proof(struct mwg_auth *a, const cJSON *proof, const char *node_key,
 			 const char *mkey_text, struct mwg_err *e)
 {
-	uint8_t nk[32], nonce[MWG_NONCE_LEN];
-	char want[sizeof(MWG_PROOF_CONTEXT) + MWG_KEY_TEXT_MAX], *plain;
+	uint8_t nk[32], nonce[MWG_NONCE_LEN], want_m[32], got_m[32];
+	char *plain;
 	int r = 0;
 
 	if (!node_key || mwg_key_parse(node_key, "nodekey:", nk))
@@ -191,8 +270,15 @@ int mwg_auth_check_proof(struct mwg_auth *a, const cJSON *proof, const char *nod
 	plain = mwg_unseal(a->priv, nk, proof, nonce, NULL, e);
 	if (!plain)
 		return mwg_fail(e, 401, "proof for %.80s does not open", node_key);
-	snprintf(want, sizeof(want), "%s%s", MWG_PROOF_CONTEXT, mkey_text);
-	if (strcmp(plain, want))
+	if (nonce[MWG_NONCE_DIR] != MWG_DIR_PROOF) {
+		free(plain);
+		return mwg_fail(e, 401, "proof for %.80s is not a proof (direction label)", node_key);
+	}
+	/* bound to the machine key (compared as a key, whatever the hex case) */
+	if (mwg_key_parse(mkey_text, "mkey:", want_m) ||
+	    strncmp(plain, MWG_PROOF_CONTEXT, strlen(MWG_PROOF_CONTEXT)) ||
+	    mwg_key_parse(plain + strlen(MWG_PROOF_CONTEXT), "mkey:", got_m) ||
+	    sodium_memcmp(want_m, got_m, 32))
 		r = mwg_fail(e, 401, "proof for %.80s is not bound to this machine key", node_key);
 	else if (fresh(a, nonce, e))
 		r = -1;

@@ -25,12 +25,18 @@ void mwg_config_defaults(struct mwg_config *c)
 	strcpy(c->db_path, "/var/lib/meshwg/control.db");
 	c->node_key_expiry = 180 * 86400;
 	c->ephemeral_timeout = 30 * 60;
+	c->pending_expiry = 30 * 60;
+	c->shared_replay_check = true;
+	c->max_pending = 1000;
 	c->keepalive_interval = 30;
 	c->auth_max_skew = 300;
 	c->max_connections = 20000;
+	c->max_connections_per_ip = 256;
+	c->request_timeout = 10;
 	c->threads = 4;
 	c->change_poll_ms = 1000;
 	c->max_body = 256 * 1024;
+	c->max_queued_bytes = 512u << 20;
 }
 
 void mwg_config_free(struct mwg_config *c)
@@ -71,12 +77,13 @@ static int get_duration(const cJSON *v, int64_t *out, const char *what, struct m
 {
 	int64_t d;
 
-	if (cJSON_IsNumber(v) && v->valuedouble >= 0) {
+	/* bounded before the conversion: a double beyond int64_t is undefined */
+	if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= MWG_DURATION_MAX) {
 		*out = (int64_t)v->valuedouble;
 		return 0;
 	}
 	if (!cJSON_IsString(v) || (d = mwg_duration_parse(v->valuestring)) < 0)
-		return mwg_fail(e, 400, "%s: want a duration like \"30s\", \"15m\", \"24h\", \"180d\" or 0", what);
+		return mwg_fail(e, 400, "%s: want a duration like \"30s\", \"15m\", \"24h\", \"180d\" or 0, at most 100 years", what);
 	*out = d;
 	return 0;
 }
@@ -245,6 +252,15 @@ static int apply(struct mwg_config *c, const cJSON *root, struct mwg_err *e)
 		} else if (!strcmp(k, "ephemeral_inactivity_timeout")) {
 			if (get_duration(it, &c->ephemeral_timeout, k, e))
 				return -1;
+		} else if (!strcmp(k, "pending_expiry")) {
+			if (get_duration(it, &c->pending_expiry, k, e))
+				return -1;
+			if (c->pending_expiry < 1)
+				return mwg_fail(e, 400, "pending_expiry: at least 1s");
+		} else if (!strcmp(k, "max_pending")) {
+			if (get_int(it, 0, 1000000, &l, k, e))
+				return -1;
+			c->max_pending = (int)l;
 		} else if (!strcmp(k, "keepalive_interval")) {
 			if (get_duration(it, &c->keepalive_interval, k, e))
 				return -1;
@@ -257,6 +273,15 @@ static int apply(struct mwg_config *c, const cJSON *root, struct mwg_err *e)
 			if (get_int(it, 16, 1000000, &l, k, e))
 				return -1;
 			c->max_connections = (int)l;
+		} else if (!strcmp(k, "max_connections_per_ip")) {
+			if (get_int(it, 1, 1000000, &l, k, e))
+				return -1;
+			c->max_connections_per_ip = (int)l;
+		} else if (!strcmp(k, "request_timeout")) {
+			if (get_duration(it, &c->request_timeout, k, e))
+				return -1;
+			if (c->request_timeout < 1)
+				return mwg_fail(e, 400, "request_timeout: at least 1s");
 		} else if (!strcmp(k, "threads")) {
 			if (get_int(it, 1, 64, &l, k, e))
 				return -1;
@@ -265,6 +290,10 @@ static int apply(struct mwg_config *c, const cJSON *root, struct mwg_err *e)
 			if (get_int(it, 10, 600000, &l, k, e))
 				return -1;
 			c->change_poll_ms = (int)l;
+		} else if (!strcmp(k, "max_queued_bytes")) {
+			if (get_int(it, 1 << 20, 1L << 40, &l, k, e))
+				return -1;
+			c->max_queued_bytes = (size_t)l;
 		} else if (!strcmp(k, "max_body")) {
 			if (get_int(it, 1024, 64 << 20, &l, k, e))
 				return -1;
@@ -368,6 +397,8 @@ cJSON *mwg_config_to_json(const struct mwg_config *c)
 	cJSON_AddStringToObject(o, "policy_file", c->policy_file);
 	cJSON_AddNumberToObject(o, "node_key_expiry", (double)c->node_key_expiry);
 	cJSON_AddNumberToObject(o, "ephemeral_inactivity_timeout", (double)c->ephemeral_timeout);
+	cJSON_AddNumberToObject(o, "pending_expiry", (double)c->pending_expiry);
+	cJSON_AddNumberToObject(o, "max_pending", c->max_pending);
 	cJSON_AddNumberToObject(o, "keepalive_interval", (double)c->keepalive_interval);
 	cJSON_AddNumberToObject(o, "derp_regions",
 				cJSON_GetArraySize(cJSON_GetObjectItem(c->derp_map, "regions")));

@@ -29,13 +29,18 @@ struct mwg_config {
 	cJSON *derp_map;	/* {"regions":[...]} (owned) */
 	int64_t node_key_expiry;	/* seconds, 0 = never */
 	int64_t ephemeral_timeout;	/* seconds */
+	int64_t pending_expiry;	/* seconds an unapproved registration is kept */
+	int max_pending;	/* pending registrations at most */
 	int64_t keepalive_interval;	/* seconds */
 	int64_t auth_max_skew;	/* seconds a request timestamp may be off */
-	bool shared_replay_check;	/* also check nonces in the database */
+	bool shared_replay_check;	/* keep the replay record in the database too */
 	int max_connections;
+	int max_connections_per_ip;
+	int64_t request_timeout;	/* seconds a request may take to arrive */
 	int threads;
 	int change_poll_ms;
 	size_t max_body;
+	size_t max_queued_bytes;	/* queued for all map streams together */
 };
 
 /* Fills c with defaults. */

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "db.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <sqlite3.h>
 
 struct sqlite_db {
@@ -144,6 +148,40 @@ static const struct mwg_db_ops sqlite_ops = {
 	.close = sq_close,
 };
 
+/*
+ * The database holds the server's private key: it is created 0600 (in a
+ * directory created 0700 when missing), and a file other users may read or
+ * write is refused rather than used.
+ */
+static int key_store_private(const char *path, struct mwg_err *e)
+{
+	char dir[4096], *slash;
+	struct stat st;
+	int fd;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return mwg_fail(e, 500, "database path too long");
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0700) && errno != EEXIST)
+			return mwg_fail(e, 500, "database directory %s: %s", dir, strerror(errno));
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return mwg_fail(e, 500, "database %s: %s", path, strerror(errno));
+	if (fstat(fd, &st)) {
+		close(fd);
+		return mwg_fail(e, 500, "database %s: %s", path, strerror(errno));
+	}
+	close(fd);
+	if (st.st_mode & (S_IRWXG | S_IRWXO))
+		return mwg_fail(e, 500, "database %s is accessible to other users (mode %04o) and holds "
+				"the server's private key: chmod 600 %s (and check who may have read it)",
+				path, (unsigned int)(st.st_mode & 07777), path);
+	return 0;
+}
+
 int mwg_db_open_sqlite(const char *path, struct mwg_db **out, struct mwg_err *e)
 {
 	struct sqlite_db *s = calloc(1, sizeof(*s));
@@ -153,6 +191,10 @@ int mwg_db_open_sqlite(const char *path, struct mwg_db **out, struct mwg_err *e)
 	};
 	size_t i;
 
+	if (key_store_private(path, e)) {
+		free(s);
+		return -1;
+	}
 	if (!s)
 		return mwg_fail(e, 500, "out of memory");
 	s->base.ops = &sqlite_ops;

@@ -69,6 +69,12 @@ bool mwg_prefix_contains(const struct mwg_prefix *p, const uint8_t *addr)
 	return true;
 }
 
+bool mwg_prefix_overlaps(const struct mwg_prefix *a, const struct mwg_prefix *b)
+{
+	return a->family == b->family &&
+	       (mwg_prefix_contains(a, b->addr) || mwg_prefix_contains(b, a->addr));
+}
+
 /* ---- allocator ---- */
 
 enum { SLOT_EMPTY, SLOT_USED, SLOT_GONE };
@@ -254,6 +260,23 @@ static bool reserved(const struct mwg_ipalloc *a, uint64_t off, const uint8_t *a
 			return true;	/* MagicDNS resolver */
 	}
 	return false;
+}
+
+int mwg_ipalloc_set_cursor(struct mwg_ipalloc *a, const char *text)
+{
+	uint8_t addr[16];
+	uint64_t off = 0;
+	int i;
+
+	if (parse_addr(a, text, addr) < 0)
+		return -1;
+	/* the host part (the prefix's host bits are zero) */
+	for (i = a->alen > 8 ? a->alen - 8 : 0; i < a->alen; i++)
+		off = off << 8 | (uint8_t)(addr[i] ^ a->prefix.addr[i]);
+	if (off >= a->size)
+		return -1;
+	a->cursor = off;
+	return 0;
 }
 
 int mwg_ipalloc_next(struct mwg_ipalloc *a, char *out, size_t outlen)

@@ -16,6 +16,8 @@ struct mwg_prefix {
 int mwg_prefix_parse(const char *s, struct mwg_prefix *p);
 void mwg_prefix_format(const struct mwg_prefix *p, char *out, size_t outlen);
 bool mwg_prefix_contains(const struct mwg_prefix *p, const uint8_t *addr);
+/* True when a and b share an address (one contains the other). */
+bool mwg_prefix_overlaps(const struct mwg_prefix *a, const struct mwg_prefix *b);
 
 /* An address allocator over one prefix: a set of used addresses and a
  * cursor. The network and (v4) broadcast addresses and .0/.255-ish reserved
@@ -29,6 +31,8 @@ void mwg_ipalloc_free(struct mwg_ipalloc *a);
 int mwg_ipalloc_mark(struct mwg_ipalloc *a, const char *addr);
 int mwg_ipalloc_release(struct mwg_ipalloc *a, const char *addr);
 bool mwg_ipalloc_is_used(const struct mwg_ipalloc *a, const char *addr);
+/* Continues allocating after addr (text, inside the prefix). 0 or -1. */
+int mwg_ipalloc_set_cursor(struct mwg_ipalloc *a, const char *addr);
 /* Picks a free address, marks it used and writes its text. -1 when full. */
 int mwg_ipalloc_next(struct mwg_ipalloc *a, char *out, size_t outlen);
 size_t mwg_ipalloc_count(const struct mwg_ipalloc *a);

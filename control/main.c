@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
 /* meshwg-control: the coordination server and its admin command line. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sodium.h>
 #include "admin.h"
 #include "config.h"
+#include "polglue.h"
 #include "server.h"
 #include "store.h"
 
@@ -55,7 +58,8 @@ static const struct cmd cmds[] = {
 	  "meshwg-control nodes list [--user NAME]\n  Lists nodes (pending ones too).\n" },
 	{ "nodes", "approve", { "id" }, "", "user",
 	  "meshwg-control nodes approve ID --user NAME\n"
-	  "  Approves a pending registration for user NAME; it gets its addresses.\n" },
+	  "  Approves a pending registration for user NAME; it gets its addresses and\n"
+	  "  a DNS name. Prints the machine key: check it against the machine's.\n" },
 	{ "nodes", "expire", { "id" }, "", "",
 	  "meshwg-control nodes expire ID\n  Expires the node's key now; it must re-register.\n" },
 	{ "nodes", "rename", { "id", "name" }, "", "",
@@ -90,7 +94,8 @@ static const struct cmd cmds[] = {
 	  "  Parses FILE and runs its tests; on error prints file:line:col and keeps the\n"
 	  "  old policy, else installs it (every affected map stream gets a delta).\n" },
 	{ "policy", "check", { "file" }, "", "",
-	  "meshwg-control policy check FILE\n  Like set, without installing.\n" },
+	  "meshwg-control policy check FILE\n  Like set, without installing. Without a configuration file, only\n"
+	  "  checks the file itself (no users or nodes to check it against).\n" },
 	{ "apikeys", "create", { 0 }, "", "expiration",
 	  "meshwg-control apikeys create [--expiration 90d]\n"
 	  "  Creates an admin API key (printed once) for the /api/v1 HTTP API:\n"
@@ -182,10 +187,11 @@ static void print_human(const char *res, const char *verb, const cJSON *out)
 			print_table(out, (const char *const[]){ "id", "name", "nodes", "created", 0 },
 				    (const char *const[]){ "ID", "NAME", "NODES", "CREATED" });
 		else if (!strcmp(res, "nodes") && !strcmp(verb, "list"))
-			print_table(out, (const char *const[]){ "id", "name", "user", "addresses", "tags",
-				    "online", "pending", "expired", "last_seen", 0 },
-				    (const char *const[]){ "ID", "NAME", "USER", "ADDRESSES", "TAGS",
-				    "ONLINE", "PENDING", "EXPIRED", "LAST SEEN" });
+			print_table(out, (const char *const[]){ "id", "name", "hostname", "fingerprint",
+				    "user", "addresses", "tags", "online", "pending", "expired",
+				    "last_seen", 0 },
+				    (const char *const[]){ "ID", "NAME", "HOSTNAME", "MACHINE", "USER",
+				    "ADDRESSES", "TAGS", "ONLINE", "PENDING", "EXPIRED", "LAST SEEN" });
 		else if (!strcmp(res, "nodes"))
 			print_table(out, (const char *const[]){ "id", "name", "advertised", "approved",
 				    "exit_node", 0 },
@@ -209,6 +215,12 @@ static void print_human(const char *res, const char *verb, const cJSON *out)
 			fputs(p->valuestring, stdout);
 		else
 			printf("(no policy: every node may reach every node)\n");
+		return;
+	}
+	if (!strcmp(res, "nodes") && !strcmp(verb, "approve")) {
+		printf("approved node %s: machine %s, hostname %s, now %s of user %s\n",
+		       str(out, "id"), str(out, "machine_key"), str(out, "hostname"),
+		       str(out, "dns_name"), str(out, "user"));
 		return;
 	}
 	if (cJSON_GetObjectItemCaseSensitive(out, "key")) {
@@ -260,9 +272,12 @@ static int run_admin(const struct mwg_config *cfg, const struct cmd *c, int argc
 			cJSON_Delete(args);
 			return 2;
 		}
-		text = mwg_read_file(file, 4 << 20, NULL, &e);
-		if (!text) {
-			fprintf(stderr, "meshwg-control: %s\n", e.msg);
+		size_t len = 0;
+
+		text = mwg_read_file(file, POLICY_MAX_FILE, &len, &e);
+		if (!text || memchr(text, '\0', len)) {
+			fprintf(stderr, "meshwg-control: %s\n", text ? "policy file contains a NUL byte" : e.msg);
+			free(text);
 			cJSON_Delete(args);
 			return 1;
 		}
@@ -293,6 +308,36 @@ static int run_admin(const struct mwg_config *cfg, const struct cmd *c, int argc
 		print_human(c->res, c->verb, out);
 	}
 	cJSON_Delete(out);
+	return 0;
+}
+
+/* `policy check FILE` without a configuration file: a linter (no database,
+ * so no users or nodes to check the policy against). */
+static int policy_lint(int argc, char **argv)
+{
+	struct mwg_err e = { 0 };
+	struct policy *p;
+	size_t len = 0;
+	char *text;
+
+	if (argc != 1) {
+		fprintf(stderr, "meshwg-control: policy check: want one FILE\n");
+		return 2;
+	}
+	text = mwg_read_file(argv[0], POLICY_MAX_FILE, &len, &e);
+	if (!text || memchr(text, '\0', len)) {
+		fprintf(stderr, "meshwg-control: %s\n", text ? "policy file contains a NUL byte" : e.msg);
+		free(text);
+		return 1;
+	}
+	p = mwg_policy_validate(text, len, argv[0], NULL, 0, &e);
+	free(text);
+	if (!p) {
+		fprintf(stderr, "meshwg-control: %s\n", e.msg);
+		return 1;
+	}
+	policy_free(p);
+	printf("ok\n");
 	return 0;
 }
 
@@ -377,6 +422,9 @@ int main(int argc, char **argv)
 				fputs(cmds[k].help, stdout);
 				return 0;
 			}
+			if (!strcmp(argv[i], "policy") && !strcmp(argv[i + 1], "check") &&
+			    access(config, F_OK) && errno == ENOENT)
+				return policy_lint(argc - i - 2, argv + i + 2);
 			if (sodium_init() < 0 || mwg_config_load(&cfg, config, &e)) {
 				fprintf(stderr, "meshwg-control: %s\n", e.msg);
 				return 1;

@@ -48,7 +48,7 @@ static void add_common(cJSON *o, const struct mwg_node *n, const struct mwg_conf
 	cJSON_AddStringToObject(o, "disco_key", n->disco_key);
 	cJSON_AddItemToObject(o, "addresses", addresses(n));
 	snprintf(dns, sizeof(dns), "%s.%s", n->given_name, c->base_domain);
-	cJSON_AddStringToObject(o, "dns_name", dns);
+	cJSON_AddStringToObject(o, "dns_name", n->pending ? "" : dns);
 	cJSON_AddStringToObject(o, "hostname", n->hostname);
 	cJSON_AddStringToObject(o, "user", n->user);
 	cJSON_AddItemToObject(o, "tags", cJSON_Duplicate(n->tags, 1));

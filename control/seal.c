@@ -30,7 +30,7 @@ static uint64_t get_be64(const uint8_t *p)
 	return v;
 }
 
-void mwg_nonce_make(struct mwg_nonce_gen *g, uint8_t nonce[MWG_NONCE_LEN])
+void mwg_nonce_make(struct mwg_nonce_gen *g, uint8_t dir, uint8_t nonce[MWG_NONCE_LEN])
 {
 	uint64_t ts = mwg_now_ns();
 
@@ -43,7 +43,8 @@ void mwg_nonce_make(struct mwg_nonce_gen *g, uint8_t nonce[MWG_NONCE_LEN])
 	put_be64(nonce, ts);
 	put_be64(nonce + 8, g->counter);
 	pthread_mutex_unlock(&g->lock);
-	randombytes_buf(nonce + 16, 8);
+	nonce[MWG_NONCE_DIR] = dir;
+	randombytes_buf(nonce + MWG_NONCE_DIR + 1, MWG_NONCE_LEN - MWG_NONCE_DIR - 1);
 }
 
 uint64_t mwg_nonce_ts(const uint8_t nonce[MWG_NONCE_LEN])
@@ -57,7 +58,7 @@ uint64_t mwg_nonce_counter(const uint8_t nonce[MWG_NONCE_LEN])
 }
 
 cJSON *mwg_seal(const uint8_t priv[32], const uint8_t peer_pub[32], struct mwg_nonce_gen *g,
-		const void *plain, size_t len)
+		uint8_t dir, const void *plain, size_t len)
 {
 	uint8_t nonce[MWG_NONCE_LEN], *c;
 	char hex[2 * MWG_NONCE_LEN + 1], *b64;
@@ -66,7 +67,7 @@ cJSON *mwg_seal(const uint8_t priv[32], const uint8_t peer_pub[32], struct mwg_n
 	c = malloc(len + crypto_box_MACBYTES);
 	if (!c)
 		return NULL;
-	mwg_nonce_make(g, nonce);
+	mwg_nonce_make(g, dir, nonce);
 	if (crypto_box_easy(c, plain, len, nonce, peer_pub, priv) != 0) {
 		free(c);
 		return NULL;
@@ -132,7 +133,7 @@ cJSON *mwg_node_proof(const uint8_t node_priv[32], const uint8_t server_pub[32],
 	char msg[sizeof(MWG_PROOF_CONTEXT) + MWG_KEY_TEXT_MAX];
 	size_t n = (size_t)snprintf(msg, sizeof(msg), "%s%s", MWG_PROOF_CONTEXT, machine_key_text);
 
-	return mwg_seal(node_priv, server_pub, g, msg, n);
+	return mwg_seal(node_priv, server_pub, g, MWG_DIR_PROOF, msg, n);
 }
 
 char *mwg_seal_line(const uint8_t k[32], struct mwg_nonce_gen *g, const void *plain, size_t len)
@@ -143,7 +144,7 @@ char *mwg_seal_line(const uint8_t k[32], struct mwg_nonce_gen *g, const void *pl
 	c = malloc(len + crypto_box_MACBYTES);
 	if (!c)
 		return NULL;
-	mwg_nonce_make(g, nonce);
+	mwg_nonce_make(g, MWG_DIR_REPLY, nonce);
 	crypto_box_easy_afternm(c, plain, len, nonce, k);
 	b64 = mwg_b64_encode(c, len + crypto_box_MACBYTES);
 	free(c);
@@ -154,4 +155,16 @@ char *mwg_seal_line(const uint8_t k[32], struct mwg_nonce_gen *g, const void *pl
 		line = NULL;
 	free(b64);
 	return line;
+}
+
+char *mwg_reply_text(const char *plain, const uint8_t req[MWG_NONCE_LEN])
+{
+	char hex[2 * MWG_NONCE_LEN + 1], *out = NULL;
+
+	if (plain[0] != '{')
+		return NULL;
+	mwg_hex_encode(hex, req, MWG_NONCE_LEN);
+	if (asprintf(&out, "{\"req\":\"%s\"%s%s", hex, plain[1] == '}' ? "" : ",", plain + 1) < 0)
+		return NULL;
+	return out;
 }

@@ -72,13 +72,13 @@ static enum MHD_Result reply_err(struct MHD_Connection *c, const struct mwg_err 
 }
 
 static enum MHD_Result reply_sealed(struct server *sv, struct MHD_Connection *c,
-				    const uint8_t mkey[32], cJSON *j)
+				    const uint8_t mkey[32], const uint8_t req[MWG_NONCE_LEN], cJSON *j)
 {
 	char *plain = j ? cJSON_PrintUnformatted(j) : NULL, *sealed;
 	enum MHD_Result r;
 
 	cJSON_Delete(j);
-	sealed = plain ? mwg_auth_seal(&sv->auth, mkey, plain) : NULL;
+	sealed = plain ? mwg_auth_seal(&sv->auth, mkey, req, plain) : NULL;
 	free(plain);
 	if (!sealed)
 		return reply_text(c, 500, "{\"error\":\"out of memory\"}", "application/json");
@@ -137,11 +137,59 @@ static int node_lookup(struct server *sv, const char *mkey_text, const cJSON *in
 			mwg_fail(e, 401, "unknown machine; register first");
 		return -1;
 	}
+	/* key text is canonical here (mwg_auth_open) */
 	if (!cJSON_IsString(nk) || strcmp(nk->valuestring, n->node_key)) {
 		mwg_node_clear(n);
 		return mwg_fail(e, 401, "node key does not match the registered one");
 	}
 	return 0;
+}
+
+static int hostinfo_check(const cJSON *v, struct mwg_err *e)
+{
+	char *text;
+	size_t n;
+
+	if (!cJSON_IsObject(v))
+		return mwg_fail(e, 400, "hostinfo: want an object");
+	text = cJSON_PrintUnformatted(v);
+	if (!text)
+		return mwg_fail(e, 500, "out of memory");
+	n = strlen(text);
+	free(text);
+	if (n > MWG_HOSTINFO_MAX)
+		return mwg_fail(e, 400, "hostinfo: %zu bytes, at most %d", n, MWG_HOSTINFO_MAX);
+	return 0;
+}
+
+/* "1.2.3.4:5" or "[v6]:5" with a port 1-65535. */
+static bool valid_endpoint(const char *s)
+{
+	char host[64];
+	const char *colon;
+	unsigned char a[16];
+	char *end;
+	long port;
+	size_t n;
+
+	if (s[0] == '[') {
+		colon = strstr(s, "]:");
+		if (!colon || (n = (size_t)(colon - s - 1)) >= sizeof(host))
+			return false;
+		memcpy(host, s + 1, n);
+		host[n] = '\0';
+		colon++;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || (n = (size_t)(colon - s)) >= sizeof(host))
+			return false;
+		memcpy(host, s, n);
+		host[n] = '\0';
+	}
+	if (inet_pton(s[0] == '[' ? AF_INET6 : AF_INET, host, a) != 1 || !colon[1])
+		return false;
+	port = strtol(colon + 1, &end, 10);
+	return !*end && port >= 1 && port <= 65535;
 }
 
 /* Optional node-reported fields; validated before anything is written. */
@@ -159,7 +207,8 @@ static int node_fields(const cJSON *in, const cJSON **endpoints, int *home_derp,
 		if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > 64)
 			return mwg_fail(e, 400, "endpoints: want an array of at most 64 \"ip:port\"");
 		cJSON_ArrayForEach(it, v)
-			if (!cJSON_IsString(it) || strlen(it->valuestring) > 64 || !strchr(it->valuestring, ':'))
+			if (!cJSON_IsString(it) || strlen(it->valuestring) > 64 ||
+			    !valid_endpoint(it->valuestring))
 				return mwg_fail(e, 400, "endpoints: \"%s\" is not ip:port",
 						cJSON_IsString(it) ? it->valuestring : "?");
 		*endpoints = v;
@@ -175,8 +224,8 @@ static int node_fields(const cJSON *in, const cJSON **endpoints, int *home_derp,
 		*disco = v->valuestring;
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(in, "hostinfo"))) {
-		if (!cJSON_IsObject(v))
-			return mwg_fail(e, 400, "hostinfo: want an object");
+		if (hostinfo_check(v, e))
+			return -1;
 		*hostinfo = v;
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(in, "routes"))) {
@@ -188,7 +237,8 @@ static int node_fields(const cJSON *in, const cJSON **endpoints, int *home_derp,
 }
 
 static enum MHD_Result do_register(struct server *sv, struct MHD_Connection *c,
-				   const uint8_t mkey[32], const char *mtext, const cJSON *in)
+				   const uint8_t mkey[32], const uint8_t req[MWG_NONCE_LEN],
+				   const char *mtext, const cJSON *in)
 {
 	struct mwg_err e = { 0 };
 	struct mwg_register_req q = { 0 };
@@ -202,6 +252,7 @@ static enum MHD_Result do_register(struct server *sv, struct MHD_Connection *c,
 	struct mwg_node n;
 	cJSON *out;
 	uint8_t k[32];
+	char host[64];
 
 	if (!cJSON_IsString(nk) ||
 	    mwg_auth_check_proof(&sv->auth, cJSON_GetObjectItemCaseSensitive(in, "node_proof"),
@@ -211,20 +262,23 @@ static enum MHD_Result do_register(struct server *sv, struct MHD_Connection *c,
 		    mwg_auth_check_proof(&sv->auth, cJSON_GetObjectItemCaseSensitive(in, "old_node_proof"),
 					 onk->valuestring, mtext, &e)))
 		return reply_err(c, e.status ? &e : &(struct mwg_err){ 400, "old_node_key must be a string" });
-	if (!cJSON_IsString(hn) || !*hn->valuestring || strlen(hn->valuestring) > 63)
-		return reply_err(c, &(struct mwg_err){ 400, "hostname: want a string of 1-63 bytes" });
+	/* Peers print it: only a DNS label (lowercase letters, digits, '-')
+	 * is kept, never the bytes a node sent (escape sequences...). */
+	if (!cJSON_IsString(hn) || !*hn->valuestring || strlen(hn->valuestring) > 63 ||
+	    mwg_sanitize_hostname(hn->valuestring, host, sizeof(host)))
+		return reply_err(c, &(struct mwg_err){ 400, "hostname: want 1-63 bytes with letters or digits" });
 	if (ak && !cJSON_IsString(ak))
 		return reply_err(c, &(struct mwg_err){ 400, "auth_key must be a string" });
 	if (dk && (!cJSON_IsString(dk) || mwg_key_parse(dk->valuestring, "discokey:", k)))
 		return reply_err(c, &(struct mwg_err){ 400, "disco_key: want \"discokey:\" + 64 hex digits" });
-	if (hi && !cJSON_IsObject(hi))
-		return reply_err(c, &(struct mwg_err){ 400, "hostinfo: want an object" });
+	if (hi && hostinfo_check(hi, &e))
+		return reply_err(c, &e);
 	if (tg && !cJSON_IsNull(tg) && mwg_tags_validate(tg, &e))
 		return reply_err(c, &e);
 	q.machine_key = mtext;
 	q.node_key = nk->valuestring;
 	q.old_node_key = onk ? onk->valuestring : NULL;
-	q.hostname = hn->valuestring;
+	q.hostname = host;
 	q.auth_key = ak ? ak->valuestring : NULL;
 	q.disco_key = dk ? dk->valuestring : NULL;
 	q.hostinfo = hi;
@@ -237,11 +291,12 @@ static enum MHD_Result do_register(struct server *sv, struct MHD_Connection *c,
 	cJSON_AddNumberToObject(out, "node_id", (double)n.id);
 	cJSON_AddItemToObject(out, "self", mwg_netmap_self(&n, sv->cfg));
 	mwg_node_clear(&n);
-	return reply_sealed(sv, c, mkey, out);
+	return reply_sealed(sv, c, mkey, req, out);
 }
 
 static enum MHD_Result do_map(struct server *sv, struct MHD_Connection *c,
-			      const uint8_t mkey[32], const char *mtext, const cJSON *in)
+			      const uint8_t mkey[32], const uint8_t req[MWG_NONCE_LEN],
+				   const char *mtext, const cJSON *in)
 {
 	struct mwg_err e = { 0 };
 	struct mwg_node n;
@@ -265,7 +320,7 @@ static enum MHD_Result do_map(struct server *sv, struct MHD_Connection *c,
 	/* Apply our own update before the full map, so it is current. */
 	mwg_tailnet_sync(sv->tn, &e);
 	if (stream) {
-		struct mwg_stream *s = mwg_tailnet_stream_open(sv->tn, n.id, mkey, c, &e);
+		struct mwg_stream *s = mwg_tailnet_stream_open(sv->tn, n.id, mkey, req, c, &e);
 		struct MHD_Response *r;
 		enum MHD_Result ret;
 
@@ -278,6 +333,10 @@ static enum MHD_Result do_map(struct server *sv, struct MHD_Connection *c,
 			mwg_tailnet_stream_close(s);
 			return MHD_NO;
 		}
+		/* idle for up to three keepalives, where a request gets
+		 * request_timeout (a slow sender holds no connection long) */
+		MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
+					  (unsigned int)(sv->cfg->keepalive_interval * 3 + 30));
 		MHD_add_response_header(r, "Content-Type", "application/x-ndjson");
 		MHD_add_response_header(r, "Cache-Control", "no-store");
 		ret = MHD_queue_response(c, 200, r);
@@ -290,7 +349,7 @@ static enum MHD_Result do_map(struct server *sv, struct MHD_Connection *c,
 		mwg_node_clear(&n);
 		if (!m)
 			return reply_err(c, &e);
-		sealed = mwg_auth_seal(&sv->auth, mkey, m);
+		sealed = mwg_auth_seal(&sv->auth, mkey, req, m);
 		free(m);
 		if (!sealed)
 			return reply_text(c, 500, "{\"error\":\"out of memory\"}", "application/json");
@@ -301,7 +360,8 @@ static enum MHD_Result do_map(struct server *sv, struct MHD_Connection *c,
 }
 
 static enum MHD_Result do_update(struct server *sv, struct MHD_Connection *c,
-				 const uint8_t mkey[32], const char *mtext, const cJSON *in)
+				 const uint8_t mkey[32], const uint8_t req[MWG_NONCE_LEN],
+				   const char *mtext, const cJSON *in)
 {
 	struct mwg_err e = { 0 };
 	struct mwg_node n;
@@ -321,11 +381,12 @@ static enum MHD_Result do_update(struct server *sv, struct MHD_Connection *c,
 	if (r)
 		return reply_err(c, &e);
 	mwg_tailnet_kick(sv->tn);
-	return reply_sealed(sv, c, mkey, cJSON_CreateObject());
+	return reply_sealed(sv, c, mkey, req, cJSON_CreateObject());
 }
 
 static enum MHD_Result do_logout(struct server *sv, struct MHD_Connection *c,
-				 const uint8_t mkey[32], const char *mtext, const cJSON *in)
+				 const uint8_t mkey[32], const uint8_t req[MWG_NONCE_LEN],
+				   const char *mtext, const cJSON *in)
 {
 	struct mwg_err e = { 0 };
 	struct mwg_node n;
@@ -338,56 +399,133 @@ static enum MHD_Result do_logout(struct server *sv, struct MHD_Connection *c,
 	if (r)
 		return reply_err(c, &e);
 	mwg_tailnet_kick(sv->tn);
-	return reply_sealed(sv, c, mkey, cJSON_CreateObject());
+	return reply_sealed(sv, c, mkey, req, cJSON_CreateObject());
 }
 
 static enum MHD_Result node_api(struct server *sv, struct MHD_Connection *c, const char *url,
 				struct req *rq)
 {
 	struct mwg_err e = { 0 };
-	uint8_t mkey[32];
+	uint8_t mkey[32], req[MWG_NONCE_LEN];
 	char mtext[MWG_KEY_TEXT_MAX];
 	cJSON *in;
 	enum MHD_Result r;
 
-	in = mwg_auth_open(&sv->auth, rq->body.data ? rq->body.data : "", rq->body.len, mkey, mtext, &e);
+	in = mwg_auth_open(&sv->auth, rq->body.data ? rq->body.data : "", rq->body.len, mkey, mtext,
+			   req, &e);
 	if (!in)
 		return reply_err(c, &e);
 	if (!strcmp(url, "/v1/register"))
-		r = do_register(sv, c, mkey, mtext, in);
+		r = do_register(sv, c, mkey, req, mtext, in);
 	else if (!strcmp(url, "/v1/map"))
-		r = do_map(sv, c, mkey, mtext, in);
+		r = do_map(sv, c, mkey, req, mtext, in);
 	else if (!strcmp(url, "/v1/update"))
-		r = do_update(sv, c, mkey, mtext, in);
+		r = do_update(sv, c, mkey, req, mtext, in);
 	else
-		r = do_logout(sv, c, mkey, mtext, in);
+		r = do_logout(sv, c, mkey, req, mtext, in);
 	cJSON_Delete(in);
 	return r;
 }
 
 /* ---- admin API ---- */
 
+/*
+ * The admin API's paths, matched exactly: /api/v1/RES, /api/v1/RES/ARG or
+ * /api/v1/RES/ARG/ACTION (for policy/check the second segment is a word, not
+ * an argument). Any other path is 404, a known path with another method 405.
+ */
+static const struct admin_route {
+	const char *method, *res, *action;
+	int nseg;
+	const char *op;
+} admin_routes[] = {
+	{ "GET", "users", NULL, 1, "users.list" },
+	{ "POST", "users", NULL, 1, "users.create" },
+	{ "DELETE", "users", NULL, 2, "users.delete" },
+	{ "GET", "nodes", NULL, 1, "nodes.list" },
+	{ "DELETE", "nodes", NULL, 2, "nodes.delete" },
+	{ "POST", "nodes", "approve", 3, "nodes.approve" },
+	{ "POST", "nodes", "expire", 3, "nodes.expire" },
+	{ "POST", "nodes", "rename", 3, "nodes.rename" },
+	{ "POST", "nodes", "tags", 3, "nodes.tag" },
+	{ "GET", "nodes", "routes", 3, "nodes.routes" },
+	{ "POST", "nodes", "routes", 3, "nodes.approve-routes" },
+	{ "GET", "preauthkeys", NULL, 1, "preauthkeys.list" },
+	{ "POST", "preauthkeys", NULL, 1, "preauthkeys.create" },
+	{ "POST", "preauthkeys", "expire", 3, "preauthkeys.expire" },
+	{ "GET", "policy", NULL, 1, "policy.get" },
+	{ "PUT", "policy", NULL, 1, "policy.set" },
+	{ "POST", "policy", "check", 2, "policy.check" },
+	{ "GET", "apikeys", NULL, 1, "apikeys.list" },
+	{ "POST", "apikeys", NULL, 1, "apikeys.create" },
+	{ "POST", "apikeys", "expire", 3, "apikeys.expire" },
+};
+
+/* Splits the path after /api/v1/ into 1-3 non-empty segments (copied into
+ * seg, each below 128 bytes). Returns the count, or 0 if malformed. */
+static int admin_split(const char *path, char seg[3][128])
+{
+	int n = 0;
+
+	for (;;) {
+		size_t len = strcspn(path, "/");
+
+		if (n == 3 || len == 0 || len >= sizeof(seg[0]))
+			return 0;
+		memcpy(seg[n], path, len);
+		seg[n++][len] = '\0';
+		if (!path[len])
+			return n;
+		path += len + 1;
+	}
+}
+
+/* The operation for (method, path): 0 with *op set, or 404/405. */
+static int admin_route(const char *method, int nseg, char seg[3][128],
+		       const struct admin_route **op)
+{
+	size_t i;
+	bool path_known = false;
+
+	for (i = 0; i < sizeof(admin_routes) / sizeof(admin_routes[0]); i++) {
+		const struct admin_route *r = &admin_routes[i];
+
+		if (r->nseg != nseg || strcmp(r->res, seg[0]) ||
+		    (r->action && strcmp(r->action, seg[nseg - 1])))
+			continue;
+		path_known = true;
+		if (!strcmp(r->method, method)) {
+			*op = r;
+			return 0;
+		}
+	}
+	return path_known ? 405 : 404;
+}
+
 static enum MHD_Result admin_api(struct server *sv, struct MHD_Connection *c, const char *url,
 				 const char *method, struct req *rq)
 {
 	struct mwg_err e = { 0 };
 	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-	char res[32] = "", arg[128] = "", action[32] = "", op[64];
+	char seg[3][128];
+	const struct admin_route *route = NULL;
 	cJSON *args = NULL, *out = NULL;
-	bool get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
-	bool del = !strcmp(method, "DELETE"), put = !strcmp(method, "PUT");
-	int n;
+	int nseg, status;
 
 	if (!auth || strncmp(auth, "Bearer ", 7) || mwg_store_apikey_check(sv->store, auth + 7, &e))
 		return reply_err(c, e.status ? &e : &(struct mwg_err){ 401, "Authorization: Bearer <API key> required" });
-	n = sscanf(url, "/api/v1/%31[^/]/%127[^/]/%31[^/]", res, arg, action);
-	if (n < 1)
+	nseg = admin_split(url + strlen("/api/v1/"), seg);
+	status = nseg ? admin_route(method, nseg, seg, &route) : 404;
+	if (status == 405)
+		return reply_err(c, &(struct mwg_err){ 405, "method not allowed on this path" });
+	if (status)
 		return reply_err(c, &(struct mwg_err){ 404, "no such endpoint" });
-	if (!strcmp(res, "policy") && (put || (post && !strcmp(arg, "check")))) {
+	if (rq->body.len && memchr(rq->body.data, '\0', rq->body.len))
+		return reply_err(c, &(struct mwg_err){ 400, "request body contains a NUL byte" });
+	if (!strcmp(route->res, "policy") && strcmp(route->method, "GET")) {
 		args = cJSON_CreateObject();
 		cJSON_AddStringToObject(args, "text", rq->body.data ? rq->body.data : "");
 		cJSON_AddStringToObject(args, "name", "policy");
-		snprintf(op, sizeof(op), put ? "policy.set" : "policy.check");
 	} else {
 		if (rq->body.len) {
 			args = cJSON_ParseWithLength(rq->body.data, rq->body.len);
@@ -398,41 +536,21 @@ static enum MHD_Result admin_api(struct server *sv, struct MHD_Connection *c, co
 		} else {
 			args = cJSON_CreateObject();
 		}
-		if (n >= 2) {
-			cJSON_DeleteItemFromObject(args, !strcmp(res, "users") ? "name" : "id");
-			cJSON_AddStringToObject(args, !strcmp(res, "users") ? "name" : "id", arg);
+		if (nseg >= 2) {
+			const char *k = !strcmp(route->res, "users") ? "name" : "id";
+
+			cJSON_DeleteItemFromObject(args, k);
+			cJSON_AddStringToObject(args, k, seg[1]);
 		}
-		if (get && n == 1)
-			snprintf(op, sizeof(op), "%s.list", res);
-		else if (get && n == 2 && !strcmp(res, "policy"))
-			snprintf(op, sizeof(op), "policy.get");
-		else if (get && n == 3 && !strcmp(action, "routes"))
-			snprintf(op, sizeof(op), "nodes.routes");
-		else if (post && n == 1)
-			snprintf(op, sizeof(op), "%s.create", res);
-		else if (del && n == 2)
-			snprintf(op, sizeof(op), "%s.delete", res);
-		else if (post && n == 3)
-			snprintf(op, sizeof(op), "%s.%s", res,
-				 !strcmp(action, "routes") ? "approve-routes" :
-				 !strcmp(action, "tags") ? "tag" : action);
-		else if (get && n == 1 && !strcmp(res, "policy"))
-			snprintf(op, sizeof(op), "policy.get");
-		else
-			op[0] = '\0';
-		if (!strcmp(res, "policy") && get)
-			snprintf(op, sizeof(op), "policy.get");
 	}
-	if (!op[0]) {
-		cJSON_Delete(args);
-		return reply_err(c, &(struct mwg_err){ 404, "no such endpoint" });
-	}
-	if (mwg_admin_exec(sv->store, sv->cfg, op, args, &out, &e)) {
+	if (!args)
+		return reply_text(c, 500, "{\"error\":\"out of memory\"}", "application/json");
+	if (mwg_admin_exec(sv->store, sv->cfg, route->op, args, &out, &e)) {
 		cJSON_Delete(args);
 		return reply_err(c, &e);
 	}
 	cJSON_Delete(args);
-	if (!mwg_admin_readonly(op))
+	if (!mwg_admin_readonly(route->op))
 		mwg_tailnet_kick(sv->tn);
 	return reply_json(c, 200, out);
 }
@@ -455,7 +573,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (rq->body.len + *upload_size > sv->cfg->max_body)
+		/* a policy may be larger than other bodies, as large as a file */
+		size_t max = strncmp(url, "/api/v1/policy", 14) ? sv->cfg->max_body :
+			     POLICY_MAX_FILE;
+
+		if (rq->body.len + *upload_size > max)
 			rq->too_big = true;
 		else if (mwg_buf_append(&rq->body, upload, *upload_size))
 			return MHD_NO;
@@ -465,7 +587,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	if (rq->too_big) {
 		struct mwg_err e;
 
-		mwg_fail(&e, 413, "request body larger than %zu bytes", sv->cfg->max_body);
+		mwg_fail(&e, 413, "request body larger than %zu bytes",
+			 strncmp(url, "/api/v1/policy", 14) ? sv->cfg->max_body : POLICY_MAX_FILE);
 		return reply_err(c, &e);
 	}
 	if (!strcmp(url, "/v1/key") && !strcmp(method, "GET")) {
@@ -473,12 +596,17 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		char k[MWG_KEY_TEXT_MAX];
 
 		mwg_key_format(k, sizeof(k), "mkey:", sv->pub);
-		cJSON_AddNumberToObject(o, "version", 1);
+		cJSON_AddNumberToObject(o, "version", MWG_PROTOCOL_VERSION);
 		cJSON_AddStringToObject(o, "server_key", k);
 		return reply_json(c, 200, o);
 	}
 	if (!strcmp(url, "/health")) {
-		cJSON *o = mwg_tailnet_stats(sv->tn);
+		const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+		struct mwg_err ae = { 0 };
+		/* the counts tell how big the tailnet is: for admins only */
+		cJSON *o = auth && !strncmp(auth, "Bearer ", 7) &&
+			   !mwg_store_apikey_check(sv->store, auth + 7, &ae) ?
+			   mwg_tailnet_stats(sv->tn) : cJSON_CreateObject();
 
 		cJSON_AddStringToObject(o, "status", "ok");
 		return reply_json(c, 200, o);
@@ -528,7 +656,7 @@ static int sync_policy_file(struct server *sv, struct mwg_err *e)
 
 	if (!sv->cfg->policy_file[0])
 		return 0;
-	text = mwg_read_file(sv->cfg->policy_file, 4 << 20, &len, e);
+	text = mwg_read_file(sv->cfg->policy_file, POLICY_MAX_FILE, &len, e);
 	if (!text)
 		return -1;
 	if (mwg_store_node_list(sv->store, &nodes, &n, e)) {
@@ -603,11 +731,15 @@ int mwg_serve(const struct mwg_config *cfg, struct mwg_err *e)
 		mwg_fail(e, 500, "out of memory");
 		goto out;
 	}
-	/* Several servers share a PostgreSQL database: the replay check must
-	 * be shared too. */
+	/* The replay record outlives the process in the database (and is
+	 * shared by the servers of one PostgreSQL database). Without it, a
+	 * request sealed before this start could be replayed within the skew:
+	 * such nonces are refused instead. */
 	if (cfg->db_type == MWG_DB_POSTGRES || cfg->shared_replay_check) {
 		sv.auth.shared_check = shared_nonce_check;
 		sv.auth.shared_arg = sv.store;
+	} else {
+		sv.auth.not_before_ns = mwg_now_ns();
 	}
 	if (mwg_tailnet_new(cfg, sv.store, sv.priv, &sv.tn, e))
 		goto out_auth;
@@ -617,7 +749,9 @@ int mwg_serve(const struct mwg_config *cfg, struct mwg_err *e)
 					MHD_OPTION_SOCK_ADDR, &ss,
 					MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
 					MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
-					MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)(cfg->keepalive_interval * 3 + 30),
+					MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+					(unsigned int)cfg->max_connections_per_ip,
+					MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->request_timeout,
 					MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 					MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
 					MHD_OPTION_HTTPS_MEM_CERT, cert,
@@ -628,7 +762,9 @@ int mwg_serve(const struct mwg_config *cfg, struct mwg_err *e)
 					MHD_OPTION_SOCK_ADDR, &ss,
 					MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
 					MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
-					MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)(cfg->keepalive_interval * 3 + 30),
+					MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+					(unsigned int)cfg->max_connections_per_ip,
+					MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->request_timeout,
 					MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 					MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
 					MHD_OPTION_END);

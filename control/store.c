@@ -268,6 +268,17 @@ static int valid_name(const char *s)
 	return 1;
 }
 
+/* A tag's name as the policy language has it (docs/policy.md): letters,
+ * digits, '-', '_'; a tag the store took but a policy cannot name would be
+ * refused by every tagOwners. */
+static int valid_tag_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= 63 && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					"0123456789-_") == n;
+}
+
 int mwg_tags_validate(const cJSON *tags, struct mwg_err *e)
 {
 	const cJSON *t;
@@ -276,7 +287,7 @@ int mwg_tags_validate(const cJSON *tags, struct mwg_err *e)
 		return mwg_fail(e, 400, "tags: want an array of \"tag:name\"");
 	cJSON_ArrayForEach(t, tags) {
 		if (!cJSON_IsString(t) || strncmp(t->valuestring, "tag:", 4) ||
-		    !valid_name(t->valuestring + 4))
+		    !valid_tag_name(t->valuestring + 4))
 			return mwg_fail(e, 400, "tags: \"%s\" is not a valid tag (want tag:name)",
 					cJSON_IsString(t) ? t->valuestring : "?");
 	}
@@ -300,6 +311,33 @@ int mwg_routes_validate(const cJSON *routes, struct mwg_err *e)
 		if (strcmp(canon, r->valuestring))
 			return mwg_fail(e, 400, "routes: \"%s\" has host bits set (did you mean %s?)",
 					r->valuestring, canon);
+	}
+	return 0;
+}
+
+/*
+ * Routes (already validated) must not cover tailnet addresses: a peer would
+ * then get two peers claiming one address, and the second could send as the
+ * first past the ACL. Only the exit routes (/0) may, as in Tailscale.
+ */
+static int routes_outside_tailnet(const struct mwg_store *s, const cJSON *routes,
+				  struct mwg_err *e)
+{
+	const cJSON *r;
+
+	cJSON_ArrayForEach(r, routes) {
+		struct mwg_prefix p;
+		const struct mwg_prefix *t;
+		char tn[64];
+
+		if (mwg_prefix_parse(r->valuestring, &p) || p.bits == 0)
+			continue;
+		t = p.family == s->cfg->v4.family ? &s->cfg->v4 : &s->cfg->v6;
+		if (mwg_prefix_overlaps(&p, t)) {
+			mwg_prefix_format(t, tn, sizeof(tn));
+			return mwg_fail(e, 400, "routes: %s overlaps the tailnet prefix %s",
+					r->valuestring, tn);
+		}
 	}
 	return 0;
 }
@@ -658,6 +696,11 @@ int mwg_store_apikey_check(struct mwg_store *s, const char *key, struct mwg_err 
 	mwg_rows_free(&rows);
 	if (!ok)
 		return mwg_fail(e, 401, "invalid or expired API key");
+	/* for `apikeys list`; a failure here does not refuse the key */
+	pthread_mutex_lock(&s->lock);
+	DBQ(s->db, NULL, NULL, NULL, "UPDATE apikeys SET last_used = $2 WHERE prefix = $1", prefix,
+	    I64S(mwg_now()));
+	pthread_mutex_unlock(&s->lock);
 	return 0;
 }
 
@@ -845,16 +888,69 @@ static int unique_name(struct mwg_store *s, const char *want, int64_t self, char
 	return mwg_fail(e, 409, "no free name for \"%s\"", want);
 }
 
+/*
+ * A pending registration has no DNS name: its given_name is its machine key
+ * text (unique, and never a DNS label), so unapproved machines cannot squat
+ * names. It gets a name from its hostname when it is approved.
+ */
+static int name_pending(struct mwg_store *s, int64_t id, const char *hostname, struct mwg_err *e)
+{
+	char name[64];
+
+	if (unique_name(s, hostname, id, name, sizeof(name), e))
+		return -1;
+	return DBQ(s->db, NULL, NULL, e, "UPDATE nodes SET given_name = $2 WHERE id = $1",
+		   I64S(id), name);
+}
+
+/* Pending registrations are capped (max_pending). */
+static int pending_room(struct mwg_store *s, struct mwg_err *e)
+{
+	struct mwg_rows rows;
+	int64_t n;
+
+	if (DBQ0(s->db, &rows, NULL, e, "SELECT COUNT(*) FROM nodes WHERE pending = 1"))
+		return -1;
+	n = mwg_atoi64(mwg_cell(&rows, 0, 0));
+	mwg_rows_free(&rows);
+	if (n >= s->cfg->max_pending)
+		return mwg_fail(e, 429, "too many registrations waiting for approval (%lld); "
+				"register with an auth key or try again later", (long long)n);
+	return 0;
+}
+
+/*
+ * The allocation cursor lives in the database (settings alloc_cursor_v4/v6,
+ * written in the allocating transaction): a freed address is not handed out
+ * again before the allocator wraps, whichever process allocates next (a
+ * restarted server, another server, the admin CLI).
+ */
 static int alloc_addresses(struct mwg_store *s, char *v4, size_t l4, char *v6, size_t l6,
 			   struct mwg_err *e)
 {
-	if (alloc_refresh(s, e))
+	struct mwg_rows rows;
+	int i;
+
+	if (alloc_refresh(s, e) ||
+	    DBQ0(s->db, &rows, NULL, e, "SELECT name, value FROM settings WHERE name IN"
+		 " ('alloc_cursor_v4', 'alloc_cursor_v6')"))
 		return -1;
+	for (i = 0; i < rows.nrows; i++)
+		mwg_ipalloc_set_cursor(strcmp(mwg_cell(&rows, i, 0), "alloc_cursor_v4") ? s->alloc6 :
+				       s->alloc4, mwg_cell(&rows, i, 1));
+	mwg_rows_free(&rows);
 	if (mwg_ipalloc_next(s->alloc4, v4, l4))
 		return mwg_fail(e, 507, "IPv4 prefix exhausted: no free address");
 	if (mwg_ipalloc_next(s->alloc6, v6, l6)) {
 		mwg_ipalloc_release(s->alloc4, v4);
 		return mwg_fail(e, 507, "IPv6 prefix exhausted: no free address");
+	}
+	if (DBQ(s->db, NULL, NULL, e, "INSERT INTO settings (name, value) VALUES"
+		" ('alloc_cursor_v4', $1), ('alloc_cursor_v6', $2)"
+		" ON CONFLICT (name) DO UPDATE SET value = excluded.value", v4, v6)) {
+		mwg_ipalloc_release(s->alloc4, v4);
+		mwg_ipalloc_release(s->alloc6, v6);
+		return -1;
 	}
 	return 0;
 }
@@ -936,8 +1032,14 @@ static int register_tags(struct mwg_store *s, const struct authkey_info *ai, con
 	int r = 0;
 
 	*text = NULL;
-	if (!cJSON_GetArraySize(adv))
+	if (!cJSON_GetArraySize(adv)) {
+		/* An explicit empty list with an auth key: the node gets the
+		 * key's tags only, so it is personal again under an untagged key
+		 * (as in Tailscale); no list leaves its tags as they are. */
+		if (cJSON_IsArray(adv) && !(*text = strdup(ai->tags ? ai->tags : "[]")))
+			return mwg_fail(e, 500, "out of memory");
 		return 0;
+	}
 	all = cJSON_Parse(ai->tags ? ai->tags : "[]");
 	check = cJSON_CreateArray();
 	if (!cJSON_IsArray(all) || !check)
@@ -1019,7 +1121,13 @@ int mwg_store_register(struct mwg_store *s, const struct mwg_register_req *q,
 					I64S(id), I64S(ai.user_id),
 					I64S(expiry_for(s, tags ? strcmp(tags, "[]") != 0 :
 							cJSON_GetArraySize(old.tags) > 0)), tags);
-			else
+			else if (mwg_node_expired(&old, now))
+				r = mwg_fail(e, 403, "node key expired; re-register with an auth key");
+			else if (old.pending)
+				/* Still waiting: the registration stays pending_expiry longer. */
+				r = DBQ(s->db, NULL, NULL, e,
+					"UPDATE nodes SET last_seen = $2 WHERE id = $1", I64S(id), I64S(now));
+			if (!r && !ai.id)
 				goto out_old_noop;
 		} else if (q->old_node_key && !strcmp(old.node_key, q->old_node_key) &&
 			   mwg_node_expired(&old, now) && !ai.id) {
@@ -1045,6 +1153,8 @@ int mwg_store_register(struct mwg_store *s, const struct mwg_register_req *q,
 			r = mwg_fail(e, 401, "machine is registered with another node key; "
 				     "rotate with old_node_key or use an auth key");
 		}
+		if (!r && old.pending && ai.id)
+			r = name_pending(s, id, q->hostname, e);
 		if (!r && old.pending && ai.id && !old.ipv4[0]) {
 			r = alloc_addresses(s, v4, sizeof(v4), v6, sizeof(v6), e);
 			if (!r)
@@ -1053,10 +1163,15 @@ int mwg_store_register(struct mwg_store *s, const struct mwg_register_req *q,
 					I64S(id), v4, v6);
 		}
 	} else {
-		char name[64];
+		char name[MWG_KEY_TEXT_MAX];
 		struct mwg_rows rows;
 
-		r = unique_name(s, q->hostname, 0, name, sizeof(name), e);
+		if (ai.id) {
+			r = unique_name(s, q->hostname, 0, name, sizeof(name), e);
+		} else {
+			r = pending_room(s, e);
+			snprintf(name, sizeof(name), "%s", q->machine_key);
+		}
 		if (!r && ai.id)
 			r = alloc_addresses(s, v4, sizeof(v4), v6, sizeof(v6), e);
 		if (!r) {
@@ -1141,6 +1256,8 @@ int mwg_store_node_approve(struct mwg_store *s, int64_t id, const char *user, st
 		r = mwg_fail(e, 409, "node %lld is not pending", (long long)id);
 	if (!r)
 		r = user_id(s, user, &uid, e);
+	if (!r)
+		r = name_pending(s, id, n.hostname, e);
 	if (!r && !n.ipv4[0])
 		r = alloc_addresses(s, v4, sizeof(v4), v6, sizeof(v6), e);
 	if (!r)
@@ -1252,7 +1369,7 @@ int mwg_store_node_set_approved_routes(struct mwg_store *s, int64_t id, const cJ
 	char *text;
 	int r;
 
-	if (mwg_routes_validate(routes, e))
+	if (mwg_routes_validate(routes, e) || routes_outside_tailnet(s, routes, e))
 		return -1;
 	if (mwg_store_node_get(s, id, &n, e))
 		return -1;
@@ -1289,6 +1406,8 @@ int mwg_store_node_update(struct mwg_store *s, int64_t id, const cJSON *endpoint
 		r = mwg_fail(e, 500, "out of memory");
 		goto out;
 	}
+	if (routes_advertised && (r = routes_outside_tailnet(s, routes_advertised, e)))
+		goto out;
 	if ((r = tx_begin(s, e)))
 		goto out;
 	/* Approved routes that are no longer advertised are dropped. */
@@ -1394,6 +1513,21 @@ int mwg_store_ephemeral_gc(struct mwg_store *s, int64_t timeout, int64_t stale, 
 	pthread_mutex_lock(&s->lock);
 	DBQ(s->db, NULL, NULL, NULL, "DELETE FROM changes WHERE at < $1", I64S(mwg_now() - 86400));
 	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+int mwg_store_pending_gc(struct mwg_store *s, int64_t max_age, struct mwg_err *e)
+{
+	struct mwg_rows rows;
+	int i, n = 0;
+
+	if (q_locked(s, "SELECT id FROM nodes WHERE pending = 1 AND last_seen < $1", 1,
+		     (const char *[]){ I64S(mwg_now() - max_age) }, &rows, e))
+		return -1;
+	for (i = 0; i < rows.nrows; i++)
+		if (!mwg_store_node_delete(s, mwg_atoi64(mwg_cell(&rows, i, 0)), NULL))
+			n++;
+	mwg_rows_free(&rows);
 	return n;
 }
 
@@ -1505,12 +1639,16 @@ cJSON *mwg_node_to_json(const struct mwg_node *n, const char *base_domain)
 	if (!o)
 		return NULL;
 	cJSON_AddNumberToObject(o, "id", (double)n->id);
-	cJSON_AddStringToObject(o, "name", n->given_name);
+	/* a pending registration has no name yet (name_pending()) */
+	cJSON_AddStringToObject(o, "name", n->pending ? "" : n->given_name);
 	snprintf(dns, sizeof(dns), "%s.%s", n->given_name, base_domain);
-	cJSON_AddStringToObject(o, "dns_name", dns);
+	cJSON_AddStringToObject(o, "dns_name", n->pending ? "" : dns);
 	cJSON_AddStringToObject(o, "hostname", n->hostname);
 	cJSON_AddStringToObject(o, "user", n->user);
 	cJSON_AddStringToObject(o, "machine_key", n->machine_key);
+	/* a short form of the machine key, to check before approving */
+	snprintf(dns, sizeof(dns), "%.21s", n->machine_key);
+	cJSON_AddStringToObject(o, "fingerprint", dns);
 	cJSON_AddStringToObject(o, "node_key", n->node_key);
 	cJSON_AddStringToObject(o, "disco_key", n->disco_key);
 	addrs = cJSON_AddArrayToObject(o, "addresses");

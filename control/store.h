@@ -23,7 +23,8 @@ struct mwg_node {
 	char user[64];
 	char machine_key[MWG_KEY_TEXT_MAX], node_key[MWG_KEY_TEXT_MAX];
 	char disco_key[MWG_KEY_TEXT_MAX];
-	char hostname[64], given_name[64];
+	char hostname[64];
+	char given_name[MWG_KEY_TEXT_MAX];	/* the machine key while pending */
 	char ipv4[16], ipv6[48];
 	cJSON *tags;		/* array of "tag:x" */
 	cJSON *endpoints;	/* array of "ip:port" */
@@ -96,6 +97,8 @@ struct mwg_register_req {
 	 * transaction, so a refusal changes nothing. */
 	const cJSON *tags;
 };
+/* Hostinfo objects are limited to this many bytes of JSON text. */
+#define MWG_HOSTINFO_MAX 4096
 /* Registers or re-registers; fills *n with the result (n->pending tells). */
 int mwg_store_register(struct mwg_store *s, const struct mwg_register_req *r,
 		       struct mwg_node *n, struct mwg_err *e);
@@ -118,6 +121,10 @@ int mwg_store_touch(struct mwg_store *s, const int64_t *ids, size_t n, struct mw
 /* Deletes ephemeral nodes offline for longer than timeout (or marked online
  * but not touched for timeout + stale); returns count. */
 int mwg_store_ephemeral_gc(struct mwg_store *s, int64_t timeout, int64_t stale, struct mwg_err *e);
+
+/* Deletes registrations pending for longer than max_age seconds since their
+ * last registration attempt; returns count. */
+int mwg_store_pending_gc(struct mwg_store *s, int64_t max_age, struct mwg_err *e);
 
 /* Policy text (NULL *text when none). */
 int mwg_store_policy_get(struct mwg_store *s, char **text, int64_t *updated, struct mwg_err *e);

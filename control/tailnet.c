@@ -289,18 +289,27 @@ static void stream_unref(struct mwg_stream *s)
 /* Queues one sealed message; ending closes the stream after it. */
 static void stream_send(struct mwg_stream *s, const char *plain, bool ending)
 {
-	char *line = mwg_seal_line(s->k, &s->tn->gen, plain, strlen(plain));
+	char *text = mwg_reply_text(plain, s->req);
+	char *line = text ? mwg_seal_line(s->k, &s->tn->gen, text, strlen(text)) : NULL;
 	bool resume = false;
 
+	free(text);
 	pthread_mutex_lock(&s->lock);
 	if (line && !s->gone && !s->ending) {
+		size_t len = strlen(line);
+
 		/* A client that does not read is cut off (after what is queued)
 		 * instead of growing the queue without bound; it reconnects and
-		 * gets a whole netmap. */
-		if (s->q.len - s->qoff + strlen(line) > MWG_STREAM_QUEUE_MAX)
+		 * gets a whole netmap. So is any stream while all of them
+		 * together hold max_queued_bytes. */
+		if (s->q.len - s->qoff + len > MWG_STREAM_QUEUE_MAX ||
+		    __atomic_load_n(&s->tn->queued, __ATOMIC_RELAXED) + len >
+		    s->tn->cfg->max_queued_bytes) {
 			s->ending = true;
-		else if (mwg_buf_append(&s->q, line, strlen(line)) == 0)
+		} else if (mwg_buf_append(&s->q, line, len) == 0) {
+			__atomic_add_fetch(&s->tn->queued, len, __ATOMIC_RELAXED);
 			s->messages++;
+		}
 	}
 	if (ending)
 		s->ending = true;
@@ -325,6 +334,7 @@ ssize_t mwg_stream_read(struct mwg_stream *s, char *buf, size_t max)
 		n = (ssize_t)(avail < max ? avail : max);
 		memcpy(buf, s->q.data + s->qoff, (size_t)n);
 		s->qoff += (size_t)n;
+		__atomic_sub_fetch(&s->tn->queued, (size_t)n, __ATOMIC_RELAXED);
 		if (s->qoff == s->q.len) {
 			s->q.len = s->qoff = 0;
 			/* idle streams should not keep a big full map's buffer */
@@ -350,6 +360,7 @@ char *mwg_stream_pop_line(struct mwg_stream *s)
 
 		line = strndup(s->q.data + s->qoff, n);
 		s->qoff += n + 1;
+		__atomic_sub_fetch(&s->tn->queued, n + 1, __ATOMIC_RELAXED);
 		if (s->qoff == s->q.len)
 			s->q.len = s->qoff = 0;
 	}
@@ -875,7 +886,8 @@ static void expiry_scan(struct mwg_tailnet *tn)
 /* Ephemeral nodes are looked at twice per timeout, at most every 30 s. */
 static int64_t gc_interval(const struct mwg_config *c)
 {
-	int64_t i = c->ephemeral_timeout / 2;
+	int64_t i = (c->ephemeral_timeout < c->pending_expiry ? c->ephemeral_timeout :
+		     c->pending_expiry) / 2;
 
 	return i < 1 ? 1 : i > 30 ? 30 : i;
 }
@@ -917,6 +929,8 @@ static void *watcher(void *arg)
 			tn->last_gc = now;
 			if (mwg_store_ephemeral_gc(tn->store, tn->cfg->ephemeral_timeout,
 						   3 * tn->cfg->keepalive_interval + 60, &e) > 0)
+				tn->kicked = true;
+			if (mwg_store_pending_gc(tn->store, tn->cfg->pending_expiry, &e) > 0)
 				tn->kicked = true;
 		}
 		if (now - tn->last_keepalive >= tn->cfg->keepalive_interval) {
@@ -1098,7 +1112,8 @@ char *mwg_tailnet_full_map(struct mwg_tailnet *tn, int64_t node_id, struct mwg_e
 }
 
 struct mwg_stream *mwg_tailnet_stream_open(struct mwg_tailnet *tn, int64_t node_id,
-					   const uint8_t mkey[32], void *conn, struct mwg_err *e)
+					   const uint8_t mkey[32], const uint8_t req[MWG_NONCE_LEN],
+					   void *conn, struct mwg_err *e)
 {
 	struct mwg_stream *s = calloc(1, sizeof(*s));
 	struct cnode *c;
@@ -1111,6 +1126,7 @@ struct mwg_stream *mwg_tailnet_stream_open(struct mwg_tailnet *tn, int64_t node_
 	s->tn = tn;
 	s->node_id = node_id;
 	s->conn = conn;
+	memcpy(s->req, req, MWG_NONCE_LEN);
 	s->refs = 2;	/* the tailnet's list and the HTTP side */
 	pthread_mutex_init(&s->lock, NULL);
 	if (crypto_box_beforenm(s->k, mkey, tn->server_priv)) {
@@ -1134,6 +1150,9 @@ struct mwg_stream *mwg_tailnet_stream_open(struct mwg_tailnet *tn, int64_t node_
 		mwg_fail(e, 500, "out of memory");
 		goto fail;
 	}
+	/* One stream per node: a new one replaces the old ones (each may hold
+	 * MWG_STREAM_QUEUE_MAX; a client reconnecting has given up on them). */
+	end_streams(tn, c, "replaced by a newer stream of this node");
 	stream_send(s, m, false);
 	free(m);
 	s->next = c->streams;
@@ -1160,6 +1179,9 @@ void mwg_tailnet_stream_close(struct mwg_stream *s)
 
 	pthread_mutex_lock(&s->lock);
 	s->gone = true;
+	/* nobody reads what is still queued: it leaves the global budget */
+	__atomic_sub_fetch(&tn->queued, s->q.len - s->qoff, __ATOMIC_RELAXED);
+	s->q.len = s->qoff = 0;
 	pthread_mutex_unlock(&s->lock);
 	pthread_mutex_lock(&tn->lock);
 	pend_unlink(tn, s);

@@ -28,6 +28,7 @@ struct mwg_stream {
 	struct mwg_tailnet *tn;
 	int64_t node_id;
 	uint8_t k[32];		/* crypto_box_beforenm(machine key, server key) */
+	uint8_t req[MWG_NONCE_LEN];	/* the nonce of the request that opened it */
 	uint64_t self_hash, filter_hash;
 	struct mwg_stream *next;	/* in its node's list */
 	pthread_mutex_t lock;	/* protects what follows */
@@ -63,6 +64,7 @@ struct mwg_tailnet {
 	int64_t seq;
 	int64_t last_expiry_scan, last_gc, last_keepalive;
 	size_t nstreams;
+	size_t queued;		/* bytes queued on all streams (atomic) */
 	bool closing;		/* no new streams (shutdown) */
 	struct mwg_stream *pending;	/* streams with a pending delta */
 	/* Called (without locks) when a suspended stream has data. */
@@ -84,10 +86,12 @@ void mwg_tailnet_keepalive(struct mwg_tailnet *tn);
 /* The whole netmap of a node as JSON text (malloc'd). */
 char *mwg_tailnet_full_map(struct mwg_tailnet *tn, int64_t node_id, struct mwg_err *e);
 
-/* Opens a map stream for node_id (whose machine key is mkey); its first
- * message is the whole netmap. Marks the node online. */
+/* Opens a map stream for node_id (whose machine key is mkey) asked for by
+ * the request with nonce req (echoed in every message); its first message
+ * is the whole netmap. Marks the node online. */
 struct mwg_stream *mwg_tailnet_stream_open(struct mwg_tailnet *tn, int64_t node_id,
-					   const uint8_t mkey[32], void *conn, struct mwg_err *e);
+					   const uint8_t mkey[32], const uint8_t req[MWG_NONCE_LEN],
+					   void *conn, struct mwg_err *e);
 /* The HTTP side is done with the stream (connection closed). */
 void mwg_tailnet_stream_close(struct mwg_stream *s);
 /* Copies queued bytes. Returns bytes (>0), 0 = nothing now (suspend), -1 = end. */

@@ -149,17 +149,17 @@ int64_t mwg_duration_parse(const char *s)
 		return -1;
 	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (errno || v < 0 || v > 100LL * 365 * 86400)
+	if (errno || v < 0 || v > MWG_DURATION_MAX)
 		return -1;
-	if (!strcmp(end, "") || !strcmp(end, "s"))
-		return v;
 	if (!strcmp(end, "m"))
-		return v * 60;
-	if (!strcmp(end, "h"))
-		return v * 3600;
-	if (!strcmp(end, "d"))
-		return v * 86400;
-	return -1;
+		v *= 60;
+	else if (!strcmp(end, "h"))
+		v *= 3600;
+	else if (!strcmp(end, "d"))
+		v *= 86400;
+	else if (strcmp(end, "") && strcmp(end, "s"))
+		return -1;
+	return v > MWG_DURATION_MAX ? -1 : v;
 }
 
 char *mwg_read_file(const char *path, size_t max, size_t *len, struct mwg_err *e)

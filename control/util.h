@@ -40,7 +40,9 @@ uint64_t mwg_mono_ms(void);	/* monotonic milliseconds */
 
 /* Formats unix seconds as RFC 3339 UTC; 0 gives "-". */
 void mwg_time_format(char *out, size_t outlen, int64_t t);
-/* Parses a duration like "90s", "15m", "24h", "180d". Returns seconds or -1. */
+/* Parses a duration like "90s", "15m", "24h", "180d", at most
+ * MWG_DURATION_MAX. Returns seconds or -1. */
+#define MWG_DURATION_MAX (100LL * 365 * 86400)
 int64_t mwg_duration_parse(const char *s);
 
 /* Reads a whole file (at most max bytes). Returns malloc'd NUL-terminated text. */

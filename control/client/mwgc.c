@@ -228,7 +228,7 @@ int main(int argc, char **argv)
 			cJSON *p = cJSON_Parse(newkey);
 			char *s = NULL;
 
-			r = p && !mwgc_fetch_server_key(&c, &e) && (s = mwgc_seal_request(&c, p)) ? 0 : -1;
+			r = p && !mwgc_fetch_server_key(&c, &e) && (s = mwgc_seal_request(&c, p, NULL)) ? 0 : -1;
 			if (!r)
 				printf("%s\n", s);
 			else if (!e.status)

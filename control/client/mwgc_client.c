@@ -24,6 +24,7 @@ int mwgc_init(struct mwgc *c, const char *url, const uint8_t machine_priv[32],
 	mwgc_set_node_key(c, node_priv);
 	mwg_nonce_gen_init(&c->gen);
 	c->timeout_s = 60;
+	c->last_seq = -1;
 	return 0;
 }
 
@@ -60,6 +61,7 @@ struct sink {
 	size_t max;
 	/* stream mode */
 	struct mwgc *c;
+	struct mwgc_exchange *x;
 	mwgc_msg_cb cb;
 	void *arg;
 	bool stopped, bad;
@@ -70,7 +72,7 @@ struct sink {
 
 static int deliver_line(struct sink *s, const char *line)
 {
-	cJSON *msg = mwgc_open(s->c, line, s->e);
+	cJSON *msg = mwgc_open(s->c, line, s->x, s->e);
 
 	if (!msg) {
 		if (s->e) {
@@ -165,6 +167,10 @@ int mwgc_fetch_server_key(struct mwgc *c, struct mwg_err *e)
 	if (status != 200 || !j ||
 	    mwg_key_parse(cJSON_GetStringValue(cJSON_GetObjectItem(j, "server_key")), "mkey:", c->spub))
 		r = mwg_fail(e, 502, "GET /v1/key: bad reply (HTTP %ld)", status);
+	else if (cJSON_GetNumberValue(cJSON_GetObjectItem(j, "version")) != MWG_PROTOCOL_VERSION)
+		r = mwg_fail(e, 502, "%s speaks protocol version %g, this client %d", c->url,
+			     cJSON_GetNumberValue(cJSON_GetObjectItem(j, "version")),
+			     MWG_PROTOCOL_VERSION);
 	else
 		c->have_server_key = true;
 	cJSON_Delete(j);
@@ -172,17 +178,22 @@ int mwgc_fetch_server_key(struct mwgc *c, struct mwg_err *e)
 	return r;
 }
 
-char *mwgc_seal_request(struct mwgc *c, const cJSON *payload)
+char *mwgc_seal_request(struct mwgc *c, const cJSON *payload, struct mwgc_exchange *x)
 {
 	char *plain = cJSON_PrintUnformatted(payload), *out;
 	cJSON *env;
 
 	if (!plain)
 		return NULL;
-	env = mwg_seal(c->mpriv, c->spub, &c->gen, plain, strlen(plain));
+	env = mwg_seal(c->mpriv, c->spub, &c->gen, MWG_DIR_REQUEST, plain, strlen(plain));
 	free(plain);
 	if (!env)
 		return NULL;
+	if (x) {
+		memset(x, 0, sizeof(*x));
+		mwg_hex_decode(cJSON_GetStringValue(cJSON_GetObjectItem(env, "nonce")), x->req,
+			       MWG_NONCE_LEN);
+	}
 	cJSON_AddStringToObject(env, "machine_key", c->mkey);
 	out = cJSON_PrintUnformatted(env);
 	cJSON_Delete(env);
@@ -217,23 +228,54 @@ long mwgc_post_raw(struct mwgc *c, const char *path, const char *body, char **re
 	return status;
 }
 
-cJSON *mwgc_open(const struct mwgc *c, const char *text, struct mwg_err *e)
+cJSON *mwgc_open(struct mwgc *c, const char *text, struct mwgc_exchange *x, struct mwg_err *e)
 {
 	cJSON *env = cJSON_Parse(text), *msg;
+	const cJSON *seq;
 	uint8_t nonce[MWG_NONCE_LEN];
-	char *plain;
+	char *plain, want[2 * MWG_NONCE_LEN + 1];
+	uint64_t ts, ctr;
 
 	plain = env ? mwg_unseal(c->mpriv, c->spub, env, nonce, NULL, e) : NULL;
 	cJSON_Delete(env);
 	if (!plain) {
 		if (!e || !e->status)
 			mwg_fail(e, 502, "reply is not a sealed envelope");
+		else
+			e->status = 502;
 		return NULL;
 	}
 	msg = cJSON_Parse(plain);
 	free(plain);
-	if (!msg)
-		mwg_fail(e, 502, "sealed reply is not JSON");
+	if (!cJSON_IsObject(msg)) {
+		cJSON_Delete(msg);
+		mwg_fail(e, 502, "sealed reply is not a JSON object");
+		return NULL;
+	}
+	ts = mwg_nonce_ts(nonce);
+	ctr = mwg_nonce_counter(nonce);
+	mwg_hex_encode(want, x->req, MWG_NONCE_LEN);
+	seq = cJSON_GetObjectItemCaseSensitive(msg, "seq");
+	if (nonce[MWG_NONCE_DIR] != MWG_DIR_REPLY)
+		mwg_fail(e, 502, "sealed message is not a reply (direction label): reflected?");
+	else if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(msg, "req")) ||
+		 strcmp(cJSON_GetObjectItemCaseSensitive(msg, "req")->valuestring, want))
+		mwg_fail(e, 502, "reply does not answer this request: replayed?");
+	else if (ts < x->last_ts || (ts == x->last_ts && ctr <= x->last_ctr))
+		mwg_fail(e, 502, "reply is not newer than the previous one: replayed or reordered?");
+	else if (cJSON_IsNumber(seq) && seq->valuedouble < (double)c->last_seq)
+		mwg_fail(e, 502, "netmap seq %.0f is older than seq %lld already applied: replayed?",
+			 seq->valuedouble, (long long)c->last_seq);
+	else
+		goto ok;
+	cJSON_Delete(msg);
+	return NULL;
+ok:
+	x->last_ts = ts;
+	x->last_ctr = ctr;
+	if (cJSON_IsNumber(seq))
+		c->last_seq = (int64_t)seq->valuedouble;
+	cJSON_DeleteItemFromObjectCaseSensitive(msg, "req");
 	return msg;
 }
 
@@ -250,6 +292,7 @@ static int error_reply(const char *body, long status, struct mwg_err *e)
 int mwgc_call(struct mwgc *c, const char *path, const cJSON *payload, cJSON **reply,
 	      struct mwg_err *e)
 {
+	struct mwgc_exchange x;
 	char *body, *resp = NULL;
 	cJSON *msg;
 	long status;
@@ -258,7 +301,7 @@ int mwgc_call(struct mwgc *c, const char *path, const cJSON *payload, cJSON **re
 		*reply = NULL;
 	if (!c->have_server_key && mwgc_fetch_server_key(c, e))
 		return -1;
-	body = mwgc_seal_request(c, payload);
+	body = mwgc_seal_request(c, payload, &x);
 	if (!body)
 		return mwg_fail(e, 500, "out of memory");
 	status = mwgc_post_raw(c, path, body, &resp, e);
@@ -270,7 +313,7 @@ int mwgc_call(struct mwgc *c, const char *path, const cJSON *payload, cJSON **re
 		free(resp);
 		return -1;
 	}
-	msg = mwgc_open(c, resp, e);
+	msg = mwgc_open(c, resp, &x, e);
 	free(resp);
 	if (!msg)
 		return -1;
@@ -416,7 +459,8 @@ int mwgc_logout(struct mwgc *c, struct mwg_err *e)
 int mwgc_stream(struct mwgc *c, const cJSON *extra, mwgc_msg_cb cb, void *arg,
 		struct mwg_err *e)
 {
-	struct sink s = { .max = 64 << 20, .c = c, .cb = cb, .arg = arg, .e = e };
+	struct mwgc_exchange x;
+	struct sink s = { .max = 64 << 20, .c = c, .x = &x, .cb = cb, .arg = arg, .e = e };
 	struct curl_slist *hd;
 	cJSON *p;
 	char *body;
@@ -429,7 +473,7 @@ int mwgc_stream(struct mwgc *c, const cJSON *extra, mwgc_msg_cb cb, void *arg,
 	p = mwgc_payload(c, extra);
 	if (p)
 		cJSON_AddTrueToObject(p, "stream");
-	body = p ? mwgc_seal_request(c, p) : NULL;
+	body = p ? mwgc_seal_request(c, p, &x) : NULL;
 	cJSON_Delete(p);
 	if (!body)
 		return mwg_fail(e, 500, "out of memory");

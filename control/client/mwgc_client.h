@@ -21,6 +21,7 @@ struct mwgc {
 	uint8_t npriv[32], npub[32];
 	uint8_t spub[32];
 	bool have_server_key;
+	int64_t last_seq;	/* newest netmap "seq" accepted (-1: none yet) */
 	char mkey[MWG_KEY_TEXT_MAX], nkey[MWG_KEY_TEXT_MAX];
 	struct mwg_nonce_gen gen;
 	bool insecure_tls;	/* accept any certificate (tests) */
@@ -36,11 +37,24 @@ void mwgc_destroy(struct mwgc *c);
 int mwgc_key_load(const char *path, uint8_t key[32], struct mwg_err *e);
 void mwgc_genkey(uint8_t key[32]);
 
-/* GET /v1/key. Done automatically by the calls below when needed. */
+/* GET /v1/key. Done automatically by the calls below when needed. Refuses
+ * a server of another protocol version (MWG_PROTOCOL_VERSION). */
 int mwgc_fetch_server_key(struct mwgc *c, struct mwg_err *e);
 
-/* The sealed envelope for payload (caller owns the text). */
-char *mwgc_seal_request(struct mwgc *c, const cJSON *payload);
+/*
+ * One request and its reply (or the messages of its map stream): the
+ * request's nonce, which every reply must echo as "req", and the newest
+ * reply nonce seen, which the next message must exceed. What makes a stale
+ * or replayed reply (or one made for another request) fail in mwgc_open().
+ */
+struct mwgc_exchange {
+	uint8_t req[MWG_NONCE_LEN];
+	uint64_t last_ts, last_ctr;
+};
+
+/* The sealed envelope for payload (caller owns the text); x (may be NULL)
+ * is set up for opening its replies. */
+char *mwgc_seal_request(struct mwgc *c, const cJSON *payload, struct mwgc_exchange *x);
 
 /* The payload of a request: extra (may be NULL) with this node's node_key. */
 cJSON *mwgc_payload(const struct mwgc *c, const cJSON *extra);
@@ -53,9 +67,12 @@ cJSON *mwgc_rotate_payload(struct mwgc *c, const uint8_t new_node_priv[32],
 			   const char *hostname);
 /* Makes node_priv c's node key (after a rotation the server accepted). */
 void mwgc_set_node_key(struct mwgc *c, const uint8_t node_priv[32]);
-/* Opens a sealed reply or stream line from the server: the JSON inside, or
- * NULL with e set (502 when it is not a sealed envelope or not JSON). */
-cJSON *mwgc_open(const struct mwgc *c, const char *text, struct mwg_err *e);
+/* Opens a sealed reply or stream line from the server to the request of x:
+ * the JSON inside (without "req"), or NULL with e set (502) when it is not a
+ * sealed envelope from the server key, not JSON, not labelled a reply, not
+ * an answer to x's request, not newer than x's last message, or carries a
+ * netmap "seq" older than one this client already accepted. */
+cJSON *mwgc_open(struct mwgc *c, const char *text, struct mwgc_exchange *x, struct mwg_err *e);
 
 /* POSTs body to path; returns the HTTP status (or -1) and the body. */
 long mwgc_post_raw(struct mwgc *c, const char *path, const char *body, char **reply,

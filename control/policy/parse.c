@@ -16,7 +16,6 @@
 
 /* Largest policy file accepted. */
 #define _POSIX_C_SOURCE 200809L
-#define POLICY_MAX_FILE (16u << 20)
 
 struct pctx {
 	struct policy *p;
@@ -573,6 +572,29 @@ static int check_keys(struct pctx *c, const struct hj_value *obj,
 	return 0;
 }
 
+/*
+ * autogroup:self means "the same user's nodes": with a source that is no
+ * user ("*", a tag, autogroup:tagged) Tailscale and Headscale refuse the
+ * rule, so a policy brought from them must not mean something else here.
+ */
+static int self_sources(struct pctx *c, const struct rule *r)
+{
+	bool self = false;
+
+	for (size_t i = 0; i < r->n_dst; i++)
+		self |= r->dst[i].alias.kind == AL_SELF;
+	for (size_t i = 0; self && i < r->n_src; i++) {
+		const struct alias *a = &r->src[i];
+
+		if (a->kind == AL_ANY || a->kind == AL_TAG || a->kind == AL_TAGGED)
+			return verr(c, a->line, a->col,
+				    "\"%s\" with autogroup:self in dst: autogroup:self needs "
+				    "users, groups or autogroup:member as src (as in Tailscale)",
+				    a->text);
+	}
+	return 0;
+}
+
 static int parse_rule(struct pctx *c, const struct hj_value *v,
 		      struct rule *r)
 {
@@ -628,7 +650,7 @@ static int parse_rule(struct pctx *c, const struct hj_value *v,
 					    "ports need proto tcp, udp or sctp (protocol %u has no ports)",
 					    r->protos[k]);
 	}
-	return 0;
+	return self_sources(c, r);
 }
 
 static int parse_acls(struct pctx *c, const struct hj_value *v)

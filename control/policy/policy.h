@@ -35,6 +35,8 @@
 
 #define POLICY_ERR_FILE_MAX 256
 #define POLICY_ERR_MSG_MAX 256
+/* The largest policy text (HTTP body, CLI file, policy_file). */
+#define POLICY_MAX_FILE (16u << 20)
 
 /* Where and why a policy was refused. line and col are 1-based (col counts
  * bytes); both are 0 when the error has no position (e.g. out of memory,

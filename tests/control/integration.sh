@@ -136,6 +136,8 @@ ctl() { "$BIN" --config "$W/cfg.json" "$@"; }
 client() { local n=$1; shift; "$MWGC" -s "$URL" -m "$W/m.$n" -n "$W/n.$n" "$@"; }
 newnode() { "$MWGC" genkey >"$W/m.$1"; "$MWGC" genkey >"$W/n.$1"; }
 node_id() { ctl --output json nodes list | tr -d ' \n\t' | grep -o "\"id\":[0-9]*,\"name\":\"$1\"" | grep -o '[0-9]*' | head -1; }
+# pending_id HOSTNAME: id of a pending registration (it has no name yet)
+pending_id() { ctl --output json nodes list | tr -d ' \n\t' | grep -o "\"id\":[0-9]*,\"name\":\"\",\"dns_name\":\"\",\"hostname\":\"$1\"" | grep -o '[0-9]*' | head -1; }
 api() { local m=$1 p=$2; shift 2; curl -sS -X "$m" -H "Authorization: Bearer $APIKEY" "$@" "$URL$p"; }
 # regtags NODE HOSTNAME TAGS [AUTHKEY]: register advertising TAGS (comma-separated)
 regtags() { client "$1" register --hostname "$2" --tags "$3" ${4:+--auth-key "$4"}; }
@@ -172,6 +174,17 @@ run_suite() {
 	if ctl preauthkeys list | grep -q -- "${REUSE#mwgkey-*-}"; then bad "secret shown in list"; else ok; fi
 	expect_out "preauthkey for unknown user" "no user" ctl preauthkeys create --user nobody-here
 
+	# ---- the database holds the server key: private to its owner ----
+	if [ "$BACKEND" = sqlite ]; then
+		expect_out "database created 0600" "^600$" stat -c %a "$W/control.db"
+		chmod 644 "$W/control.db"
+		expect_out "world-readable database refused" "accessible to other users \(mode 0644\).*chmod 600" timeout 20 "$BIN" --config "$W/cfg.json" serve
+		chmod 600 "$W/control.db"
+		sed "s|$W/control.db|$W/new/control.db|" "$W/cfg.json" >"$W/cfg-new.json"
+		check "database in a new directory" "$BIN" --config "$W/cfg-new.json" users list
+		expect_out "its directory created 0700" "^700$" stat -c %a "$W/new"
+		expect_out "and the database 0600" "^600$" stat -c %a "$W/new/control.db"
+	fi
 	start_server "$W/cfg.json" "$W/server.log" || { bad "server start"; return; }
 	S1=$SPID
 
@@ -182,6 +195,17 @@ run_suite() {
 	expect_out "admin api malformed body" "^400$" api_status POST /api/v1/users -H "Authorization: Bearer $APIKEY" --data '{oops'
 	expect_out "admin api create user" '"name":"carol"' api POST /api/v1/users --data '{"name":"carol"}'
 	expect_out "admin api unknown node" "^404$" api_status POST /api/v1/nodes/999/expire -H "Authorization: Bearer $APIKEY"
+	# paths are parsed strictly: empty or extra segments are not other calls
+	NKEYS=$(api GET /api/v1/apikeys | grep -o '"prefix"' | wc -l)
+	expect_out "admin api: empty segment is 404, not create" "^404$" api_status POST /api/v1/apikeys//expire -H "Authorization: Bearer $APIKEY"
+	expect_out "admin api: no key created by it" "^$NKEYS$" sh -c "curl -sS -H 'Authorization: Bearer $APIKEY' $URL/api/v1/apikeys | grep -o '\"prefix\"' | wc -l"
+	expect_out "admin api: users//delete is 404" "^404$" api_status POST /api/v1/users//delete -H "Authorization: Bearer $APIKEY" --data '{"name":"mallory"}'
+	expect_out "admin api: extra segment is 404" "^404$" api_status DELETE /api/v1/users/carol/extra -H "Authorization: Bearer $APIKEY"
+	expect_out "admin api: trailing slash is 404" "^404$" api_status GET /api/v1/nodes/ -H "Authorization: Bearer $APIKEY"
+	expect_out "admin api: unknown action is 404" "^404$" api_status POST /api/v1/nodes/1/frobnicate -H "Authorization: Bearer $APIKEY"
+	expect_out "admin api: wrong method is 405" "^405$" api_status PUT /api/v1/users -H "Authorization: Bearer $APIKEY"
+	expect_out "admin api: policy with a NUL byte refused" '"error":"request body contains a NUL byte"' sh -c "printf '{}\\000x' | curl -sS -X PUT -H 'Authorization: Bearer $APIKEY' --data-binary @- $URL/api/v1/policy"
+	if api GET /api/v1/users | grep -q mallory; then bad "users//delete created a user"; else ok; fi
 
 	# ---- registration ----
 	for n in a b c d e f; do newnode $n; done
@@ -200,11 +224,15 @@ run_suite() {
 	expect_out "key not consumed by the refusal" '"status":"registered"' client t0 register --auth-key "$TONCE" --hostname t0
 	expect_out "register c without key: pending" '"status":"pending"' client c register --hostname gamma
 	expect_out "pending node has no map" "HTTP 403: node is pending" client c map
-	C=$(node_id gamma)
+	C=$(pending_id gamma)
 	expect_out "approve needs user" "user" ctl nodes approve "$C"
-	check "approve c for bob" ctl nodes approve "$C" --user bob
+	expect_out "approval shows the machine key" "approved node $C: machine $("$MWGC" pubkey mkey "$W/m.c"), hostname gamma, now gamma.test.meshwg" ctl nodes approve "$C" --user bob
 	expect_out "approved c gets a map" '"type":"full"' client c map
 	expect_out "same hostname gets a unique name" '"dns_name":"alpha-1.test.meshwg"' client d register --auth-key "$REUSE" --hostname alpha
+	newnode esc
+	expect_out "hostname normalised to a DNS label" '"dns_name":"evil52cagk.test.meshwg","hostname":"evil52cagk"' client esc register --auth-key "$REUSE" --hostname $'Evil\e]52;c;aGk=\a'
+	if ctl --output json nodes list | grep -q 'u001b'; then bad "escape sequence stored"; else ok; fi
+	ctl nodes delete "$(node_id evil52cagk)" >/dev/null
 	A=$(node_id alpha); B=$(node_id beta)
 	ADDRS=$(ctl --output json nodes list | tr -d ' \n\t' | grep -o '"addresses":\["[^]]*\]' | sort | uniq -d)
 	if [ -z "$ADDRS" ]; then ok; else bad "duplicate addresses: $ADDRS"; fi
@@ -236,6 +264,10 @@ run_suite() {
 }
 EOP
 	check "policy check" ctl policy check "$W/p1.hujson"
+	sed 's/"src": \["alice@"\]/"src": ["alcie@"]/' "$W/p1.hujson" >"$W/typo.hujson"
+	expect_out "a policy naming an unknown user is refused" "typo.hujson:[0-9]+:[0-9]+: unknown user \"alcie@\"" ctl policy check "$W/typo.hujson"
+	expect_out "policy check needs no configuration file" "^ok$" "$BIN" --config "$W/none.json" policy check "$W/p1.hujson"
+	expect_out "and reports file:line:col without one" "bad.hujson:4:[0-9]+" "$BIN" --config "$W/none.json" policy check "$W/bad.hujson"
 	check "policy set" ctl policy set "$W/p1.hujson"
 	expect_out "policy get" "alice's machines" ctl policy get
 	wait_for "policy delta removes bob's node" "$W/a.stream" '"peers_removed":\[[0-9,]*'"$C"'[],]'
@@ -268,6 +300,9 @@ EOP
 	wait_for "tag change reaches peers as a delta" "$W/a.stream" '"type":"delta".*"id":'"$T3"',[^}]*"tags":\["tag:router"\]'
 	expect_out "re-register refused with bob's key" "HTTP 403: user bob@ may not use tag:router" regtags t3 plain3 tag:router "$BOBKEY"
 	expect_out "refused re-register changed nothing" '"self":\{[^}]*"user":"alice","tags":\["tag:router"\],"key_expiry":null' client t3 map
+	expect_out "re-authenticating with an empty tag list makes the node personal again" '"self":\{[^}]*"user":"alice","tags":\[\],"key_expiry":"20' regtags t3 plain3 "" "$REUSE"
+	expect_out "tagged again" '"tags":\["tag:router"\],"key_expiry":null' regtags t3 plain3 tag:router "$REUSE"
+	expect_out "re-authenticating with no tag list keeps the tags" '"tags":\["tag:router"\],"key_expiry":null' client t3 register --hostname plain3 --auth-key "$REUSE"
 	"$MWGC" genkey >"$W/n.t2b"
 	expect_out "rotation keeps the tags" '"tags":\["tag:router"\],"key_expiry":null' client t2 rotate "$W/n.t2b" --hostname tagged2
 	expect_out "rotated tagged node's map" '"self":\{[^}]*"tags":\["tag:router"\],"key_expiry":null' "$MWGC" -s "$URL" -m "$W/m.t2" -n "$W/n.t2b" map
@@ -277,6 +312,10 @@ EOP
 	# ---- routes ----
 	check "b advertises routes" client b update --routes 10.10.0.0/24,10.20.1.0/24,0.0.0.0/0
 	expect_out "bad route refused" "HTTP 400: routes" client b update --routes 10.10.0.1/24
+	expect_out "route inside the tailnet refused" "HTTP 400: routes: 100.64.0.0/24 overlaps the tailnet prefix 100.64.0.0/10" client b update --routes 10.10.0.0/24,100.64.0.0/24
+	expect_out "route covering the tailnet refused" "HTTP 400: routes: 64.0.0.0/2 overlaps" client b update --routes 64.0.0.0/2
+	expect_out "IPv6 route inside the tailnet refused" "HTTP 400: routes: fd7a:115c:a1e0::/64 overlaps the tailnet prefix fd7a:115c:a1e0::/48" client b update --routes fd7a:115c:a1e0::/64
+	expect_out "approving a tailnet route refused" "routes: 100.64.0.1/32 overlaps" ctl nodes approve-routes "$B" --routes 100.64.0.1/32
 	wait_cmd "autoApprovers approved 10.20.1.0/24" sh -c "'$BIN' --config '$W/cfg.json' --output json nodes routes $B | tr -d ' \n\t' | grep -q '\"approved\":\[\"10.20.1.0/24\"\]'"
 	expect_out "approve unadvertised route refused" "does not advertise" ctl nodes approve-routes "$B" --routes 10.99.0.0/24
 	check "approve routes" ctl nodes approve-routes "$B" --routes 10.10.0.0/24,0.0.0.0/0
@@ -295,6 +334,14 @@ EOP
 	expect_out "GET on POST endpoint" "^405$" api_status GET /v1/map
 	expect_out "unknown endpoint" "^404$" api_status GET /v2/nothing
 	expect_out "GET /v1/key" '"server_key":"mkey:[0-9a-f]{64}"' curl -sS "$URL/v1/key"
+	expect_out "endpoint that is not ip:port refused" "HTTP 400: endpoints: \"<script>:1\" is not ip:port" client b update --endpoints '<script>:1'
+	expect_out "IPv6 endpoint accepted" '"ok":true' client b update --endpoints '[2001:db8::1]:41641,198.51.100.7:41641'
+	expect_out "/health tells no counts to anyone" '^\{"status":"ok"\}$' curl -sS "$URL/health"
+	expect_out "/health counts for admins" '"nodes":[0-9]+' api GET /health
+	expect_out "API key last_used is recorded" '"last_used":"20[0-9]{2}-' api GET /api/v1/apikeys
+	expect_out "a non-boolean flag is refused" '"error":"reusable: want true or false"' api POST /api/v1/preauthkeys --data '{"user":"alice","reusable":"yes"}'
+	printf '{}\000' >"$W/nul.hujson"
+	expect_out "CLI: policy file with a NUL byte refused" "NUL byte" ctl policy check "$W/nul.hujson"
 
 	# ---- concurrent registrations with one single-use key ----
 	ONCE=$(ctl preauthkeys create --user alice)
@@ -316,6 +363,7 @@ EOP
 	check "expire a" ctl nodes expire "$A"
 	wait_for "expired node's stream ends" "$W/a.stream" '"type":"goodbye","reason":"node key expired"'
 	expect_out "expired node has no map" "HTTP 403: node key expired" client a map
+	expect_out "expired node re-registering without a key: 403" "HTTP 403: node key expired; re-register with an auth key" client a register --hostname alpha
 	"$MWGC" genkey >"$W/n.a2"
 	expect_out "expired key cannot rotate itself" "HTTP 401: node key expired" client a rotate "$W/n.a2" --hostname alpha
 	cp "$W/n.a2" "$W/n.a3"
@@ -347,9 +395,70 @@ EOP
 		bad "short-expiry server start"
 	fi
 
+	# ---- pending registrations: capped, small, nameless, expiring ----
+	PORT5=$(free_port)
+	write_config "$W/cfg5.json" "$PORT5" ", \"max_pending\": 2"
+	if start_server "$W/cfg5.json" "$W/server5.log"; then
+		U5=http://127.0.0.1:$PORT5
+		for n in p1 p2 p3 p4; do newnode $n; done
+		expect_out "pending registration has no DNS name" '"status":"pending".*"dns_name":"",' "$MWGC" -s "$U5" -m "$W/m.p1" -n "$W/n.p1" register --hostname db
+		expect_out "second pending registration" '"status":"pending"' "$MWGC" -s "$U5" -m "$W/m.p2" -n "$W/n.p2" register --hostname db
+		expect_out "pending registrations are capped" "HTTP 429: too many registrations waiting" "$MWGC" -s "$U5" -m "$W/m.p3" -n "$W/n.p3" register --hostname db
+		expect_out "pending ones squat no name" '"dns_name":"db.test.meshwg"' "$MWGC" -s "$U5" -m "$W/m.p4" -n "$W/n.p4" register --auth-key "$REUSE" --hostname db
+		printf -v BIGHI '{"x":"%05000d"}' 0
+		expect_out "hostinfo is bounded" "HTTP 400: hostinfo: 5008 bytes, at most 4096" "$MWGC" -s "$U5" -m "$W/m.p4" -n "$W/n.p4" update --hostinfo "$BIGHI"
+		P1=$(pending_id db)
+		expect_out "approved pending node gets a free name" "now db-1.test.meshwg" ctl nodes approve "$P1" --user alice
+		kill "$SPID"
+		wait "$SPID" 2>/dev/null
+	else
+		bad "max_pending server start"
+	fi
+	write_config "$W/cfg6.json" "$PORT5" ", \"pending_expiry\": \"2s\""
+	if [ -n "$(pending_id db)" ] && start_server "$W/cfg6.json" "$W/server6.log"; then
+		wait_cmd "unapproved registrations expire" sh -c "! '$BIN' --config '$W/cfg.json' --output json nodes list | grep -q '\"pending\": true'"
+		kill "$SPID"
+		wait "$SPID" 2>/dev/null
+	else
+		bad "pending_expiry server start (or no pending node left)"
+	fi
+	for n in db db-1; do ctl nodes delete "$(node_id $n)" >/dev/null; done
+
+	# ---- a deleted node's address is not handed out again soon ----
+	newnode ka
+	newnode kp
+	KA=$(client ka register --auth-key "$REUSE" --hostname addrtest | grep -o '"addresses":\["100\.64\.0\.[0-9]*' | grep -o '[0-9]*$')
+	ctl nodes delete "$(node_id addrtest)" >/dev/null
+	client kp register --hostname addrnext >/dev/null
+	expect_out "the next address, even when a new process allocates" "\"addresses\":\[\"100\.64\.0\.$((KA + 1))[/\"]" sh -c "'$BIN' --config '$W/cfg.json' --output json nodes approve $(pending_id addrnext) --user alice | tr -d ' \n\t'"
+	ctl nodes delete "$(node_id addrnext)" >/dev/null
+
+	# ---- connection limits: per IP, and a short timeout for requests ----
+	PORT7=$(free_port)
+	write_config "$W/cfg7.json" "$PORT7" ", \"max_connections_per_ip\": 1, \"request_timeout\": \"15s\", \"threads\": 1"
+	if start_server "$W/cfg7.json" "$W/server7.log"; then
+		# one connection holds the IP's only slot with a partial request...
+		exec 5<>"/dev/tcp/127.0.0.1/$PORT7"
+		printf 'GET /health HTTP/1.1\r\n' >&5
+		wait_cmd "a 2nd connection from one IP is refused" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://127.0.0.1:$PORT7/health)\" = 000 ]"
+		# ...until request_timeout drops it (15 s: long enough for a loaded
+		# machine to probe in between, within wait_cmd's 30 s)
+		wait_cmd "a partial request is dropped after request_timeout" curl -sf --max-time 5 "http://127.0.0.1:$PORT7/health"
+		exec 5>&-
+		kill "$SPID"
+		wait "$SPID" 2>/dev/null
+	else
+		bad "connection-limit server start"
+	fi
+
 	# ---- more admin API ----
 	expect_out "api: create key" '"key":"mwgkey-' api POST /api/v1/preauthkeys --data '{"user":"alice","reusable":true,"tags":["tag:router"]}'
 	expect_out "api: key with undefined tag refused" '"error":"tag:x is not defined' api POST /api/v1/preauthkeys --data '{"user":"alice","tags":["tag:x"]}'
+	expect_out "a tag name the policy language cannot write refused" '"error":"tags: \\"tag:a.b\\" is not a valid tag' api POST /api/v1/preauthkeys --data '{"user":"alice","tags":["tag:a.b"]}'
+	{ head -c 300000 /dev/zero | tr '\0' ' '; cat "$W/p1.hujson"; } >"$W/big.hujson"
+	expect_out "a 300 KB policy over HTTP (over max_body, under the policy limit)" '"ok":true' api POST /api/v1/policy/check --data-binary @"$W/big.hujson"
+	{ head -c 5000000 /dev/zero | tr '\0' ' '; cat "$W/p1.hujson"; } >"$W/big5.hujson"
+	expect_out "a 5 MB policy file from the CLI" "^ok$" ctl policy check "$W/big5.hujson"
 	expect_out "api: node routes" '"advertised":\[' api GET "/api/v1/nodes/$B/routes"
 	expect_out "api: rename" '"ok":true' api POST "/api/v1/nodes/$B/rename" --data '{"name":"beta"}'
 	expect_out "api: bad rename" '"error":"\\"Bad Name\\" is not a valid DNS label' api POST "/api/v1/nodes/$B/rename" --data '{"name":"Bad Name"}'
@@ -384,6 +493,8 @@ EOP
 	kill "$SPID" 2>/dev/null
 
 	# ---- clean shutdown with open streams ----
+	RBODY=$("$MWGC" -s "$URL" -m "$W/m.d" -n "$W/n.d" seal "{\"node_key\":\"$("$MWGC" pubkey nodekey "$W/n.d")\"}")
+	expect_out "request accepted before the restart" '^200 ' sh -c "echo '$RBODY' | '$MWGC' -s '$URL' -m '$W/m.a' -n '$W/n.a' post /v1/update"
 	kill "$S1"
 	wait "$S1"
 	S1RC=$?
@@ -399,6 +510,7 @@ EOP
 	NODES_AFTER=$(ctl --output json nodes list | grep -o '"addresses":[^]]*]' | sort)
 	if [ "$NODES_BEFORE" = "$NODES_AFTER" ] && [ -n "$NODES_AFTER" ]; then ok; else bad "state changed across restart"; fi
 	expect_out "policy persisted" "alice's machines" ctl policy get
+	expect_out "request replayed after the restart refused" '^401 .*replay' sh -c "echo '$RBODY' | '$MWGC' -s '$URL' -m '$W/m.a' -n '$W/n.a' post /v1/update"
 	expect_out "map after restart" '"type":"full"' "$MWGC" -s "$URL" -m "$W/m.a" -n "$W/n.a4" map
 	: >"$W/kill.log"
 	for i in $(seq 1 12); do newnode "k$i"; done

@@ -88,6 +88,11 @@ static void test_errors(void **state)
 	expect_error("{\"database\": {\"type\": \"postgres\"}}", "dsn");
 	expect_error("{\"database\": {\"type\": \"mysql\"}}", "database.type");
 	expect_error("{\"node_key_expiry\": \"forever\"}", "duration");
+	/* bounded: 1e30 seconds is no int64_t (undefined conversion before) */
+	expect_error("{\"node_key_expiry\": 1e30}", "at most 100 years");
+	expect_error("{\"node_key_expiry\": \"36501d\"}", "at most 100 years");
+	expect_error("{\"max_pending\": -1}", "max_pending");
+	expect_error("{\"request_timeout\": 0}", "request_timeout");
 	expect_error("{\"derp_map\": {\"regions\": [{\"id\": 0, \"nodes\": []}]}}", "derp_map");
 	expect_error("{\"derp_map\": {\"regions\": [{\"id\": 1, \"nodes\": [{}]}]}}", "host");
 	expect_error("{\"threads\": 0}", "threads");
@@ -119,6 +124,9 @@ static void test_duration(void **state)
 	assert_int_equal(mwg_duration_parse("180d"), 180 * 86400);
 	assert_int_equal(mwg_duration_parse("-1s"), -1);
 	assert_int_equal(mwg_duration_parse("1w"), -1);
+	assert_int_equal(mwg_duration_parse("36500d"), 36500LL * 86400);
+	assert_int_equal(mwg_duration_parse("36501d"), -1);
+	assert_int_equal(mwg_duration_parse("3153600001"), -1);
 	assert_int_equal(mwg_duration_parse(""), -1);
 }
 

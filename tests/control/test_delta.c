@@ -88,6 +88,8 @@ static struct mwg_store *st;
 static struct mwg_tailnet *tn;
 static uint8_t spriv[32], spub[32];
 static struct node N[4];
+/* the nonce of the request that opened the streams: every message echoes it */
+static const uint8_t REQ[MWG_NONCE_LEN] = { 'Q', 1, 2, 3 };
 
 static void reg(struct node *n, const char *host, const char *key)
 {
@@ -114,7 +116,7 @@ static void reg(struct node *n, const char *host, const char *key)
 /* Next message on n's stream (NULL when none queued). */
 static cJSON *next(struct node *n)
 {
-	char *line = mwg_stream_pop_line(n->s), *plain;
+	char *line = mwg_stream_pop_line(n->s), *plain, want[2 * MWG_NONCE_LEN + 1];
 	uint8_t nonce[24];
 	struct mwg_err e;
 	cJSON *env, *m;
@@ -130,6 +132,11 @@ static cJSON *next(struct node *n)
 	m = cJSON_Parse(plain);
 	free(plain);
 	assert_non_null(m);
+	/* labelled a reply, answering the stream's request */
+	assert_int_equal(nonce[MWG_NONCE_DIR], MWG_DIR_REPLY);
+	mwg_hex_encode(want, REQ, sizeof(REQ));
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(m, "req")), want);
+	cJSON_DeleteItemFromObject(m, "req");
 	return m;
 }
 
@@ -222,7 +229,7 @@ static void test_engine(void **state)
 
 	(void)state;
 	/* Full map first. */
-	N[1].s = mwg_tailnet_stream_open(tn, N[1].id, N[1].mpub, NULL, &e);
+	N[1].s = mwg_tailnet_stream_open(tn, N[1].id, N[1].mpub, REQ, NULL, &e);
 	assert_non_null(N[1].s);
 	m = next(&N[1]);
 	assert_string_equal(cJSON_GetObjectItem(m, "type")->valuestring, "full");
@@ -233,7 +240,7 @@ static void test_engine(void **state)
 	assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(m, "self"), "id")->valueint, N[1].id);
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(m, "dns"), "records")), 3);
 	cJSON_Delete(m);
-	N[2].s = mwg_tailnet_stream_open(tn, N[2].id, N[2].mpub, NULL, &e);
+	N[2].s = mwg_tailnet_stream_open(tn, N[2].id, N[2].mpub, REQ, NULL, &e);
 	assert_non_null(N[2].s);
 	sync_now();
 	/* node 2 came online: node 1 hears of it */
@@ -358,11 +365,62 @@ static void test_engine(void **state)
 		assert_int_equal(mwg_stream_read(N[1].s, buf, sizeof(buf)), -1);	/* ended */
 	}
 	/* and it cannot open a new one */
-	assert_null(mwg_tailnet_stream_open(tn, N[1].id, N[1].mpub, NULL, &e));
+	assert_null(mwg_tailnet_stream_open(tn, N[1].id, N[1].mpub, REQ, NULL, &e));
 	assert_int_equal(e.status, 403);
 
 	mwg_tailnet_stream_close(N[1].s);
 	mwg_tailnet_stream_close(N[2].s);
+}
+
+/* One stream per node: a second one ends the first with a goodbye. And all
+ * streams together hold at most max_queued_bytes. */
+static void test_stream_limits(void **state)
+{
+	struct mwg_err e = { 0 };
+	struct mwg_stream *old, *s3;
+	char buf[16];
+	cJSON *m;
+
+	(void)state;
+	old = mwg_tailnet_stream_open(tn, N[1].id, N[1].mpub, REQ, NULL, &e);
+	assert_non_null(old);
+	N[1].s = old;
+	drain(&N[1]);
+	assert_int_equal(tn->queued, 0);
+	N[1].s = mwg_tailnet_stream_open(tn, N[1].id, N[1].mpub, REQ, NULL, &e);
+	assert_non_null(N[1].s);
+	assert_true(tn->queued > 0);
+	{
+		struct node o = N[1];
+
+		o.s = old;
+		m = next(&o);
+	}
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(m, "type")), "goodbye");
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(m, "reason")),
+			    "replaced by a newer stream of this node");
+	cJSON_Delete(m);
+	assert_int_equal(mwg_stream_read(old, buf, sizeof(buf)), -1);
+	m = next(&N[1]);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(m, "type")), "full");
+	cJSON_Delete(m);
+	mwg_tailnet_stream_close(old);
+	assert_int_equal(tn->queued, 0);
+
+	/* the global budget: N[1]'s full map is queued and unread, so N[3]'s
+	 * does not fit and its stream ends at once */
+	N[1].s = (mwg_tailnet_stream_close(N[1].s),
+		  mwg_tailnet_stream_open(tn, N[1].id, N[1].mpub, REQ, NULL, &e));
+	assert_non_null(N[1].s);
+	cfg.max_queued_bytes = tn->queued + 10;
+	s3 = mwg_tailnet_stream_open(tn, N[3].id, N[3].mpub, REQ, NULL, &e);
+	assert_non_null(s3);
+	assert_int_equal(mwg_stream_read(s3, buf, sizeof(buf)), -1);
+	/* what a closed stream held leaves the budget */
+	mwg_tailnet_stream_close(N[1].s);
+	assert_int_equal(tn->queued, 0);
+	mwg_tailnet_stream_close(s3);
+	cfg.max_queued_bytes = 512u << 20;
 }
 
 static void test_store_nonce(void **state)
@@ -385,6 +443,7 @@ int main(void)
 		cmocka_unit_test(test_ids_diff),
 		cmocka_unit_test(test_render),
 		cmocka_unit_test_setup_teardown(test_engine, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_nonce, setup, teardown),
 	};
 

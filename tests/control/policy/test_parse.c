@@ -160,6 +160,14 @@ static void test_acl_alias_errors(void **state)
 	fails_at_tok(ACL("\"autogroup:self\"", "\"*:*\""),
 		     "\"autogroup:self\"",
 		     "\"autogroup:self\" is not allowed in src");
+	/* autogroup:self only for users' sources, as Tailscale has it */
+	fails_at_tok(ACL("\"*\"", "\"autogroup:self:*\""), "\"*\"",
+		     "\"*\" with autogroup:self in dst: autogroup:self needs users");
+	fails_at_tok(ACL("\"alice@\", \"autogroup:tagged\"", "\"autogroup:self:22\""),
+		     "\"autogroup:tagged\"", "with autogroup:self in dst");
+	fails_at_tok("{\"tagOwners\": {\"tag:s\": []}, \"acls\": [\n {\"action\": \"accept\", "
+		     "\"src\": [\"tag:s\"], \"dst\": [\"autogroup:self:*\"]}]}",
+		     "\"tag:s\"]", "\"tag:s\" with autogroup:self in dst");
 	fails_at_tok(ACL("\"autogroup:internet\"", "\"*:*\""),
 		     "\"autogroup:internet\"", "is not allowed in src");
 	fails_at_tok(ACL("\"autogroup:admin\"", "\"*:*\""),

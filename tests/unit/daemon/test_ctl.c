@@ -22,6 +22,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <cmocka.h>
 #include <curl/curl.h>
@@ -130,7 +131,7 @@ static struct ctl *new_ctl(const char *u)
 
 	randombytes_buf(m, 32);
 	randombytes_buf(n, 32);
-	assert_int_equal(ctl_open(&c, &L, u, m, n, err, sizeof(err)), 0);
+	assert_int_equal(ctl_open(&c, &L, u, NULL, m, n, err, sizeof(err)), 0);
 	return c;
 }
 
@@ -188,9 +189,84 @@ static void test_bad_url(void **st)
 	char err[300];
 
 	(void)st;
-	assert_int_equal(ctl_open(&c, &L, "ftp://x", k, k, err, sizeof(err)), -1);
+	assert_int_equal(ctl_open(&c, &L, "ftp://x", NULL, k, k, err, sizeof(err)), -1);
 	assert_null(c);
 	assert_non_null(strstr(err, "URL"));
+}
+
+/* Registers with machine key m through a connection to u pinning in dir. */
+static void reg_pinned(const char *u, const char *dir, const uint8_t m[32], struct res *r)
+{
+	uint8_t n[32];
+	struct ctl *c;
+	char err[300];
+
+	randombytes_buf(n, 32);
+	assert_int_equal(ctl_open(&c, &L, u, dir, m, n, err, sizeof(err)), 0);
+	do_register(c, authkey, "pinned", r);
+	ctl_close(c);
+}
+
+/* The server key is pinned on first use in the state directory; a server
+ * presenting another key (an impostor on the path, after a restart) is then
+ * refused with a message, and so is one that differs from a pin in the URL. */
+static void test_server_key_pin(void **st)
+{
+	char dir[300], pin[400], key[100], u[300], *t;
+	uint8_t m[32];
+	struct res r;
+	FILE *f;
+
+	(void)st;
+	snprintf(dir, sizeof(dir), "%s/pin", tmp);
+	snprintf(pin, sizeof(pin), "%s/server.pin", dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	randombytes_buf(m, 32);
+	reg_pinned(url, dir, m, &r);
+	assert_int_equal(r.status, 200);
+	cJSON_Delete(r.reply);
+	/* pinned: "URL mkey:<hex>" */
+	f = fopen(pin, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(u, sizeof(u), f));
+	fclose(f);
+	t = strchr(u, ' ');
+	assert_non_null(t);
+	*t = '\0';
+	assert_string_equal(u, url);
+	snprintf(key, sizeof(key), "%.69s", t + 1);
+	assert_int_equal(strlen(key), 69);
+	/* the pinned key is the server's: a new connection works */
+	reg_pinned(url, dir, m, &r);
+	assert_int_equal(r.status, 200);
+	cJSON_Delete(r.reply);
+	/* another key pinned for this URL: refused, before any request */
+	f = fopen(pin, "w");
+	assert_non_null(f);
+	fprintf(f, "%s mkey:%064d\n", url, 1);
+	fclose(f);
+	reg_pinned(url, dir, m, &r);
+	assert_int_equal(r.status, 502);
+	assert_non_null(strstr(r.error, "the control server's key changed"));
+	assert_non_null(strstr(r.error, pin));
+	assert_null(r.reply);
+	/* a pin in the URL: the right key works (no state directory needed) */
+	snprintf(u, sizeof(u), "%s#%s", url, key);
+	reg_pinned(u, NULL, m, &r);
+	assert_int_equal(r.status, 200);
+	cJSON_Delete(r.reply);
+	snprintf(u, sizeof(u), "%s#mkey:%064d", url, 2);
+	reg_pinned(u, NULL, m, &r);
+	assert_int_equal(r.status, 502);
+	assert_non_null(strstr(r.error, "pinned (in the login server URL)"));
+	snprintf(u, sizeof(u), "%s#mkey:12", url);
+	{
+		struct ctl *c = (struct ctl *)1;
+		char err[300];
+
+		assert_int_equal(ctl_open(&c, &L, u, NULL, m, m, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "bad server key pin"));
+	}
 }
 
 static void test_pending(void **st)
@@ -439,6 +515,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_auth_key),
 		cmocka_unit_test(test_unreachable),
 		cmocka_unit_test(test_pending),
+		cmocka_unit_test(test_server_key_pin),
 		cmocka_unit_test(test_big_full),
 		cmocka_unit_test(test_full_flow),
 	};

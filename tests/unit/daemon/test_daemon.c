@@ -296,7 +296,7 @@ static void test_peer_arrives(void **st)
 	(void)st;
 	randombytes_buf(m, 32);
 	randombytes_buf(n, 32);
-	assert_int_equal(ctl_open(&b, &L, url, m, n, err, sizeof(err)), 0);
+	assert_int_equal(ctl_open(&b, &L, url, NULL, m, n, err, sizeof(err)), 0);
 	reg_status = 0;
 	assert_int_equal(ctl_register(b, authkey, "beta", NULL, on_reg, &reg_status), 0);
 	wait_for(reg_done);
