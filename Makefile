@@ -64,7 +64,7 @@ fuzz: userspace
 # Every suite on Debian's 6.1 and 6.12 kernels; the debug kernel, under
 # which TCG runs the suites 10-50 times slower, runs those in DEBUG_SUITES
 # (vm-debug runs them all on it, by hand).  The three VMs boot side by side.
-DEBUG_SUITES ?= smoke,events,acl,fuzz
+DEBUG_SUITES ?= smoke,events,fuzz
 vm: userspace
 	$(MAKE) -C tests/unit/agent kern_try
 	tests/vm/run.sh --kernel 6.1 --kernel 6.12 --kernel debug:$(DEBUG_SUITES)
