@@ -48,6 +48,7 @@ struct ctl {
 	bool stream_accepted;
 	uint64_t idle_ms;
 	long timeout_s;
+	char server_ip[64];	/* where the last reply came from */
 };
 
 static void req_free(struct req *r)
@@ -153,6 +154,10 @@ static size_t on_header(char *p, size_t sz, size_t n, void *arg)
 
 		curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &st);
 		if (st >= 200) {
+			char *ip = NULL;
+
+			if (!curl_easy_getinfo(r->h, CURLINFO_PRIMARY_IP, &ip) && ip)
+				snprintf(r->c->server_ip, sizeof(r->c->server_ip), "%s", ip);
 			r->status = st;
 			log_debug("ctl: %s%s: HTTP %ld", r->c->m.url, r->fetching_key ? "/v1/key" : r->path, st);
 			if (r->op == OP_STREAM && !r->fetching_key && r->c->stream == r) {
@@ -514,6 +519,11 @@ void ctl_close(struct ctl *c)
 const char *ctl_url(const struct ctl *c)
 {
 	return c->m.url;
+}
+
+const char *ctl_server_ip(const struct ctl *c)
+{
+	return c->server_ip;
 }
 
 const char *ctl_node_key(const struct ctl *c)

@@ -38,6 +38,8 @@ int ctl_open(struct ctl **c, struct loop *l, const char *url, const uint8_t mach
 /* Cancels everything without calling back. */
 void ctl_close(struct ctl *c);
 const char *ctl_url(const struct ctl *c);
+/* The address the last reply came from ("" before any): routes never cover it. */
+const char *ctl_server_ip(const struct ctl *c);
 /* "nodekey:<hex>" of the node key in use. */
 const char *ctl_node_key(const struct ctl *c);
 void ctl_set_node_key(struct ctl *c, const uint8_t node_priv[32]);

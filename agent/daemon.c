@@ -64,7 +64,8 @@ void daemon_save_netmap_now(struct daemon *d)
 	char err[300];
 
 	loop_timer_disarm(&d->save_timer);
-	if (d->netmap && state_save_netmap(d->cfg.state_dir, d->netmap, err, sizeof(err)))
+	/* A netmap the kernel refused is not saved: netmap.json keeps the last good one. */
+	if (d->netmap && !d->apply_error[0] && state_save_netmap(d->cfg.state_dir, d->netmap, err, sizeof(err)))
 		log_error("saving the netmap: %s", err);
 }
 
@@ -113,6 +114,20 @@ static void on_rotate_timer(void *arg)
 	loop_timer_arm(&d->rotate_timer, ROTATE_CHECK_MS);
 }
 
+static void on_apply_timer(void *arg)
+{
+	struct daemon *d = arg;
+
+	if (!d->apply_error[0] || !d->kern_is_up || daemon_apply_netmap(d, NULL))
+		return;
+	daemon_schedule_save(d);
+	if (d->connected && d->state == ST_STARTING) {
+		d->last_error[0] = '\0';
+		daemon_set_state(d, ST_RUNNING, "");
+		daemon_finish_up(d, daemon_reply_status(d));
+	}
+}
+
 static int init_timers(struct daemon *d)
 {
 	struct loop *l = d->loop;
@@ -121,7 +136,8 @@ static int init_timers(struct daemon *d)
 	       loop_timer_init(l, &d->reconnect_timer, on_reconnect_timer, d) ||
 	       loop_timer_init(l, &d->save_timer, on_save_timer, d) ||
 	       loop_timer_init(l, &d->endpoint_timer, on_endpoint_timer, d) ||
-	       loop_timer_init(l, &d->rotate_timer, on_rotate_timer, d);
+	       loop_timer_init(l, &d->rotate_timer, on_rotate_timer, d) ||
+	       loop_timer_init(l, &d->apply_timer, on_apply_timer, d);
 }
 
 static void destroy_timers(struct daemon *d)
@@ -131,6 +147,7 @@ static void destroy_timers(struct daemon *d)
 	loop_timer_destroy(&d->save_timer);
 	loop_timer_destroy(&d->endpoint_timer);
 	loop_timer_destroy(&d->rotate_timer);
+	loop_timer_destroy(&d->apply_timer);
 }
 
 /* ---- life ---- */
@@ -162,6 +179,9 @@ static int load_state(struct daemon *d, char *err, size_t errlen)
 		log_warn("%s (ignored)", err);
 		d->netmap = NULL;
 	}
+	/* The disk is a trust boundary too: the same checks as the stream's. */
+	if (d->netmap)
+		daemon_check_netmap(d, d->netmap, NULL, true);
 	return 0;
 }
 
@@ -181,7 +201,7 @@ int daemon_start(struct daemon **dp, struct loop *l, const struct daemon_config 
 	d->state = ST_STOPPED;
 	prefs_init(&d->prefs);
 	d->module_timer.fd = d->reconnect_timer.fd = d->save_timer.fd = -1;
-	d->endpoint_timer.fd = d->rotate_timer.fd = -1;
+	d->endpoint_timer.fd = d->rotate_timer.fd = d->apply_timer.fd = -1;
 	if (load_state(d, err, errlen))
 		goto fail;
 	if (init_timers(d)) {
@@ -281,6 +301,7 @@ void daemon_stop(struct daemon *d)
 	close_kern(d);
 	destroy_timers(d);
 	cJSON_Delete(d->netmap);
+	cJSON_Delete(d->refused);
 	cJSON_Delete(d->endpoints_sent);
 	prefs_free(&d->prefs);
 	free(d->evs);

@@ -243,6 +243,8 @@ static void up_set_prefs(struct daemon *d, struct prefs *np)
 	if (!routes_changed || !d->kern)
 		return;
 	daemon_kern_cfg(d, &kc);
+	if (d->netmap)	/* routes are checked only when they are to be used */
+		daemon_check_netmap(d, d->netmap, NULL, true);
 	if (kern_reconfigure(d->kern, &kc))
 		log_warn("could not apply accept_routes=%d", d->prefs.accept_routes);
 	else if (d->netmap && d->kern_is_up)
@@ -330,6 +332,10 @@ static void forget_node(struct daemon *d)
 	d->have_nkey = false;
 	cJSON_Delete(d->netmap);
 	d->netmap = NULL;
+	cJSON_Delete(d->refused);
+	d->refused = NULL;
+	d->apply_error[0] = '\0';
+	loop_timer_disarm(&d->apply_timer);
 	cJSON_Delete(d->endpoints_sent);
 	d->endpoints_sent = NULL;
 }

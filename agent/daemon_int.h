@@ -44,7 +44,11 @@ struct daemon {
 	char message[300], last_error[300];
 	bool connected;		/* first message of the current stream arrived */
 	unsigned attempt;
-	struct loop_timer module_timer, reconnect_timer, save_timer, endpoint_timer, rotate_timer;
+	struct loop_timer module_timer, reconnect_timer, save_timer, endpoint_timer, rotate_timer,
+		apply_timer;
+	cJSON *refused;		/* what netmap_check refused since the last FULL (strings) */
+	char apply_error[300];	/* the kernel refused d->netmap: "" when it did not */
+	unsigned apply_attempt;
 	cJSON *endpoints_sent;
 	struct api_req *pending_up;
 	struct api_req *pending_rotate;
@@ -75,10 +79,18 @@ void daemon_try_module(struct daemon *d);
 int daemon_bring_up(struct daemon *d);
 /* Deletes the interface if it is up. */
 void daemon_kern_down(struct daemon *d);
-/* Programs d->netmap into the interface, bringing it up first. */
+/*
+ * Checks a netmap message (a FULL, a DELTA, or the saved netmap) with
+ * netmap_check.h before anything acts on it: what it refuses is removed
+ * from msg, logged and kept for `status` (d->refused: a FULL starts afresh).
+ * before is the netmap msg applies to (NULL for a FULL).
+ */
+void daemon_check_netmap(struct daemon *d, cJSON *msg, const cJSON *before, bool full);
 /* Programs the interface from d->netmap: all of it, or (delta != NULL) the
- * peers that map-stream message names. */
-void daemon_apply_netmap(struct daemon *d, const cJSON *delta);
+ * peers that map-stream message names. 0 when the kernel took it; else
+ * d->apply_error says why (shown by `status`), the netmap is not saved, and
+ * a full apply is retried with backoff. */
+int daemon_apply_netmap(struct daemon *d, const cJSON *delta);
 /* What the kernel's events told about the peer with key, NULL if nothing. */
 const struct peer_ev *daemon_peer_ev(const struct daemon *d, const uint8_t key[32]);
 

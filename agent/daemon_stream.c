@@ -96,11 +96,21 @@ static void need_login(struct daemon *d, const char *why)
 	daemon_finish_up(d, daemon_reply_error("%s", why));
 }
 
-/* A "full" or "delta" message. */
-static void on_netmap(struct daemon *d, const cJSON *msg, bool full)
+/* A "full" or "delta" message: checked (daemon_check_netmap) before it is
+ * merged into d->netmap and programmed. */
+static void on_netmap(struct daemon *d, const cJSON *raw, bool full)
 {
 	bool first = !d->connected;
+	cJSON *msg;
 
+	if (!full && !d->netmap)	/* a delta before any full: ignored */
+		return;
+	msg = cJSON_Duplicate(raw, 1);
+	if (!msg) {
+		log_error("netmap message: out of memory");
+		return;
+	}
+	daemon_check_netmap(d, msg, full ? NULL : d->netmap, full);
 	/* Event state of peers that left (or rotated keys) must not pile
 	 * up: a FULL starts it afresh; kern_status() has the kernel's own
 	 * last handshake and endpoint of every peer anyway. */
@@ -109,20 +119,28 @@ static void on_netmap(struct daemon *d, const cJSON *msg, bool full)
 
 	if (mwgc_netmap_apply(&d->netmap, msg)) {
 		log_error("netmap message could not be applied");
+		cJSON_Delete(msg);
 		return;
 	}
-	if (!d->netmap)	/* a delta before any full: ignored */
-		return;
-	daemon_apply_netmap(d, full ? NULL : msg);
-	daemon_schedule_save(d);
 	if (first) {
 		d->connected = true;
 		d->attempt = 0;
-		d->last_error[0] = '\0';
-		daemon_set_state(d, ST_RUNNING, "");
-		daemon_check_endpoints(d);
-		daemon_finish_up(d, daemon_reply_status(d));
 	}
+	if (daemon_apply_netmap(d, full ? NULL : msg)) {
+		/* Not Running on a netmap the kernel refused; retried (apply_timer). */
+		if (d->state == ST_RUNNING || d->state == ST_STARTING)
+			daemon_set_state(d, ST_STARTING, d->apply_error);
+	} else {
+		daemon_schedule_save(d);
+		if (d->state != ST_RUNNING) {
+			d->last_error[0] = '\0';
+			daemon_set_state(d, ST_RUNNING, "");
+			daemon_finish_up(d, daemon_reply_status(d));
+		}
+	}
+	cJSON_Delete(msg);
+	if (first)
+		daemon_check_endpoints(d);
 	daemon_check_rotation(d);
 }
 
