@@ -214,7 +214,8 @@ static cJSON *up_prefs(struct daemon *d, const struct up_args *a, struct prefs *
 
 		if (mwg_sanitize_hostname(a->host, clean, sizeof(clean)))
 			return daemon_reply_error("bad hostname \"%s\"", a->host);
-		snprintf(np->hostname, sizeof(np->hostname), "%s", a->host);
+		/* The DNS label is what is stored and registered, never the raw text. */
+		snprintf(np->hostname, sizeof(np->hostname), "%s", clean);
 	}
 	if (cJSON_IsArray(a->tags)) {
 		if (!tags_valid(a->tags))

@@ -2,6 +2,7 @@
 /* meshwgd's local API, client side (apiclient.h). */
 
 #include "apiclient.h"
+#include "escape.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -146,6 +147,9 @@ static int take_lines(struct linebuf *lb, apiclient_progress_cb cb, void *arg,
 			snprintf(err, errlen, "meshwgd sent a reply that is not a JSON object");
 			return -EPROTO;
 		}
+		/* Names and errors come from the control server and its nodes:
+		 * nothing the verbs print may carry a control character. */
+		esc_json_strings(line);
 		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(line, "final"))) {
 			*final = line;
 			ret = 1;

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -319,12 +320,62 @@ static void test_kernel_refusal_first(void **st)
 	fake_api_req_free(&r);
 }
 
+/* A log line is one line, whatever the server's text holds. */
+static void test_log_escapes(void **st)
+{
+	char path[200], buf[512];
+	int saved = dup(2), fd;
+	ssize_t n;
+
+	(void)st;
+	snprintf(path, sizeof(path), "%s/log", tmp);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0 && saved >= 0);
+	fflush(stderr);
+	dup2(fd, 2);
+	log_error("map stream ended: %s", "bad\nmeshwgd[1]: error: forged\x1b[2J\x9b");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	fd = open(path, O_RDONLY);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, ": error: map stream ended: bad\\x0ameshwgd[1]: error: forged"
+				    "\\x1b[2J\\x9b\n"));
+	assert_ptr_equal(strchr(buf, '\n'), buf + n - 1);
+}
+
+/* `up --hostname` stores (and registers) the DNS label, not the raw text. */
+static void test_hostname_sanitized(void **st)
+{
+	struct api_req r;
+	struct prefs p;
+	char req[300], err[300];
+
+	(void)st;
+	hs_send("{\"type\":\"full\",\"seq\":1,\"self\":" SELF_OK ",\"peers\":[],\"packet_filter\":null}");
+	snprintf(req, sizeof(req), "{\"cmd\":\"up\",\"login_server\":\"%s\","
+		 "\"hostname\":\"Evil\\u001b]52;x\\u0007\",\"auth_key\":\"k\"}", url);
+	request(&r, req);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(r.final, "ok")));
+	fake_api_req_free(&r);
+	prefs_init(&p);
+	assert_int_equal(state_load_prefs(state_dir, &p, err, sizeof(err)), 0);
+	assert_string_equal(p.hostname, "evil52x");
+	prefs_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_hijack_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kernel_refusal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kernel_refusal_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_escapes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hostname_sanitized, setup, teardown),
 	};
 
 	if (getenv("MESHWGD_TEST_LOG") == NULL)
