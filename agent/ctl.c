@@ -526,6 +526,14 @@ const char *ctl_server_ip(const struct ctl *c)
 	return c->server_ip;
 }
 
+void ctl_restart_nonces(struct ctl *c)
+{
+	pthread_mutex_lock(&c->m.gen.lock);
+	c->m.gen.last_ts = 0;
+	c->m.gen.counter = 0;
+	pthread_mutex_unlock(&c->m.gen.lock);
+}
+
 const char *ctl_node_key(const struct ctl *c)
 {
 	return c->m.nkey;

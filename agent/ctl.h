@@ -46,6 +46,9 @@ void ctl_set_node_key(struct ctl *c, const uint8_t node_priv[32]);
 /* A map stream that gets no data for this long is dead and ends with an
  * error (default 70 s: two keepalives of 30 s + 10 s). */
 void ctl_set_stream_idle_ms(struct ctl *c, uint64_t ms);
+/* After the server refused a nonce's time (clock step): the next nonces use
+ * the clock as it is now, with a new counter, even if it went backwards. */
+void ctl_restart_nonces(struct ctl *c);
 /* Per-request timeout for everything but the stream (default 60 s). */
 void ctl_set_timeout_s(struct ctl *c, long s);
 

@@ -102,6 +102,9 @@ int daemon_ensure_ctl(struct daemon *d, char *err, size_t errlen);
 void daemon_connect_stream(struct daemon *d);
 /* Reconnects the stream after the next backoff delay. */
 void daemon_reconnect_later(struct daemon *d);
+/* A 401/403 that means the node key is gone (expired, replaced, node
+ * deleted): NeedsLogin. Any other refusal is retried with backoff. */
+bool daemon_refusal_is_final(long status, const char *error);
 /* Sends the node's endpoints to the server when they changed. */
 void daemon_check_endpoints(struct daemon *d);
 

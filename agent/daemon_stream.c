@@ -71,6 +71,23 @@ void daemon_check_endpoints(struct daemon *d)
 
 /* ---- the map stream ---- */
 
+bool daemon_refusal_is_final(long status, const char *error)
+{
+	/* What meshwg-control says when this node's key is gone for good
+	 * (docs/protocol.md): expired, replaced, or the node deleted. Other
+	 * refusals (a stale nonce after a clock step, a box that does not open,
+	 * a proxy's 403 page) may pass: the stream is retried with backoff. */
+	static const char *const final[] = { "node key expired", "unknown machine",
+					     "node key does not match" };
+
+	if (status != 401 && status != 403)
+		return false;
+	for (size_t i = 0; i < sizeof(final) / sizeof(final[0]); i++)
+		if (strstr(error, final[i]))
+			return true;
+	return false;
+}
+
 static void schedule_reconnect(struct daemon *d, uint64_t ms)
 {
 	log_info("reconnecting to %s in %.1f s", d->ctl ? ctl_url(d->ctl) : "?", (double)ms / 1000);
@@ -87,7 +104,8 @@ static void need_login(struct daemon *d, const char *why)
 {
 	char m[400];
 
-	snprintf(m, sizeof(m), "%s; log in again with: meshwg up --auth-key KEY", why);
+	snprintf(m, sizeof(m), "%s; log in again with: meshwg up --auth-key KEY "
+		 "(or without a key, to wait for an administrator's approval)", why);
 	daemon_set_state(d, ST_NEEDS_LOGIN, m);
 	loop_timer_disarm(&d->reconnect_timer);
 	if (d->ctl)
@@ -183,10 +201,13 @@ static void on_stream_end(const struct ctl_result *r, void *arg)
 		loop_timer_arm(&d->reconnect_timer, APPROVAL_RETRY_MS);
 		return;
 	}
-	if (r->status == 401 || r->status == 403) {
+	if ((r->status == 401 || r->status == 403) && daemon_refusal_is_final(r->status, r->error)) {
 		need_login(d, r->error);
 		return;
 	}
+	if (r->status == 401 && strstr(r->error, "timestamp"))
+		/* Our clock was off (a step at boot): nonces start again from now. */
+		ctl_restart_nonces(d->ctl);
 	log_warn("map stream ended: %s", r->error);
 	if (was)
 		d->attempt = 0;

@@ -338,7 +338,7 @@ static void hs_send(const char *fmt, ...)
 }
 
 /* The next map requests get status with {"error": msg} (0: streams again). */
-static inline void hs_refuse_map(long status, const char *msg)
+static void hs_refuse_map(long status, const char *msg)
 {
 	pthread_mutex_lock(&hs.lock);
 	hs.map_status = status;
@@ -347,7 +347,7 @@ static inline void hs_refuse_map(long status, const char *msg)
 }
 
 /* Ends the current map stream (as a server restart would). */
-static inline void hs_end_stream(void)
+static void hs_end_stream(void)
 {
 	pthread_mutex_lock(&hs.lock);
 	hs.end_stream = true;
@@ -355,7 +355,7 @@ static inline void hs_end_stream(void)
 	pthread_mutex_unlock(&hs.lock);
 }
 
-static inline unsigned hs_get(const unsigned *field)
+static unsigned hs_get(const unsigned *field)
 {
 	unsigned v;
 

@@ -320,6 +320,74 @@ static void test_kernel_refusal_first(void **st)
 	fake_api_req_free(&r);
 }
 
+static unsigned storm_base;
+static bool refused_more(void)
+{
+	return hs_get(&hs.map_requests) >= storm_base + 4;
+}
+
+static bool running_again(void)
+{
+	cJSON *s = status();
+	bool r = !strcmp(sget(s, "backend_state"), "Running");
+
+	cJSON_Delete(s);
+	return r;
+}
+
+/* 401/403 storms that do not mean "logged out" (a clock step, a proxy's
+ * 403): the node retries with backoff and keeps its mesh. */
+static void test_transient_refusals(void **st)
+{
+	cJSON *s;
+
+	(void)st;
+	up_running();
+	storm_base = hs_get(&hs.map_requests);
+	hs_refuse_map(401, "stale or future timestamp in nonce (check the clock)");
+	hs_end_stream();
+	wait_for(refused_more);
+	s = status();
+	assert_string_equal(sget(s, "backend_state"), "Starting");
+	assert_non_null(strstr(sget(cJSON_GetObjectItem(s, "control"), "last_error"), "timestamp"));
+	cJSON_Delete(s);
+	assert_int_equal(fk.downs, 0);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(fk.applied, "peers")), 1);
+	storm_base = hs_get(&hs.map_requests);
+	hs_refuse_map(403, "<html>Forbidden by proxy</html>");
+	wait_for(refused_more);
+	hs_refuse_map(0, NULL);
+	hs_send("{\"type\":\"full\",\"seq\":5,\"self\":" SELF_OK ",\"peers\":[" PEER(2, "") "],"
+		"\"packet_filter\":null}");
+	wait_for(running_again);
+}
+
+static bool needs_login(void)
+{
+	cJSON *s = status();
+	bool r = !strcmp(sget(s, "backend_state"), "NeedsLogin");
+
+	cJSON_Delete(s);
+	return r;
+}
+
+/* The server says the key is gone: NeedsLogin, no retry. */
+static void test_final_refusal(void **st)
+{
+	cJSON *s;
+
+	(void)st;
+	up_running();
+	hs_refuse_map(403, "node key expired; re-register");
+	hs_end_stream();
+	wait_for(needs_login);
+	assert_false(loop_timer_armed(&D->reconnect_timer));
+	s = status();
+	assert_non_null(strstr(sget(s, "message"), "node key expired; re-register; log in again with: "
+				"meshwg up --auth-key KEY"));
+	cJSON_Delete(s);
+}
+
 /* A log line is one line, whatever the server's text holds. */
 static void test_log_escapes(void **st)
 {
@@ -374,6 +442,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hijack_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kernel_refusal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kernel_refusal_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transient_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_final_refusal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_escapes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostname_sanitized, setup, teardown),
 	};
