@@ -134,6 +134,7 @@ expect 0 "Logged out." -- logout
 # Other states: one line, exit 1.
 sed 's/"Running"/"NoModule"/' "$tmp/status.json" >"$tmp/s2" && mv "$tmp/s2" "$tmp/status.json"
 expect 1 "meshwg kernel module not loaded (run: modprobe meshwg)" -- status
+expect 1 '"backend_state":	"NoModule"' -- status --json
 expect 1 "meshwg up: meshwg kernel module not loaded" -- up
 sed 's/"NoModule"/"NeedsLogin"/' "$tmp/status.json" >"$tmp/s2" && mv "$tmp/s2" "$tmp/status.json"
 expect 1 "Logged out. Log in with: meshwg up --login-server URL --auth-key KEY" -- status
