@@ -128,6 +128,25 @@ static void on_apply_timer(void *arg)
 	}
 }
 
+static void on_graveyard_timer(void *arg)
+{
+	struct daemon *d = arg;
+
+	ctl_close(d->dead_ctl);
+	d->dead_ctl = NULL;
+}
+
+void daemon_bury_ctl(struct daemon *d, struct ctl *c)
+{
+	if (!c)
+		return;
+	ctl_stream_close(c);
+	if (d->dead_ctl)	/* not in a callback of that one: it has no work left */
+		ctl_close(d->dead_ctl);
+	d->dead_ctl = c;
+	loop_timer_arm(&d->graveyard_timer, 0);
+}
+
 static int init_timers(struct daemon *d)
 {
 	struct loop *l = d->loop;
@@ -137,7 +156,8 @@ static int init_timers(struct daemon *d)
 	       loop_timer_init(l, &d->save_timer, on_save_timer, d) ||
 	       loop_timer_init(l, &d->endpoint_timer, on_endpoint_timer, d) ||
 	       loop_timer_init(l, &d->rotate_timer, on_rotate_timer, d) ||
-	       loop_timer_init(l, &d->apply_timer, on_apply_timer, d);
+	       loop_timer_init(l, &d->apply_timer, on_apply_timer, d) ||
+	       loop_timer_init(l, &d->graveyard_timer, on_graveyard_timer, d);
 }
 
 static void destroy_timers(struct daemon *d)
@@ -148,6 +168,7 @@ static void destroy_timers(struct daemon *d)
 	loop_timer_destroy(&d->endpoint_timer);
 	loop_timer_destroy(&d->rotate_timer);
 	loop_timer_destroy(&d->apply_timer);
+	loop_timer_destroy(&d->graveyard_timer);
 }
 
 /* ---- life ---- */
@@ -202,6 +223,8 @@ int daemon_start(struct daemon **dp, struct loop *l, const struct daemon_config 
 	prefs_init(&d->prefs);
 	d->module_timer.fd = d->reconnect_timer.fd = d->save_timer.fd = -1;
 	d->endpoint_timer.fd = d->rotate_timer.fd = d->apply_timer.fd = -1;
+	d->graveyard_timer.fd = -1;
+	prefs_init(&d->trial_prefs);
 	if (load_state(d, err, errlen))
 		goto fail;
 	if (init_timers(d)) {
@@ -296,6 +319,9 @@ void daemon_stop(struct daemon *d)
 	d->api = NULL;
 	ctl_close(d->ctl);
 	d->ctl = NULL;
+	ctl_close(d->trial_ctl);
+	ctl_close(d->dead_ctl);
+	prefs_free(&d->trial_prefs);
 	if (d->save_timer.fd >= 0 && loop_timer_armed(&d->save_timer))
 		daemon_save_netmap_now(d);
 	close_kern(d);

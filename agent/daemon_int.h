@@ -45,7 +45,12 @@ struct daemon {
 	bool connected;		/* first message of the current stream arrived */
 	unsigned attempt;
 	struct loop_timer module_timer, reconnect_timer, save_timer, endpoint_timer, rotate_timer,
-		apply_timer;
+		apply_timer, graveyard_timer;
+	/* `up --login-server` to a new server: registered there first (trial),
+	 * switched to only when that succeeded; dead_ctl is closed later (a ctl
+	 * may not be closed from its own callback). */
+	struct ctl *trial_ctl, *dead_ctl;
+	struct prefs trial_prefs;
 	cJSON *refused;		/* what netmap_check refused since the last FULL (strings) */
 	char apply_error[300];	/* the kernel refused d->netmap: "" when it did not */
 	unsigned apply_attempt;
@@ -97,6 +102,10 @@ const struct peer_ev *daemon_peer_ev(const struct daemon *d, const uint8_t key[3
 /* map stream and endpoints (daemon_stream.c) */
 /* Brings the node towards Running from the stored state. */
 void daemon_resume(struct daemon *d);
+/* Closes c from the loop, outside any of its callbacks. */
+void daemon_bury_ctl(struct daemon *d, struct ctl *c);
+/* true when url names the server want names (trailing slashes aside). */
+bool daemon_same_server(const char *url, const char *want);
 /* Makes d->ctl talk to prefs.login_server. */
 int daemon_ensure_ctl(struct daemon *d, char *err, size_t errlen);
 void daemon_connect_stream(struct daemon *d);

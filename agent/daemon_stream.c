@@ -238,7 +238,7 @@ void daemon_connect_stream(struct daemon *d)
 }
 
 /* url names want, or want is url with trailing slashes. */
-static bool same_server(const char *url, const char *want)
+bool daemon_same_server(const char *url, const char *want)
 {
 	size_t n = strlen(url);
 
@@ -249,7 +249,7 @@ static bool same_server(const char *url, const char *want)
 
 int daemon_ensure_ctl(struct daemon *d, char *err, size_t errlen)
 {
-	if (d->ctl && same_server(ctl_url(d->ctl), d->prefs.login_server))
+	if (d->ctl && daemon_same_server(ctl_url(d->ctl), d->prefs.login_server))
 		return 0;
 	/* A new server: the old connection and its stream go. */
 	ctl_close(d->ctl);

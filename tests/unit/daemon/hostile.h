@@ -45,6 +45,7 @@ static struct hostile {
 	uint8_t machine[32];
 	bool have_machine;
 	unsigned map_requests, register_requests, streams_open;
+	unsigned stream_gen;	/* streams opened; only the newest gets lines */
 } hs;
 
 struct hs_conn {
@@ -54,6 +55,7 @@ struct hs_conn {
 
 struct hs_stream {
 	uint8_t machine[32];
+	unsigned gen;
 	char *pending;		/* a sealed line being sent */
 	size_t off;
 };
@@ -101,6 +103,10 @@ static ssize_t hs_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	(void)pos;
 	if (!s->pending) {
 		pthread_mutex_lock(&hs.lock);
+		if (s->gen != hs.stream_gen) {	/* replaced by a newer stream */
+			pthread_mutex_unlock(&hs.lock);
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		}
 		if (!hs.n_lines && !hs.end_stream) {
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_nsec += 100 * 1000 * 1000;
@@ -110,7 +116,7 @@ static ssize_t hs_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 			}
 			pthread_cond_timedwait(&hs.cond, &hs.lock, &ts);
 		}
-		if (hs.n_lines) {
+		if (hs.n_lines && s->gen == hs.stream_gen) {
 			char *plain = hs.lines[0], *sealed;
 
 			memmove(hs.lines, hs.lines + 1, --hs.n_lines * sizeof(hs.lines[0]));
@@ -216,6 +222,7 @@ static enum MHD_Result hs_post(struct MHD_Connection *c, const char *url, const 
 
 		memcpy(s->machine, machine, 32);
 		pthread_mutex_lock(&hs.lock);
+		s->gen = ++hs.stream_gen;
 		hs.streams_open++;
 		pthread_mutex_unlock(&hs.lock);
 		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, hs_stream_read, s,

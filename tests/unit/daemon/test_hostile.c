@@ -388,6 +388,63 @@ static void test_final_refusal(void **st)
 	cJSON_Delete(s);
 }
 
+static const char *saved_server(void)
+{
+	static struct prefs p;
+	char err[300];
+
+	prefs_free(&p);
+	prefs_init(&p);
+	assert_int_equal(state_load_prefs(state_dir, &p, err, sizeof(err)), 0);
+	return p.login_server;
+}
+
+static unsigned switch_base;
+static bool new_stream(void)
+{
+	return hs_get(&hs.stream_gen) > switch_base;
+}
+
+/* `up --login-server` with a typo: nothing changes until a registration
+ * with the new server succeeded; then the node switches. */
+static void test_login_server_switch(void **st)
+{
+	struct api_req r;
+	char req[300], other[80];
+	cJSON *s;
+
+	(void)st;
+	up_running();
+	request(&r, "{\"cmd\":\"up\",\"login_server\":\"http://127.0.0.1:1\"}");
+	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(r.final, "ok")));
+	assert_non_null(strstr(sget(r.final, "error"), "nothing changed"));
+	fake_api_req_free(&r);
+	s = status();
+	assert_string_equal(sget(s, "backend_state"), "Running");
+	assert_string_equal(sget(cJSON_GetObjectItem(s, "control"), "url"), url);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(s, "control"), "connected")));
+	cJSON_Delete(s);
+	assert_string_equal(saved_server(), url);
+	assert_int_equal(hs_get(&hs.streams_open), 1);
+
+	/* The same (hostile) server under another address: the switch happens. */
+	snprintf(other, sizeof(other), "http://127.0.0.2:%u", hs.port);
+	snprintf(req, sizeof(req), "{\"cmd\":\"up\",\"login_server\":\"%s\"}", other);
+	switch_base = hs_get(&hs.stream_gen);
+	fake_api_request(&r, req);
+	cur = &r;
+	wait_for(new_stream);
+	hs_send("{\"type\":\"full\",\"seq\":9,\"self\":" SELF_OK ",\"peers\":[],\"packet_filter\":null}");
+	wait_for(cur_done);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(r.final, "ok")));
+	fake_api_req_free(&r);
+	assert_string_equal(saved_server(), other);
+	s = status();
+	assert_string_equal(sget(cJSON_GetObjectItem(s, "control"), "url"), other);
+	cJSON_Delete(s);
+	saved_server();
+}
+
 /* A log line is one line, whatever the server's text holds. */
 static void test_log_escapes(void **st)
 {
@@ -444,6 +501,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kernel_refusal_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transient_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_final_refusal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_login_server_switch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_escapes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostname_sanitized, setup, teardown),
 	};
