@@ -192,6 +192,14 @@ static int load_state(struct daemon *d, char *err, size_t errlen)
 	if (r < 0)
 		return -1;
 	d->have_nkey = r == 0;
+	/* A rotation that did not finish: which key the server has is settled
+	 * by the first map-stream answer (daemon_settle_rotation). */
+	r = state_load_key(d->cfg.state_dir, "node.key.new", d->new_nkey, err, errlen);
+	if (r < 0)
+		return -1;
+	d->pending_nkey = r == 0 && d->have_nkey;
+	if (d->pending_nkey)
+		log_info("an unfinished node key rotation: the control server will tell which key it has");
 	if (state_load_prefs(d->cfg.state_dir, &d->prefs, err, errlen) < 0)
 		return -1;
 	r = state_load_netmap(d->cfg.state_dir, &d->netmap, err, errlen);

@@ -419,7 +419,11 @@ static void forget_node(struct daemon *d)
 	if (state_remove(d->cfg.state_dir, "node.key", err, sizeof(err)) ||
 	    state_remove(d->cfg.state_dir, "netmap.json", err, sizeof(err)))
 		log_error("%s", err);
+	if (state_remove(d->cfg.state_dir, "node.key.new", err, sizeof(err)))
+		log_error("%s", err);
 	sodium_memzero(d->nkey, 32);
+	sodium_memzero(d->new_nkey, 32);
+	d->pending_nkey = false;
 	d->have_nkey = false;
 	cJSON_Delete(d->netmap);
 	d->netmap = NULL;

@@ -59,7 +59,8 @@ struct daemon {
 	struct api_req *pending_rotate;
 	bool rotating;
 	uint64_t last_rotation_ms;	/* last automatic one, monotonic; 0 = never */
-	uint8_t new_nkey[32];
+	uint8_t new_nkey[32];	/* the rotation's new key, also in node.key.new */
+	bool pending_nkey;	/* node.key.new holds new_nkey: was it rotated? unknown */
 	bool pending_auth_key;	/* the running `up` carried an auth key */
 	struct peer_ev *evs;
 	size_t nevs, capevs;
@@ -121,6 +122,11 @@ void daemon_check_endpoints(struct daemon *d);
 /* Rotates when the node key is about to expire. */
 void daemon_check_rotation(struct daemon *d);
 void daemon_start_rotation(struct daemon *d);
+/* The map stream's answer settles a rotation whose outcome is unknown
+ * (node.key.new left by a crash, a lost reply): accepted says the current
+ * key works (the pending one goes); a "node key does not match" refusal
+ * makes the pending key current. Returns true when the key changed. */
+bool daemon_settle_rotation(struct daemon *d, bool accepted);
 
 /* local API (daemon_api.c) */
 void daemon_on_api(struct api_req *req, const cJSON *j, void *arg);

@@ -143,6 +143,7 @@ static void on_netmap(struct daemon *d, const cJSON *raw, bool full)
 	if (first) {
 		d->connected = true;
 		d->attempt = 0;
+		daemon_settle_rotation(d, true);
 	}
 	if (daemon_apply_netmap(d, full ? NULL : msg)) {
 		/* Not Running on a netmap the kernel refused; retried (apply_timer). */
@@ -199,6 +200,11 @@ static void on_stream_end(const struct ctl_result *r, void *arg)
 		if (d->state != ST_NEEDS_APPROVAL)
 			daemon_set_state(d, ST_NEEDS_APPROVAL, m);
 		loop_timer_arm(&d->reconnect_timer, APPROVAL_RETRY_MS);
+		return;
+	}
+	if (r->status == 401 && strstr(r->error, "node key does not match") &&
+	    daemon_settle_rotation(d, false)) {
+		daemon_reconnect_later(d);	/* with the key the server has */
 		return;
 	}
 	if ((r->status == 401 || r->status == 403) && daemon_refusal_is_final(r->status, r->error)) {

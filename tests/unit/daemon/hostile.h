@@ -37,6 +37,9 @@ static struct hostile {
 	pthread_cond_t cond;
 	/* scripted */
 	long map_status, register_status;	/* 0: 200 */
+	long rotate_reply;	/* a rotation is applied, but answered with this status (0: 200) */
+	bool check_keys;	/* /v1/map refuses a node key other than node_key */
+	char node_key[80];	/* the registered one */
 	char map_error[200];
 	char *lines[HS_MAX_LINES];	/* plaintext messages for the current stream */
 	size_t n_lines;
@@ -203,13 +206,29 @@ static enum MHD_Result hs_post(struct MHD_Connection *c, const char *url, const 
 	memcpy(hs.machine, machine, 32);
 	hs.have_machine = true;
 	if (!strcmp(url, "/v1/map")) {
+		const char *nk = cJSON_GetStringValue(cJSON_GetObjectItem(payload, "node_key"));
+
 		hs.map_requests++;
 		status = hs.map_status;
 		snprintf(err, sizeof(err), "%s", hs.map_error);
+		if (!status && hs.check_keys && (!nk || strcmp(nk, hs.node_key))) {
+			status = 401;
+			snprintf(err, sizeof(err), "node key does not match the registered one");
+		}
 	} else if (!strcmp(url, "/v1/register")) {
+		const char *nk = cJSON_GetStringValue(cJSON_GetObjectItem(payload, "node_key"));
+		const char *old = cJSON_GetStringValue(cJSON_GetObjectItem(payload, "old_node_key"));
+
 		hs.register_requests++;
 		status = hs.register_status;
 		snprintf(err, sizeof(err), "%s", hs.map_error);
+		if (!status && nk) {
+			snprintf(hs.node_key, sizeof(hs.node_key), "%s", nk);
+			if (old && hs.rotate_reply) {	/* rotated, but the reply is lost */
+				status = hs.rotate_reply;
+				snprintf(err, sizeof(err), "bad gateway");
+			}
+		}
 	}
 	pthread_mutex_unlock(&hs.lock);
 	if (status && status != 200) {

@@ -445,6 +445,100 @@ static void test_login_server_switch(void **st)
 	saved_server();
 }
 
+static bool key_file(const char *name, uint8_t key[32])
+{
+	char err[300];
+
+	return state_load_key(state_dir, name, key, err, sizeof(err)) == 0;
+}
+
+static void nodekey_text(char *out, size_t len, const uint8_t priv[32])
+{
+	uint8_t pub[32];
+	char hex[65];
+
+	crypto_scalarmult_base(pub, priv);
+	sodium_bin2hex(hex, sizeof(hex), pub, 32);
+	snprintf(out, len, "nodekey:%s", hex);
+}
+
+static unsigned gen_base;
+static bool stream_reopened(void)
+{
+	return hs_get(&hs.stream_gen) > gen_base;
+}
+
+/* The server applies a rotation but its reply is lost (a gateway's 502):
+ * the new key stays pending on disk, and the next map answer ("node key
+ * does not match") makes it current. */
+static void test_rotation_reply_lost(void **st)
+{
+	struct api_req r;
+	uint8_t old[32], new[32], k[32];
+
+	(void)st;
+	hs.check_keys = true;
+	up_running();
+	assert_true(key_file("node.key", old));
+	hs.rotate_reply = 502;
+	request(&r, "{\"cmd\":\"rotate-key\"}");
+	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(r.final, "ok")));
+	fake_api_req_free(&r);
+	assert_true(key_file("node.key.new", new));	/* written before the server knew it */
+	assert_true(key_file("node.key", k));
+	assert_memory_equal(k, old, 32);
+	gen_base = hs_get(&hs.stream_gen);
+	hs_end_stream();
+	wait_for(stream_reopened);
+	hs_send("{\"type\":\"full\",\"seq\":3,\"self\":" SELF_OK ",\"peers\":[],\"packet_filter\":null}");
+	wait_for(running_again);
+	assert_true(key_file("node.key", k));
+	assert_memory_equal(k, new, 32);
+	assert_memory_equal(fk.private_key, new, 32);
+	assert_false(key_file("node.key.new", k));
+}
+
+/* meshwgd died between the rotation and writing node.key: at start,
+ * node.key.new is there, and the server tells which key it has. */
+static void restart_with_pending(bool server_has_new)
+{
+	uint8_t old[32], pending[32], k[32];
+	char err[600];
+
+	hs.check_keys = true;
+	up_running();
+	assert_true(key_file("node.key", old));
+	daemon_stop(D);
+	D = NULL;
+	randombytes_buf(pending, 32);
+	assert_int_equal(state_save_key(state_dir, "node.key.new", pending, err, sizeof(err)), 0);
+	if (server_has_new) {
+		pthread_mutex_lock(&hs.lock);
+		nodekey_text(hs.node_key, sizeof(hs.node_key), pending);
+		pthread_mutex_unlock(&hs.lock);
+	}
+	gen_base = hs_get(&hs.stream_gen);
+	assert_int_equal(daemon_start(&D, &L, &dcfg, err, sizeof(err)), 0);
+	wait_for(stream_reopened);
+	hs_send("{\"type\":\"full\",\"seq\":3,\"self\":" SELF_OK ",\"peers\":[],\"packet_filter\":null}");
+	wait_for(running_again);
+	assert_true(key_file("node.key", k));
+	assert_memory_equal(k, server_has_new ? pending : old, 32);
+	assert_false(key_file("node.key.new", k));
+}
+
+static void test_rotation_crash_server_has_new(void **st)
+{
+	(void)st;
+	restart_with_pending(true);
+}
+
+static void test_rotation_crash_server_has_old(void **st)
+{
+	(void)st;
+	restart_with_pending(false);
+}
+
 /* A log line is one line, whatever the server's text holds. */
 static void test_log_escapes(void **st)
 {
@@ -502,6 +596,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_transient_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_final_refusal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_login_server_switch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotation_reply_lost, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotation_crash_server_has_new, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotation_crash_server_has_old, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_escapes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostname_sanitized, setup, teardown),
 	};
