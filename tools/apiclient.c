@@ -244,18 +244,25 @@ int apiclient_call(const char *path, const cJSON *req, int timeout_ms,
 	return ret;
 }
 
-cJSON *apiclient_simple(const char *cmd)
+cJSON *apiclient_simple(const char *cmd, int timeout_ms)
 {
 	cJSON *req = cJSON_CreateObject(), *final = NULL;
+	const char *env = getenv("MESHWG_TIMEOUT");
 	const cJSON *e;
-	char err[512];
+	char err[512], *end;
 
+	if (env && *env) {
+		long s = strtol(env, &end, 10);
+
+		if (!*end && s > 0 && s <= 86400)
+			timeout_ms = (int)s * 1000;
+	}
 	if (!req || !cJSON_AddStringToObject(req, "cmd", cmd)) {
 		cJSON_Delete(req);
 		fprintf(stderr, "meshwg: out of memory\n");
 		return NULL;
 	}
-	if (apiclient_call(apiclient_path(), req, -1, NULL, NULL, &final, err, sizeof(err))) {
+	if (apiclient_call(apiclient_path(), req, timeout_ms, NULL, NULL, &final, err, sizeof(err))) {
 		cJSON_Delete(req);
 		fprintf(stderr, "meshwg: %s\n", err);
 		return NULL;

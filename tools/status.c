@@ -63,7 +63,7 @@ static const cJSON *get_status(cJSON **final)
 {
 	const cJSON *st;
 
-	*final = apiclient_simple("status");
+	*final = apiclient_simple("status", APICLIENT_QUERY_TIMEOUT_MS);
 	if (!*final)
 		return NULL;
 	st = cJSON_GetObjectItemCaseSensitive(*final, "status");

@@ -283,7 +283,7 @@ static int simple_verb(int argc, char *argv[], const char *cmd, void (*usage)(FI
 		usage(stderr);
 		return 1;
 	}
-	final = apiclient_simple(cmd);
+	final = apiclient_simple(cmd, APICLIENT_ACTION_TIMEOUT_MS);
 	if (!final)
 		return 1;
 	cJSON_Delete(final);

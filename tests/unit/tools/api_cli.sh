@@ -139,6 +139,21 @@ expect 1 "meshwg up: meshwg kernel module not loaded" -- up
 sed 's/"NoModule"/"NeedsLogin"/' "$tmp/status.json" >"$tmp/s2" && mv "$tmp/s2" "$tmp/status.json"
 expect 1 "Logged out. Log in with: meshwg up --login-server URL --auth-key KEY" -- status
 
+# A daemon that accepts and never answers: the verbs give up (MESHWG_TIMEOUT).
+python3 -c 'import socket,sys,time
+s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(8); c=[]
+while True: c.append(s.accept())' "$tmp/hung.sock" &
+hung=$!
+i=0
+while [ ! -S "$tmp/hung.sock" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+for verb in status down logout "debug rotate-key"; do
+	out=$(MESHWG_TIMEOUT=1 timeout 20 "$MESHWG" --socket "$tmp/hung.sock" $verb 2>&1)
+	rc=$?
+	[ $rc = 1 ] && printf '%s\n' "$out" | grep -q "timed out after 1 s waiting for meshwgd" && ok ||
+		bad "meshwg $verb against a daemon that never answers: rc=$rc, $out"
+done
+kill "$hung" 2>/dev/null
+
 # --socket beats $MESHWG_SOCKET.
 MESHWG_SOCKET="$tmp/elsewhere.sock"
 expect 1 "meshwgd is not running" -- status
