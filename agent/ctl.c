@@ -572,7 +572,7 @@ static struct req *req_new(struct ctl *c, enum req_op op, const char *path, cons
 	r->path = path;
 	r->cb = cb;
 	r->arg = arg;
-	r->max = 256u << 20;
+	r->max = CTL_MAX_REPLY;
 	if (fields && !(r->fields = cJSON_Duplicate(fields, 1))) {
 		free(r);
 		return NULL;
@@ -651,7 +651,7 @@ int ctl_stream_open(struct ctl *c, const cJSON *extra, ctl_msg_cb msg_cb, ctl_do
 	if (!r)
 		return -ENOMEM;
 	r->msg_cb = msg_cb;
-	r->max = 256u << 20;
+	r->max = CTL_MAX_LINE;
 	return submit(c, r);
 }
 

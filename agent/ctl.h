@@ -23,6 +23,12 @@
 
 struct ctl;
 
+/* The most a reply (register, rotate, update, logout), and one map-stream
+ * line (a sealed FULL: about 800 bytes a peer), may hold; more ends the
+ * request (the stream reconnects). cJSON needs tens of times the text. */
+#define CTL_MAX_REPLY (1u << 20)
+#define CTL_MAX_LINE (32u << 20)
+
 struct ctl_result {
 	long status;		/* HTTP status; 0 = no reply (connection failed, timeout) */
 	const char *error;	/* "" on success, else the server's "error" or the transport error */

@@ -43,6 +43,7 @@ unit_hardened() {
 	grep -q '^CapabilityBoundingSet=' "$u" &&
 	! grep -E '^(Ambient)?Capabilit.*(CAP_SYS_MODULE|CAP_DAC_OVERRIDE|CAP_SYS_ADMIN)' "$u" &&
 	grep -q '^NoNewPrivileges=yes$' "$u" &&
+	grep -q '^MemoryMax=' "$u" &&
 	grep -q '^ProtectSystem=strict$' "$u" &&
 	grep -q '^ProtectHome=yes$' "$u" &&
 	grep -q '^ReadWritePaths=/var/lib/meshwg /run/meshwg$' "$u" &&

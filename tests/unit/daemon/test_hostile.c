@@ -539,6 +539,36 @@ static void test_rotation_crash_server_has_old(void **st)
 	restart_with_pending(false);
 }
 
+static unsigned maps_base;
+static bool map_requested_again(void)
+{
+	return hs_get(&hs.map_requests) > maps_base;
+}
+
+/* A map-stream line over CTL_MAX_LINE ends the stream: it is not parsed
+ * (cJSON would need tens of times its size), the last netmap stays, and
+ * the stream reconnects. */
+static void test_oversized_line(void **st)
+{
+	size_t n = CTL_MAX_LINE;
+	char *pad = malloc(n + 1);
+
+	(void)st;
+	assert_non_null(pad);
+	memset(pad, 'x', n);
+	pad[n] = '\0';
+	up_running();
+	maps_base = hs_get(&hs.map_requests);
+	hs_send("{\"type\":\"full\",\"seq\":2,\"self\":" SELF_OK ",\"peers\":[" PEER(9, "") "],"
+		"\"packet_filter\":null,\"pad\":\"%s\"}", pad);
+	free(pad);
+	wait_for(map_requested_again);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(fk.applied, "peers")), 1);
+	assert_string_equal(sget(applied_peer(0), "hostname"), "p2");
+	hs_send("{\"type\":\"full\",\"seq\":3,\"self\":" SELF_OK ",\"peers\":[],\"packet_filter\":null}");
+	wait_for(running_again);
+}
+
 /* A log line is one line, whatever the server's text holds. */
 static void test_log_escapes(void **st)
 {
@@ -599,6 +629,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rotation_reply_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_crash_server_has_new, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_crash_server_has_old, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_oversized_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_escapes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostname_sanitized, setup, teardown),
 	};
