@@ -32,6 +32,11 @@ static int keep_off_add(struct keep_off *k, const struct kprefix *p)
 	return 0;
 }
 
+static int prefix_sort_cmp(const void *a, const void *b)
+{
+	return kprefix_cmp(a, b);
+}
+
 int nmc_endpoint_host(struct kprefix *p, const char *text)
 {
 	char buf[INET6_ADDRSTRLEN + 8];
@@ -123,6 +128,8 @@ static int collect_keep_off(struct keep_off *k, const cJSON *msg, const cJSON *b
 	    add_relays(k, cJSON_GetObjectItemCaseSensitive(msg, "derp_map")) ||
 	    add_relays(k, cJSON_GetObjectItemCaseSensitive(before, "derp_map")))
 		return -ENOMEM;
+	if (k->n)
+		qsort(k->v, k->n, sizeof(*k->v), prefix_sort_cmp);
 	return 0;
 }
 
@@ -175,6 +182,27 @@ static bool special(const struct kprefix *p)
 	return false;
 }
 
+/* Does p cover an address of k (sorted)? The addresses p covers are one
+ * run of the sorted array: the first at or after p's network address is
+ * covered if any is. O(log n), so that 40,000 peers with routes and
+ * endpoints cost no more than sorting them. */
+static bool covers_keep_off(const struct keep_off *k, const struct kprefix *p)
+{
+	struct kprefix key = *p;
+	size_t lo = 0, hi = k->n;
+
+	key.cidr = 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (kprefix_cmp(&k->v[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < k->n && kprefix_covers(p, &k->v[lo]);
+}
+
 /* Why route p (parsed from text) may not be used, or NULL. */
 static const char *route_problem(struct ctx *x, const struct kprefix *p)
 {
@@ -187,9 +215,8 @@ static const char *route_problem(struct ctx *x, const struct kprefix *p)
 	for (size_t i = 0; i < r->n_tailnet; i++)
 		if (overlaps(&r->tailnet[i], p))
 			return "it overlaps the tailnet";
-	for (size_t i = 0; i < x->ko.n; i++)
-		if (kprefix_covers(p, &x->ko.v[i]))
-			return "it covers the control server, a relay server, a peer's endpoint or this node's own address";
+	if (covers_keep_off(&x->ko, p))
+		return "it covers the control server, a relay server, a peer's endpoint or this node's own address";
 	return NULL;
 }
 

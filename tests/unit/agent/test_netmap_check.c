@@ -175,6 +175,44 @@ static void test_delta_against_before(void **state)
 	cJSON_Delete(before);
 }
 
+/* Routes against many keep-off addresses (sorted, searched): exactly the
+ * routes that cover one are refused. */
+static void test_many_endpoints(void **state)
+{
+	cJSON *m = cJSON_CreateObject(), *peers = cJSON_AddArrayToObject(m, "peers"), *p, *a;
+	static const char *const routes[] = { "10.0.1.0/24", "10.0.2.0/24", "10.0.0.0/30",
+					      "10.0.0.4/30", "10.200.0.0/16", "2001:db8:5::/48",
+					      "2001:db8:6::/48", "11.0.0.0/8" };
+	char buf[64];
+
+	(void)state;
+	rules.accept_routes = true;
+	for (int i = 0; i < 300; i++) {
+		p = cJSON_CreateObject();
+		cJSON_AddNumberToObject(p, "id", i + 2);
+		a = cJSON_AddArrayToObject(p, "endpoints");
+		/* 10.0.0.5, 10.0.1.7, 10.0.3.2 .. 10.0.3.199, 2001:db8:5::c8 .. */
+		if (i == 0)
+			snprintf(buf, sizeof(buf), "10.0.0.5:1");
+		else if (i == 1)
+			snprintf(buf, sizeof(buf), "10.0.1.7:1");
+		else if (i < 200)
+			snprintf(buf, sizeof(buf), "10.0.3.%d:41641", i);
+		else
+			snprintf(buf, sizeof(buf), "[2001:db8:5::%x]:41641", i);
+		cJSON_AddItemToArray(a, cJSON_CreateString(buf));
+		cJSON_AddItemToArray(peers, p);
+	}
+	p = cJSON_GetArrayItem(peers, 299);
+	a = cJSON_AddArrayToObject(p, "routes");
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(routes[i]));
+	assert_int_equal(nmc_check(m, NULL, &rules, NULL), 3);
+	assert_string_equal(joined(cJSON_GetObjectItem(p, "routes")),
+			    "10.0.2.0/24,10.0.0.0/30,10.200.0.0/16,2001:db8:6::/48,11.0.0.0/8");
+	cJSON_Delete(m);
+}
+
 static void test_not_arrays(void **state)
 {
 	cJSON *m = parse("{\"type\":\"full\",\"self\":{\"addresses\":\"100.64.0.1/32\"},"
@@ -215,6 +253,7 @@ int main(void)
 		cmocka_unit_test_setup(test_allowed_ips_without_routes, setup),
 		cmocka_unit_test_setup(test_routes, setup),
 		cmocka_unit_test_setup(test_delta_against_before, setup),
+		cmocka_unit_test_setup(test_many_endpoints, setup),
 		cmocka_unit_test_setup(test_not_arrays, setup),
 		cmocka_unit_test_setup(test_endpoint_host, setup),
 	};
