@@ -17,6 +17,7 @@
 #include "daemon.h"
 #include "kern.h"
 #include "loop.h"
+#include "prefix.h"
 #include "state.h"
 
 enum backend_state { ST_NOMODULE, ST_NEEDS_LOGIN, ST_NEEDS_APPROVAL, ST_STARTING, ST_RUNNING,
@@ -77,6 +78,8 @@ void daemon_save_netmap_now(struct daemon *d);
 const char *daemon_hostname(struct daemon *d);
 
 /* kernel glue (daemon_kern.c) */
+/* The configured tailnet prefixes (tailnet_v4, tailnet_v6) that parse. */
+size_t daemon_tailnet(const struct daemon *d, struct kprefix out[2]);
 /* The kernel configuration: cfg.kern with the prefs' accept_routes. */
 void daemon_kern_cfg(struct daemon *d, struct kern_config *kc);
 /* Opens the kernel side and resumes; ST_NOMODULE and a retry when it fails. */

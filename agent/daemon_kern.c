@@ -80,17 +80,24 @@ static size_t server_addrs(struct daemon *d, struct kprefix *out)
 	return n;
 }
 
+size_t daemon_tailnet(const struct daemon *d, struct kprefix out[2])
+{
+	size_t n = 0;
+
+	if (!kprefix_parse(&out[n], d->cfg.kern.tailnet_v4))
+		n++;
+	if (!kprefix_parse(&out[n], d->cfg.kern.tailnet_v6))
+		n++;
+	return n;
+}
+
 /* This node's own underlay addresses (those it reports as endpoints). */
 static size_t own_addrs(struct daemon *d, struct kprefix *out, size_t max)
 {
 	struct kprefix ex[2];
-	size_t n = 0, nex = 0;
+	size_t n = 0, nex = daemon_tailnet(d, ex);
 	cJSON *eps, *e;
 
-	if (!kprefix_parse(&ex[nex], d->cfg.kern.tailnet_v4))
-		nex++;
-	if (!kprefix_parse(&ex[nex], d->cfg.kern.tailnet_v6))
-		nex++;
 	eps = ep_collect(d->cfg.kern.ifname, ex, nex, 1);
 	cJSON_ArrayForEach(e, eps)
 		if (n < max && !nmc_endpoint_host(&out[n], e->valuestring))
@@ -105,10 +112,7 @@ void daemon_check_netmap(struct daemon *d, cJSON *msg, const cJSON *before, bool
 	struct nmc_rules r = { .accept_routes = d->prefs.accept_routes, .keep_off = keep };
 	cJSON *found = cJSON_CreateArray(), *p;
 
-	if (!kprefix_parse(&r.tailnet[r.n_tailnet], d->cfg.kern.tailnet_v4))
-		r.n_tailnet++;
-	if (!kprefix_parse(&r.tailnet[r.n_tailnet], d->cfg.kern.tailnet_v6))
-		r.n_tailnet++;
+	r.n_tailnet = daemon_tailnet(d, r.tailnet);
 	r.n_keep_off = server_addrs(d, keep);
 	r.n_keep_off += own_addrs(d, keep + r.n_keep_off, MAX_KEEP_OFF - r.n_keep_off);
 	nmc_check(msg, before, &r, found);

@@ -21,14 +21,10 @@
 static cJSON *current_endpoints(struct daemon *d)
 {
 	struct kprefix ex[2];
-	size_t n = 0;
+	size_t n = daemon_tailnet(d, ex);
 
 	if (!d->kern_is_up)
 		return NULL;
-	if (!kprefix_parse(&ex[n], d->cfg.kern.tailnet_v4))
-		n++;
-	if (!kprefix_parse(&ex[n], d->cfg.kern.tailnet_v6))
-		n++;
 	return ep_collect(d->cfg.kern.ifname, ex, n, kern_listen_port(d->kern));
 }
 
