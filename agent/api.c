@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -29,6 +30,9 @@
 
 /* A client that stops reading is dropped once this much output waits. */
 #define API_MAX_OUTPUT (64u * 1024 * 1024)
+/* After accept() ran out of file descriptors (or memory), the listener
+ * rests this long instead of failing again at once, level-triggered. */
+#define API_ACCEPT_PAUSE_MS 1000
 
 enum conn_state {
 	CONN_READING,	/* collecting the request line */
@@ -46,6 +50,7 @@ struct conn {
 	char *out;
 	size_t out_len, out_off, out_cap;
 	struct api_req *req;
+	uint64_t deadline;	/* CLOCK_MONOTONIC ms; 0 while the handler works */
 	struct conn *prev, *next;
 };
 
@@ -63,8 +68,20 @@ struct api {
 	api_handler handler;
 	void *arg;
 	struct conn *conns;
+	unsigned n_conns, max_conns;
+	uint64_t timeout_ms;
 	struct api_req *reqs;
+	struct loop_timer sweep;	/* drops connections past their deadline */
+	struct loop_timer resume;	/* the listener back after an accept pause */
 };
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static void conn_free(struct conn *c)
 {
@@ -83,6 +100,7 @@ static void conn_free(struct conn *c)
 	free(c->in);
 	free(c->out);
 	free(c);
+	a->n_conns--;
 }
 
 static uint32_t conn_events(const struct conn *c)
@@ -179,6 +197,7 @@ static void conn_final(struct conn *c, cJSON *obj)
 		return;
 	}
 	c->state = CONN_CLOSING;
+	c->deadline = mono_ms() + c->api->timeout_ms;	/* to take the reply */
 	conn_flush(c);
 }
 
@@ -242,6 +261,7 @@ static void conn_request(struct conn *c, size_t len)
 	a->reqs = r;
 	c->req = r;
 	c->state = CONN_HANDLING;
+	c->deadline = 0;	/* `up` may wait as long as it must */
 	loop_mod(a->loop, c->fd, conn_events(c));
 	log_debug("api: request %s", cmd->valuestring);
 	/* The handler may reply at once, which can free c: c is not used after. */
@@ -364,6 +384,48 @@ static bool peer_allowed(const struct api *a, int fd, char *why, size_t whylen)
 	return gid_in_list(a->gid, groups, ngroups);
 }
 
+/* Every second (while there are connections): a client that sends no
+ * complete request, or does not take its reply, within timeout_ms goes. */
+static void sweep_cb(void *arg)
+{
+	struct api *a = arg;
+	uint64_t now = mono_ms();
+	struct conn *c, *next;
+
+	for (c = a->conns; c; c = next) {
+		next = c->next;
+		if (!c->deadline || now < c->deadline)
+			continue;
+		log_debug("api: dropping a client that %s",
+			  c->state == CONN_READING ? "sent no request" : "does not read its reply");
+		if (c->state == CONN_READING)
+			conn_error(c, "no request received in time");
+		else
+			conn_free(c);
+	}
+	if (a->conns)
+		loop_timer_arm(&a->sweep, a->timeout_ms < 2000 ? a->timeout_ms / 2 + 1 : 1000);
+}
+
+static void resume_cb(void *arg)
+{
+	struct api *a = arg;
+
+	loop_mod(a->loop, a->fd, EPOLLIN);
+}
+
+/* Over the connection cap: one line, best effort, and closed. */
+static void refuse_busy(struct api *a, int cfd)
+{
+	char line[160];
+	int n = snprintf(line, sizeof(line),
+			 "{\"ok\":false,\"error\":\"meshwgd is busy: %u connections (the limit)\","
+			 "\"final\":true}\n", a->max_conns);
+
+	(void)!send(cfd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(cfd);
+}
+
 static void accept_cb(int fd, uint32_t events, void *arg)
 {
 	struct api *a = arg;
@@ -377,9 +439,20 @@ static void accept_cb(int fd, uint32_t events, void *arg)
 		if (cfd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				log_warn("api: accept: %s", strerror(errno));
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			/* EMFILE, ENFILE, ENOBUFS, ENOMEM: the pending client
+			 * stays queued and the listener stays readable, so
+			 * rest instead of spinning (one log line per pause). */
+			log_warn("api: accept: %s (not accepting for %d ms)", strerror(errno),
+				 API_ACCEPT_PAUSE_MS);
+			loop_mod(a->loop, a->fd, 0);
+			loop_timer_arm(&a->resume, API_ACCEPT_PAUSE_MS);
 			return;
+		}
+		if (a->n_conns >= a->max_conns) {
+			refuse_busy(a, cfd);
+			continue;
 		}
 		c = calloc(1, sizeof(*c));
 		if (!c) {
@@ -389,6 +462,7 @@ static void accept_cb(int fd, uint32_t events, void *arg)
 		c->api = a;
 		c->fd = cfd;
 		c->state = CONN_READING;
+		c->deadline = mono_ms() + a->timeout_ms;
 		if (loop_add(a->loop, cfd, EPOLLIN, conn_cb, c)) {
 			close(cfd);
 			free(c);
@@ -398,6 +472,9 @@ static void accept_cb(int fd, uint32_t events, void *arg)
 		if (a->conns)
 			a->conns->prev = c;
 		a->conns = c;
+		a->n_conns++;
+		if (!loop_timer_armed(&a->sweep))
+			loop_timer_arm(&a->sweep, a->timeout_ms < 2000 ? a->timeout_ms / 2 + 1 : 1000);
 		if (!peer_allowed(a, cfd, why, sizeof(why))) {
 			log_warn("api: %s", why);
 			conn_error(c, why);
@@ -511,6 +588,14 @@ int api_open(struct api **out, struct loop *l, const char *path, gid_t gid,
 	a->gid = gid;
 	a->handler = h;
 	a->arg = arg;
+	a->max_conns = API_MAX_CONNS;
+	a->timeout_ms = API_TIMEOUT_MS;
+	a->sweep.fd = a->resume.fd = -1;
+	if (loop_timer_init(l, &a->sweep, sweep_cb, a) || loop_timer_init(l, &a->resume, resume_cb, a)) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "cannot create timers");
+		goto err_free;
+	}
 	a->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (a->fd < 0) {
 		ret = -errno;
@@ -550,9 +635,17 @@ err_unlink:
 err_close:
 	close(a->fd);
 err_free:
+	loop_timer_destroy(&a->sweep);
+	loop_timer_destroy(&a->resume);
 	free(a->path);
 	free(a);
 	return ret;
+}
+
+void api_set_limits(struct api *a, unsigned max_conns, uint64_t timeout_ms)
+{
+	a->max_conns = max_conns ? max_conns : 1;
+	a->timeout_ms = timeout_ms ? timeout_ms : 1;
 }
 
 int api_set_gid(struct api *a, gid_t gid, char *err, size_t errlen)
@@ -606,6 +699,8 @@ void api_close(struct api *a)
 				    MSG_NOSIGNAL | MSG_DONTWAIT);
 		conn_free(c);
 	}
+	loop_timer_destroy(&a->sweep);
+	loop_timer_destroy(&a->resume);
 	free(a->path);
 	free(a);
 }

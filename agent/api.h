@@ -9,6 +9,7 @@
 #define MESHWGD_API_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <cjson/cJSON.h>
 
@@ -16,6 +17,10 @@
 
 /* Largest request accepted (one JSON object plus "\n"). */
 #define API_MAX_REQUEST (64 * 1024)
+/* Connections at once; more are answered "meshwgd is busy" and closed. */
+#define API_MAX_CONNS 64
+/* A client must send its request, and take its final reply, within this. */
+#define API_TIMEOUT_MS 10000
 
 struct api;
 struct api_req;
@@ -27,6 +32,8 @@ typedef void (*api_handler)(struct api_req *r, const cJSON *request, void *arg);
  * (SO_PEERCRED) that are not root and not in the group. */
 int api_open(struct api **a, struct loop *l, const char *path, gid_t gid,
 	     api_handler h, void *arg, char *err, size_t errlen);
+/* Overrides API_MAX_CONNS and API_TIMEOUT_MS (tests). */
+void api_set_limits(struct api *a, unsigned max_conns, uint64_t timeout_ms);
 /* Changes the group (SIGHUP): the socket's group and mode as in api_open,
  * and the group that SO_PEERCRED admits from now on. 0, or -errno with a
  * message in err (then nothing changed). */

@@ -57,6 +57,7 @@ struct ctl {
 	bool stream_accepted;
 	uint64_t idle_ms;
 	long timeout_s;
+	char server_ip[64];	/* where the last reply came from */
 };
 
 static void req_free(struct req *r)
@@ -162,6 +163,10 @@ static size_t on_header(char *p, size_t sz, size_t n, void *arg)
 
 		curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &st);
 		if (st >= 200) {
+			char *ip = NULL;
+
+			if (!curl_easy_getinfo(r->h, CURLINFO_PRIMARY_IP, &ip) && ip)
+				snprintf(r->c->server_ip, sizeof(r->c->server_ip), "%s", ip);
 			r->status = st;
 			log_debug("ctl: %s%s: HTTP %ld", r->c->m.url, r->fetching_key ? "/v1/key" : r->path, st);
 			if (r->op == OP_STREAM && !r->fetching_key && r->c->stream == r) {
@@ -594,6 +599,19 @@ const char *ctl_url(const struct ctl *c)
 	return c->url;
 }
 
+const char *ctl_server_ip(const struct ctl *c)
+{
+	return c->server_ip;
+}
+
+void ctl_restart_nonces(struct ctl *c)
+{
+	pthread_mutex_lock(&c->m.gen.lock);
+	c->m.gen.last_ts = 0;
+	c->m.gen.counter = 0;
+	pthread_mutex_unlock(&c->m.gen.lock);
+}
+
 const char *ctl_node_key(const struct ctl *c)
 {
 	return c->m.nkey;
@@ -632,7 +650,7 @@ static struct req *req_new(struct ctl *c, enum req_op op, const char *path, cons
 	r->path = path;
 	r->cb = cb;
 	r->arg = arg;
-	r->max = 256u << 20;
+	r->max = CTL_MAX_REPLY;
 	if (fields && !(r->fields = cJSON_Duplicate(fields, 1))) {
 		free(r);
 		return NULL;
@@ -711,7 +729,7 @@ int ctl_stream_open(struct ctl *c, const cJSON *extra, ctl_msg_cb msg_cb, ctl_do
 	if (!r)
 		return -ENOMEM;
 	r->msg_cb = msg_cb;
-	r->max = 256u << 20;
+	r->max = CTL_MAX_LINE;
 	return submit(c, r);
 }
 

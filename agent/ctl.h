@@ -23,6 +23,12 @@
 
 struct ctl;
 
+/* The most a reply (register, rotate, update, logout), and one map-stream
+ * line (a sealed FULL: about 800 bytes a peer), may hold; more ends the
+ * request (the stream reconnects). cJSON needs tens of times the text. */
+#define CTL_MAX_REPLY (1u << 20)
+#define CTL_MAX_LINE (32u << 20)
+
 struct ctl_result {
 	long status;		/* HTTP status; 0 = no reply (connection failed, timeout) */
 	const char *error;	/* "" on success, else the server's "error" or the transport error */
@@ -41,12 +47,17 @@ int ctl_open(struct ctl **c, struct loop *l, const char *url, const char *pin_di
 /* Cancels everything without calling back. */
 void ctl_close(struct ctl *c);
 const char *ctl_url(const struct ctl *c);
+/* The address the last reply came from ("" before any): routes never cover it. */
+const char *ctl_server_ip(const struct ctl *c);
 /* "nodekey:<hex>" of the node key in use. */
 const char *ctl_node_key(const struct ctl *c);
 void ctl_set_node_key(struct ctl *c, const uint8_t node_priv[32]);
 /* A map stream that gets no data for this long is dead and ends with an
  * error (default 70 s: two keepalives of 30 s + 10 s). */
 void ctl_set_stream_idle_ms(struct ctl *c, uint64_t ms);
+/* After the server refused a nonce's time (clock step): the next nonces use
+ * the clock as it is now, with a new counter, even if it went backwards. */
+void ctl_restart_nonces(struct ctl *c);
 /* Per-request timeout for everything but the stream (default 60 s). */
 void ctl_set_timeout_s(struct ctl *c, long s);
 

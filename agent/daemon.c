@@ -64,7 +64,8 @@ void daemon_save_netmap_now(struct daemon *d)
 	char err[300];
 
 	loop_timer_disarm(&d->save_timer);
-	if (d->netmap && state_save_netmap(d->cfg.state_dir, d->netmap, err, sizeof(err)))
+	/* A netmap the kernel refused is not saved: netmap.json keeps the last good one. */
+	if (d->netmap && !d->apply_error[0] && state_save_netmap(d->cfg.state_dir, d->netmap, err, sizeof(err)))
 		log_error("saving the netmap: %s", err);
 }
 
@@ -113,6 +114,39 @@ static void on_rotate_timer(void *arg)
 	loop_timer_arm(&d->rotate_timer, ROTATE_CHECK_MS);
 }
 
+static void on_apply_timer(void *arg)
+{
+	struct daemon *d = arg;
+
+	if (!d->apply_error[0] || !d->kern_is_up || daemon_apply_netmap(d, NULL))
+		return;
+	daemon_schedule_save(d);
+	if (d->connected && d->state == ST_STARTING) {
+		d->last_error[0] = '\0';
+		daemon_set_state(d, ST_RUNNING, "");
+		daemon_finish_up(d, daemon_reply_status(d));
+	}
+}
+
+static void on_graveyard_timer(void *arg)
+{
+	struct daemon *d = arg;
+
+	ctl_close(d->dead_ctl);
+	d->dead_ctl = NULL;
+}
+
+void daemon_bury_ctl(struct daemon *d, struct ctl *c)
+{
+	if (!c)
+		return;
+	ctl_stream_close(c);
+	if (d->dead_ctl)	/* not in a callback of that one: it has no work left */
+		ctl_close(d->dead_ctl);
+	d->dead_ctl = c;
+	loop_timer_arm(&d->graveyard_timer, 0);
+}
+
 static int init_timers(struct daemon *d)
 {
 	struct loop *l = d->loop;
@@ -121,7 +155,9 @@ static int init_timers(struct daemon *d)
 	       loop_timer_init(l, &d->reconnect_timer, on_reconnect_timer, d) ||
 	       loop_timer_init(l, &d->save_timer, on_save_timer, d) ||
 	       loop_timer_init(l, &d->endpoint_timer, on_endpoint_timer, d) ||
-	       loop_timer_init(l, &d->rotate_timer, on_rotate_timer, d);
+	       loop_timer_init(l, &d->rotate_timer, on_rotate_timer, d) ||
+	       loop_timer_init(l, &d->apply_timer, on_apply_timer, d) ||
+	       loop_timer_init(l, &d->graveyard_timer, on_graveyard_timer, d);
 }
 
 static void destroy_timers(struct daemon *d)
@@ -131,6 +167,8 @@ static void destroy_timers(struct daemon *d)
 	loop_timer_destroy(&d->save_timer);
 	loop_timer_destroy(&d->endpoint_timer);
 	loop_timer_destroy(&d->rotate_timer);
+	loop_timer_destroy(&d->apply_timer);
+	loop_timer_destroy(&d->graveyard_timer);
 }
 
 /* ---- life ---- */
@@ -154,6 +192,14 @@ static int load_state(struct daemon *d, char *err, size_t errlen)
 	if (r < 0)
 		return -1;
 	d->have_nkey = r == 0;
+	/* A rotation that did not finish: which key the server has is settled
+	 * by the first map-stream answer (daemon_settle_rotation). */
+	r = state_load_key(d->cfg.state_dir, "node.key.new", d->new_nkey, err, errlen);
+	if (r < 0)
+		return -1;
+	d->pending_nkey = r == 0 && d->have_nkey;
+	if (d->pending_nkey)
+		log_info("an unfinished node key rotation: the control server will tell which key it has");
 	if (state_load_prefs(d->cfg.state_dir, &d->prefs, err, errlen) < 0)
 		return -1;
 	r = state_load_netmap(d->cfg.state_dir, &d->netmap, err, errlen);
@@ -162,6 +208,9 @@ static int load_state(struct daemon *d, char *err, size_t errlen)
 		log_warn("%s (ignored)", err);
 		d->netmap = NULL;
 	}
+	/* The disk is a trust boundary too: the same checks as the stream's. */
+	if (d->netmap)
+		daemon_check_netmap(d, d->netmap, NULL, true);
 	return 0;
 }
 
@@ -181,7 +230,9 @@ int daemon_start(struct daemon **dp, struct loop *l, const struct daemon_config 
 	d->state = ST_STOPPED;
 	prefs_init(&d->prefs);
 	d->module_timer.fd = d->reconnect_timer.fd = d->save_timer.fd = -1;
-	d->endpoint_timer.fd = d->rotate_timer.fd = -1;
+	d->endpoint_timer.fd = d->rotate_timer.fd = d->apply_timer.fd = -1;
+	d->graveyard_timer.fd = -1;
+	prefs_init(&d->trial_prefs);
 	if (load_state(d, err, errlen))
 		goto fail;
 	if (init_timers(d)) {
@@ -276,11 +327,15 @@ void daemon_stop(struct daemon *d)
 	d->api = NULL;
 	ctl_close(d->ctl);
 	d->ctl = NULL;
+	ctl_close(d->trial_ctl);
+	ctl_close(d->dead_ctl);
+	prefs_free(&d->trial_prefs);
 	if (d->save_timer.fd >= 0 && loop_timer_armed(&d->save_timer))
 		daemon_save_netmap_now(d);
 	close_kern(d);
 	destroy_timers(d);
 	cJSON_Delete(d->netmap);
+	cJSON_Delete(d->refused);
 	cJSON_Delete(d->endpoints_sent);
 	prefs_free(&d->prefs);
 	free(d->evs);

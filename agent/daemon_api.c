@@ -59,9 +59,13 @@ static void progress(struct daemon *d, const char *msg)
 
 /* ---- up: the registration ---- */
 
+static void up_set_prefs(struct daemon *d, struct prefs *np);
+
 static void registered_error(struct daemon *d, const struct ctl_result *r)
 {
 	snprintf(d->last_error, sizeof(d->last_error), "%s", r->error);
+	if (r->status == 401 && strstr(r->error, "timestamp"))
+		ctl_restart_nonces(d->ctl);	/* our clock stepped: the retry may pass */
 	if (r->status == 401 || r->status == 403) {
 		/* A node that is running with its key stays running. */
 		if (!d->connected)
@@ -124,6 +128,47 @@ static void registered(struct daemon *d, const cJSON *reply)
 	}
 	daemon_set_state(d, ST_STARTING, "connecting to the control server");
 	daemon_connect_stream(d);
+}
+
+/* The registration with a new server (`up --login-server` while another
+ * one is in use) came back: switch to it only if it succeeded. */
+static void on_trial_registered(const struct ctl_result *r, void *arg)
+{
+	struct daemon *d = arg;
+	struct ctl *trial = d->trial_ctl;
+	char err[400];
+	const char *st;
+
+	d->trial_ctl = NULL;
+	if (!r->error[0] && state_save_prefs(d->cfg.state_dir, &d->trial_prefs, err, sizeof(err))) {
+		daemon_finish_up(d, daemon_reply_error("%s", err));
+		r = NULL;
+	} else if (r->error[0]) {
+		log_warn("staying with %s: registering with %s failed: %s",
+			 d->ctl ? ctl_url(d->ctl) : "?", d->trial_prefs.login_server, r->error);
+		daemon_finish_up(d, daemon_reply_error("the new control server refused or failed the "
+						       "registration (nothing changed): %s", r->error));
+		r = NULL;
+	}
+	if (!r) {
+		daemon_bury_ctl(d, trial);
+		prefs_free(&d->trial_prefs);
+		return;
+	}
+	log_info("switching from %s to %s", d->ctl ? ctl_url(d->ctl) : "?", ctl_url(trial));
+	daemon_bury_ctl(d, d->ctl);
+	d->ctl = trial;
+	d->connected = false;
+	loop_timer_disarm(&d->reconnect_timer);
+	cJSON_Delete(d->endpoints_sent);
+	d->endpoints_sent = NULL;
+	up_set_prefs(d, &d->trial_prefs);
+	prefs_init(&d->trial_prefs);
+	st = cJSON_GetStringValue(cJSON_GetObjectItem(r->reply, "status"));
+	if (st && !strcmp(st, "pending"))
+		registered_pending(d, r->reply);
+	else
+		registered(d, r->reply);
 }
 
 static void on_registered(const struct ctl_result *r, void *arg)
@@ -194,12 +239,10 @@ static bool tags_valid(const cJSON *tags)
 	return true;
 }
 
-/* np (initialized) becomes the current prefs with a applied, checked and
- * saved with want_running; NULL, or the error reply. */
+/* np (initialized) becomes the current prefs with a applied and checked,
+ * with want_running; NULL, or the error reply. Nothing is saved. */
 static cJSON *up_prefs(struct daemon *d, const struct up_args *a, struct prefs *np)
 {
-	char err[400];
-
 	if (prefs_copy(np, &d->prefs))
 		return daemon_reply_error("%s", "out of memory");
 	if (a->server) {
@@ -214,7 +257,8 @@ static cJSON *up_prefs(struct daemon *d, const struct up_args *a, struct prefs *
 
 		if (mwg_sanitize_hostname(a->host, clean, sizeof(clean)))
 			return daemon_reply_error("bad hostname \"%s\"", a->host);
-		snprintf(np->hostname, sizeof(np->hostname), "%s", a->host);
+		/* The DNS label is what is stored and registered, never the raw text. */
+		snprintf(np->hostname, sizeof(np->hostname), "%s", clean);
 	}
 	if (cJSON_IsArray(a->tags)) {
 		if (!tags_valid(a->tags))
@@ -227,8 +271,6 @@ static cJSON *up_prefs(struct daemon *d, const struct up_args *a, struct prefs *
 	if (!np->login_server[0])
 		return daemon_reply_error("%s", "no control server known: meshwg up --login-server URL");
 	np->want_running = true;
-	if (state_save_prefs(d->cfg.state_dir, np, err, sizeof(err)))
-		return daemon_reply_error("%s", err);
 	return NULL;
 }
 
@@ -243,6 +285,8 @@ static void up_set_prefs(struct daemon *d, struct prefs *np)
 	if (!routes_changed || !d->kern)
 		return;
 	daemon_kern_cfg(d, &kc);
+	if (d->netmap)	/* routes are checked only when they are to be used */
+		daemon_check_netmap(d, d->netmap, NULL, true);
 	if (kern_reconfigure(d->kern, &kc))
 		log_warn("could not apply accept_routes=%d", d->prefs.accept_routes);
 	else if (d->netmap && d->kern_is_up)
@@ -262,10 +306,25 @@ static int ensure_keys(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* The register request's extra fields for prefs p (hostinfo, tags). */
+static cJSON *register_extra(const struct prefs *p)
+{
+	cJSON *extra = cJSON_CreateObject(), *hostinfo;
+
+	hostinfo = cJSON_AddObjectToObject(extra, "hostinfo");
+	cJSON_AddStringToObject(hostinfo, "os", "linux");
+	cJSON_AddStringToObject(hostinfo, "agent", "meshwgd");
+	cJSON_AddItemToObject(hostinfo, "advertise_tags", cJSON_Duplicate(p->advertise_tags, 1));
+	/* Checked by the server against the policy's tagOwners (docs/protocol.md). */
+	if (cJSON_GetArraySize(p->advertise_tags) > 0)
+		cJSON_AddItemToObject(extra, "tags", cJSON_Duplicate(p->advertise_tags, 1));
+	return extra;
+}
+
 /* req becomes the pending `up`, answered when registered and connected. */
 static void up_register(struct daemon *d, struct api_req *req, const char *auth_key)
 {
-	cJSON *extra, *hostinfo;
+	cJSON *extra;
 
 	if (d->pending_up)
 		daemon_finish_up(d, daemon_reply_error("%s", "superseded by a newer meshwg up"));
@@ -273,15 +332,41 @@ static void up_register(struct daemon *d, struct api_req *req, const char *auth_
 	d->pending_auth_key = auth_key != NULL;
 	if (d->state != ST_RUNNING)
 		daemon_set_state(d, ST_STARTING, "registering with the control server");
-	extra = cJSON_CreateObject();
-	hostinfo = cJSON_AddObjectToObject(extra, "hostinfo");
-	cJSON_AddStringToObject(hostinfo, "os", "linux");
-	cJSON_AddStringToObject(hostinfo, "agent", "meshwgd");
-	cJSON_AddItemToObject(hostinfo, "advertise_tags", cJSON_Duplicate(d->prefs.advertise_tags, 1));
-	/* Checked by the server against the policy's tagOwners (docs/protocol.md). */
-	if (cJSON_GetArraySize(d->prefs.advertise_tags) > 0)
-		cJSON_AddItemToObject(extra, "tags", cJSON_Duplicate(d->prefs.advertise_tags, 1));
+	extra = register_extra(&d->prefs);
 	if (ctl_register(d->ctl, auth_key, daemon_hostname(d), extra, on_registered, d))
+		daemon_finish_up(d, daemon_reply_error("%s", "out of memory"));
+	cJSON_Delete(extra);
+}
+
+/* A different server while one is in use: register there first, on a
+ * ctl of its own; d->ctl, its stream and the prefs stay until it worked. */
+static void up_trial(struct daemon *d, struct api_req *req, struct prefs *np,
+		     const char *auth_key)
+{
+	char err[400];
+	cJSON *extra;
+
+	if (d->trial_ctl) {	/* an earlier trial still running: it is superseded */
+		daemon_bury_ctl(d, d->trial_ctl);
+		d->trial_ctl = NULL;
+	}
+	prefs_free(&d->trial_prefs);
+	d->trial_prefs = *np;
+	if (ctl_open(&d->trial_ctl, d->loop, np->login_server, d->cfg.state_dir,
+		     d->mkey, d->nkey, err, sizeof(err))) {
+		prefs_free(&d->trial_prefs);
+		api_reply(req, daemon_reply_error("%s", err));
+		return;
+	}
+	ctl_set_stream_idle_ms(d->trial_ctl, d->cfg.stream_idle_ms);
+	if (d->pending_up)
+		daemon_finish_up(d, daemon_reply_error("%s", "superseded by a newer meshwg up"));
+	d->pending_up = req;
+	d->pending_auth_key = auth_key != NULL;
+	log_info("registering with %s before leaving %s", np->login_server, ctl_url(d->ctl));
+	extra = register_extra(np);
+	if (ctl_register(d->trial_ctl, auth_key, np->hostname[0] ? np->hostname : daemon_hostname(d),
+			 extra, on_trial_registered, d))
 		daemon_finish_up(d, daemon_reply_error("%s", "out of memory"));
 	cJSON_Delete(extra);
 }
@@ -308,6 +393,15 @@ static void handle_up(struct daemon *d, struct api_req *req, const cJSON *j)
 		api_reply(req, reply);
 		return;
 	}
+	if (d->ctl && d->have_nkey && !daemon_same_server(ctl_url(d->ctl), np.login_server)) {
+		up_trial(d, req, &np, a.auth_key);
+		return;
+	}
+	if (state_save_prefs(d->cfg.state_dir, &np, err, sizeof(err))) {
+		prefs_free(&np);
+		api_reply(req, daemon_reply_error("%s", err));
+		return;
+	}
 	up_set_prefs(d, &np);
 	if (ensure_keys(d, err, sizeof(err)) || daemon_ensure_ctl(d, err, sizeof(err))) {
 		api_reply(req, daemon_reply_error("%s", err));
@@ -326,10 +420,18 @@ static void forget_node(struct daemon *d)
 	if (state_remove(d->cfg.state_dir, "node.key", err, sizeof(err)) ||
 	    state_remove(d->cfg.state_dir, "netmap.json", err, sizeof(err)))
 		log_error("%s", err);
+	if (state_remove(d->cfg.state_dir, "node.key.new", err, sizeof(err)))
+		log_error("%s", err);
 	sodium_memzero(d->nkey, 32);
+	sodium_memzero(d->new_nkey, 32);
+	d->pending_nkey = false;
 	d->have_nkey = false;
 	cJSON_Delete(d->netmap);
 	d->netmap = NULL;
+	cJSON_Delete(d->refused);
+	d->refused = NULL;
+	d->apply_error[0] = '\0';
+	loop_timer_disarm(&d->apply_timer);
 	cJSON_Delete(d->endpoints_sent);
 	d->endpoints_sent = NULL;
 }
@@ -342,6 +444,11 @@ static void go_down(struct daemon *d, bool forget)
 	if (d->ctl)
 		ctl_stream_close(d->ctl);
 	d->connected = false;
+	if (d->trial_ctl) {	/* a switch to another server that did not finish */
+		daemon_bury_ctl(d, d->trial_ctl);
+		d->trial_ctl = NULL;
+		prefs_free(&d->trial_prefs);
+	}
 	if (d->pending_up)
 		daemon_finish_up(d, daemon_reply_error("%s", "interrupted by meshwg down"));
 	daemon_save_netmap_now(d);

@@ -17,6 +17,7 @@
 #include "daemon.h"
 #include "kern.h"
 #include "loop.h"
+#include "prefix.h"
 #include "state.h"
 
 enum backend_state { ST_NOMODULE, ST_NEEDS_LOGIN, ST_NEEDS_APPROVAL, ST_STARTING, ST_RUNNING,
@@ -44,13 +45,23 @@ struct daemon {
 	char message[300], last_error[300];
 	bool connected;		/* first message of the current stream arrived */
 	unsigned attempt;
-	struct loop_timer module_timer, reconnect_timer, save_timer, endpoint_timer, rotate_timer;
+	struct loop_timer module_timer, reconnect_timer, save_timer, endpoint_timer, rotate_timer,
+		apply_timer, graveyard_timer;
+	/* `up --login-server` to a new server: registered there first (trial),
+	 * switched to only when that succeeded; dead_ctl is closed later (a ctl
+	 * may not be closed from its own callback). */
+	struct ctl *trial_ctl, *dead_ctl;
+	struct prefs trial_prefs;
+	cJSON *refused;		/* what netmap_check refused since the last FULL (strings) */
+	char apply_error[300];	/* the kernel refused d->netmap: "" when it did not */
+	unsigned apply_attempt;
 	cJSON *endpoints_sent;
 	struct api_req *pending_up;
 	struct api_req *pending_rotate;
 	bool rotating;
 	uint64_t last_rotation_ms;	/* last automatic one, monotonic; 0 = never */
-	uint8_t new_nkey[32];
+	uint8_t new_nkey[32];	/* the rotation's new key, also in node.key.new */
+	bool pending_nkey;	/* node.key.new holds new_nkey: was it rotated? unknown */
 	bool pending_auth_key;	/* the running `up` carried an auth key */
 	struct peer_ev *evs;
 	size_t nevs, capevs;
@@ -67,6 +78,8 @@ void daemon_save_netmap_now(struct daemon *d);
 const char *daemon_hostname(struct daemon *d);
 
 /* kernel glue (daemon_kern.c) */
+/* The configured tailnet prefixes (tailnet_v4, tailnet_v6) that parse. */
+size_t daemon_tailnet(const struct daemon *d, struct kprefix out[2]);
 /* The kernel configuration: cfg.kern with the prefs' accept_routes. */
 void daemon_kern_cfg(struct daemon *d, struct kern_config *kc);
 /* Opens the kernel side and resumes; ST_NOMODULE and a retry when it fails. */
@@ -75,21 +88,36 @@ void daemon_try_module(struct daemon *d);
 int daemon_bring_up(struct daemon *d);
 /* Deletes the interface if it is up. */
 void daemon_kern_down(struct daemon *d);
-/* Programs d->netmap into the interface, bringing it up first. */
+/*
+ * Checks a netmap message (a FULL, a DELTA, or the saved netmap) with
+ * netmap_check.h before anything acts on it: what it refuses is removed
+ * from msg, logged and kept for `status` (d->refused: a FULL starts afresh).
+ * before is the netmap msg applies to (NULL for a FULL).
+ */
+void daemon_check_netmap(struct daemon *d, cJSON *msg, const cJSON *before, bool full);
 /* Programs the interface from d->netmap: all of it, or (delta != NULL) the
- * peers that map-stream message names. */
-void daemon_apply_netmap(struct daemon *d, const cJSON *delta);
+ * peers that map-stream message names. 0 when the kernel took it; else
+ * d->apply_error says why (shown by `status`), the netmap is not saved, and
+ * a full apply is retried with backoff. */
+int daemon_apply_netmap(struct daemon *d, const cJSON *delta);
 /* What the kernel's events told about the peer with key, NULL if nothing. */
 const struct peer_ev *daemon_peer_ev(const struct daemon *d, const uint8_t key[32]);
 
 /* map stream and endpoints (daemon_stream.c) */
 /* Brings the node towards Running from the stored state. */
 void daemon_resume(struct daemon *d);
+/* Closes c from the loop, outside any of its callbacks. */
+void daemon_bury_ctl(struct daemon *d, struct ctl *c);
+/* true when url names the server want names (trailing slashes aside). */
+bool daemon_same_server(const char *url, const char *want);
 /* Makes d->ctl talk to prefs.login_server. */
 int daemon_ensure_ctl(struct daemon *d, char *err, size_t errlen);
 void daemon_connect_stream(struct daemon *d);
 /* Reconnects the stream after the next backoff delay. */
 void daemon_reconnect_later(struct daemon *d);
+/* A 401/403 that means the node key is gone (expired, replaced, node
+ * deleted): NeedsLogin. Any other refusal is retried with backoff. */
+bool daemon_refusal_is_final(long status, const char *error);
 /* Sends the node's endpoints to the server when they changed. */
 void daemon_check_endpoints(struct daemon *d);
 
@@ -97,6 +125,11 @@ void daemon_check_endpoints(struct daemon *d);
 /* Rotates when the node key is about to expire. */
 void daemon_check_rotation(struct daemon *d);
 void daemon_start_rotation(struct daemon *d);
+/* The map stream's answer settles a rotation whose outcome is unknown
+ * (node.key.new left by a crash, a lost reply): accepted says the current
+ * key works (the pending one goes); a "node key does not match" refusal
+ * makes the pending key current. Returns true when the key changed. */
+bool daemon_settle_rotation(struct daemon *d, bool accepted);
 
 /* local API (daemon_api.c) */
 void daemon_on_api(struct api_req *req, const cJSON *j, void *arg);

@@ -9,10 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "../control/util.h"
+#include "endpoints.h"
 #include "log.h"
+#include "netmap_check.h"
 
 #define MODULE_RETRY_MS 2000
+#define APPLY_RETRY_BASE_MS 1000
 
 void daemon_kern_cfg(struct daemon *d, struct kern_config *kc)
 {
@@ -50,7 +55,82 @@ void daemon_kern_down(struct daemon *d)
 	d->kern_is_up = false;
 }
 
-void daemon_apply_netmap(struct daemon *d, const cJSON *delta)
+/* ---- checking ---- */
+
+#define MAX_KEEP_OFF (EP_MAX + 2)
+#define MAX_REFUSED 64
+
+/* The control server's address: the URL's host when it is an address,
+ * and the address the connection went to. */
+static size_t server_addrs(struct daemon *d, struct kprefix *out)
+{
+	const char *url = d->ctl ? ctl_url(d->ctl) : d->prefs.login_server;
+	const char *host = strstr(url, "://"), *ip = d->ctl ? ctl_server_ip(d->ctl) : NULL;
+	char buf[300];
+	size_t n = 0;
+
+	if (host) {
+		host += 3;
+		snprintf(buf, sizeof(buf), "%.*s", (int)strcspn(host, "/?#"), host);
+		if (!nmc_endpoint_host(&out[n], buf))
+			n++;
+	}
+	if (ip && ip[0] && !nmc_endpoint_host(&out[n], ip))
+		n++;
+	return n;
+}
+
+size_t daemon_tailnet(const struct daemon *d, struct kprefix out[2])
+{
+	size_t n = 0;
+
+	if (!kprefix_parse(&out[n], d->cfg.kern.tailnet_v4))
+		n++;
+	if (!kprefix_parse(&out[n], d->cfg.kern.tailnet_v6))
+		n++;
+	return n;
+}
+
+/* This node's own underlay addresses (those it reports as endpoints). */
+static size_t own_addrs(struct daemon *d, struct kprefix *out, size_t max)
+{
+	struct kprefix ex[2];
+	size_t n = 0, nex = daemon_tailnet(d, ex);
+	cJSON *eps, *e;
+
+	eps = ep_collect(d->cfg.kern.ifname, ex, nex, 1);
+	cJSON_ArrayForEach(e, eps)
+		if (n < max && !nmc_endpoint_host(&out[n], e->valuestring))
+			n++;
+	cJSON_Delete(eps);
+	return n;
+}
+
+void daemon_check_netmap(struct daemon *d, cJSON *msg, const cJSON *before, bool full)
+{
+	struct kprefix keep[MAX_KEEP_OFF];
+	struct nmc_rules r = { .accept_routes = d->prefs.accept_routes, .keep_off = keep };
+	cJSON *found = cJSON_CreateArray(), *p;
+
+	r.n_tailnet = daemon_tailnet(d, r.tailnet);
+	r.n_keep_off = server_addrs(d, keep);
+	r.n_keep_off += own_addrs(d, keep + r.n_keep_off, MAX_KEEP_OFF - r.n_keep_off);
+	nmc_check(msg, before, &r, found);
+	if (full || !d->refused) {
+		cJSON_Delete(d->refused);
+		d->refused = cJSON_CreateArray();
+	}
+	cJSON_ArrayForEach(p, found) {
+		log_warn("netmap: %s", p->valuestring);
+		if (d->refused && cJSON_GetArraySize(d->refused) < MAX_REFUSED)
+			cJSON_AddItemToArray(d->refused, cJSON_CreateString(p->valuestring));
+	}
+	cJSON_Delete(found);
+}
+
+/* ---- programming ---- */
+
+int daemon_apply_netmap(struct daemon *d, const cJSON *delta)
 {
 	struct kern_apply_stats st = { 0 };
 	double seq;
@@ -58,7 +138,7 @@ void daemon_apply_netmap(struct daemon *d, const cJSON *delta)
 	int r;
 
 	if (!d->netmap || daemon_bring_up(d))
-		return;
+		return -1;
 	/* kern_apply_delta falls back to the whole netmap whenever it must. */
 	if (delta)
 		r = kern_apply_delta(d->kern, d->netmap, delta, &st, err, sizeof(err));
@@ -66,15 +146,28 @@ void daemon_apply_netmap(struct daemon *d, const cJSON *delta)
 		r = kern_apply(d->kern, d->netmap, &st, err, sizeof(err));
 	seq = cJSON_GetNumberValue(cJSON_GetObjectItem(d->netmap, "seq"));
 	if (r) {
-		log_error("applying netmap seq %.0f: %s", seq, err);
-		snprintf(d->last_error, sizeof(d->last_error), "%s", err);
-		return;
+		uint64_t ms = ctl_backoff_ms(d->apply_attempt++, APPLY_RETRY_BASE_MS,
+					     d->cfg.backoff_max_ms, randombytes_random());
+
+		log_error("applying netmap seq %.0f: %s; retrying in %.1f s", seq, err,
+			  (double)ms / 1000);
+		snprintf(d->apply_error, sizeof(d->apply_error),
+			 "the kernel refused netmap seq %.0f: %.240s", seq, err);
+		snprintf(d->last_error, sizeof(d->last_error), "%s", d->apply_error);
+		loop_timer_arm(&d->apply_timer, ms);
+		return -1;
 	}
+	if (d->apply_error[0])
+		log_info("netmap seq %.0f applied after an earlier refusal", seq);
+	d->apply_error[0] = '\0';
+	d->apply_attempt = 0;
+	loop_timer_disarm(&d->apply_timer);
 	/* One line shape for both (tests and benches read it), then how. */
 	log_info("netmap seq %.0f: +%u -%u ~%u peers in %.1f ms (%u messages)%s%s", seq,
 		 st.added, st.removed, st.changed, (double)st.usec / 1000.0, st.messages,
 		 st.filter_changed ? ", filter changed" : "",
 		 !delta ? "" : st.delta ? ", delta" : ", delta applied in full");
+	return 0;
 }
 
 /* Where the event state of key is in d->evs (kept sorted by key), or where it

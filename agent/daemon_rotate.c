@@ -10,6 +10,7 @@
 #include "../control/util.h"
 #include "log.h"
 
+#define PENDING_KEY "node.key.new"
 #define ROTATE_RETRY_MS (600 * 1000)
 #define ROTATE_MIN_INTERVAL_MS (600 * 1000)	/* between automatic rotations */
 
@@ -35,33 +36,75 @@ void daemon_check_rotation(struct daemon *d)
 	daemon_start_rotation(d);
 }
 
-static void rotation_failed(struct daemon *d, const char *error)
+/* The rotation is over one way or the other: node.key.new goes. */
+static void forget_pending(struct daemon *d)
 {
-	log_error("node key rotation failed: %s", error);
+	char err[300];
+
+	if (state_remove(d->cfg.state_dir, PENDING_KEY, err, sizeof(err)))
+		log_error("%s", err);
+	d->pending_nkey = false;
+	sodium_memzero(d->new_nkey, 32);
+}
+
+/* unknown: the server may have rotated all the same (no reply, a gateway's
+ * 5xx): node.key.new stays until the map stream tells which key it has. */
+static void rotation_failed(struct daemon *d, const char *error, bool unknown)
+{
+	log_error("node key rotation failed: %s%s", error,
+		  unknown ? " (the server may have the new key: the next connection tells)" : "");
 	if (d->pending_rotate)
 		api_reply(d->pending_rotate, daemon_reply_error("node key rotation failed: %s", error));
 	d->pending_rotate = NULL;
 	loop_timer_arm(&d->rotate_timer, ROTATE_RETRY_MS);
-	sodium_memzero(d->new_nkey, 32);
+	if (!unknown)
+		forget_pending(d);
+}
+
+/* new_nkey becomes the node key: interface, ctl, node.key, then node.key.new goes. */
+static void commit_key(struct daemon *d)
+{
+	char err[300];
+
+	if (d->kern_is_up && kern_set_private_key(d->kern, d->new_nkey))
+		log_error("setting the new private key on %s failed", d->cfg.kern.ifname);
+	memcpy(d->nkey, d->new_nkey, 32);
+	if (d->ctl)
+		ctl_set_node_key(d->ctl, d->nkey);
+	if (state_save_key(d->cfg.state_dir, "node.key", d->nkey, err, sizeof(err))) {
+		/* node.key.new still holds it: a restart settles it again. */
+		log_error("saving the rotated node key: %s", err);
+		return;
+	}
+	forget_pending(d);
+}
+
+bool daemon_settle_rotation(struct daemon *d, bool accepted)
+{
+	if (!d->pending_nkey || d->rotating)
+		return false;
+	if (accepted) {
+		log_info("the server has the current node key: dropping the unconfirmed new one");
+		forget_pending(d);
+		return false;
+	}
+	log_info("the server has the rotated node key: using it");
+	commit_key(d);
+	return true;
 }
 
 static void on_rotated(const struct ctl_result *r, void *arg)
 {
 	struct daemon *d = arg;
-	char err[300];
 
 	d->rotating = false;
 	if (r->error[0]) {
-		rotation_failed(d, r->error);
+		rotation_failed(d, r->error, r->status == 0 || r->status >= 500);
 		return;
 	}
-	/* The server has the new key: the interface and the key file follow. */
-	if (d->kern_is_up && kern_set_private_key(d->kern, d->new_nkey))
-		log_error("setting the new private key on %s failed", d->cfg.kern.ifname);
-	memcpy(d->nkey, d->new_nkey, 32);
-	sodium_memzero(d->new_nkey, 32);
-	if (state_save_key(d->cfg.state_dir, "node.key", d->nkey, err, sizeof(err)))
-		log_error("saving the rotated node key: %s", err);
+	/* The server has the new key (the ctl already uses it): the
+	 * interface and the key file follow, then node.key.new goes. */
+	commit_key(d);
 	log_info("node key rotated: now %s", ctl_node_key(d->ctl));
 	if (d->pending_rotate) {
 		cJSON *j = cJSON_CreateObject();
@@ -75,11 +118,24 @@ static void on_rotated(const struct ctl_result *r, void *arg)
 
 void daemon_start_rotation(struct daemon *d)
 {
-	if (d->rotating || !d->ctl)
+	char err[300];
+
+	/* An earlier rotation whose outcome is unknown is settled first. */
+	if (d->rotating || !d->ctl || d->pending_nkey)
 		return;
 	randombytes_buf(d->new_nkey, 32);
+	/* The new key is on disk before the server can know it: a crash or a
+	 * full disk after the server's yes cannot lose the node. */
+	if (state_save_key(d->cfg.state_dir, PENDING_KEY, d->new_nkey, err, sizeof(err))) {
+		log_error("cannot start the node key rotation: %s", err);
+		sodium_memzero(d->new_nkey, 32);
+		loop_timer_arm(&d->rotate_timer, ROTATE_RETRY_MS);
+		return;
+	}
+	d->pending_nkey = true;
 	if (ctl_rotate(d->ctl, d->new_nkey, daemon_hostname(d), on_rotated, d)) {
 		log_error("cannot start the node key rotation: out of memory");
+		forget_pending(d);
 		return;
 	}
 	d->rotating = true;

@@ -164,6 +164,17 @@ static void status_control(struct daemon *d, cJSON *st)
 	cJSON_AddStringToObject(ctl, "last_error", d->last_error);
 }
 
+/* What is wrong although the node may run: netmap parts refused, a netmap
+ * the kernel refused. */
+static void status_health(struct daemon *d, cJSON *st)
+{
+	cJSON *h = d->refused ? cJSON_Duplicate(d->refused, 1) : cJSON_CreateArray();
+
+	if (d->apply_error[0])
+		cJSON_AddItemToArray(h, cJSON_CreateString(d->apply_error));
+	cJSON_AddItemToObject(st, "health", h);
+}
+
 static void status_self(struct daemon *d, cJSON *st)
 {
 	const cJSON *self = cJSON_GetObjectItem(d->netmap, "self");
@@ -204,6 +215,7 @@ cJSON *daemon_status(struct daemon *d)
 	cJSON_AddStringToObject(st, "backend_state", daemon_state_name(d->state));
 	cJSON_AddStringToObject(st, "message", d->message);
 	status_control(d, st);
+	status_health(d, st);
 	cJSON_AddStringToObject(st, "interface", d->cfg.kern.ifname);
 	cJSON_AddNumberToObject(st, "listen_port",
 				d->kern_is_up ? kern_listen_port(d->kern) : d->cfg.kern.listen_port);

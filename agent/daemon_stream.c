@@ -21,14 +21,10 @@
 static cJSON *current_endpoints(struct daemon *d)
 {
 	struct kprefix ex[2];
-	size_t n = 0;
+	size_t n = daemon_tailnet(d, ex);
 
 	if (!d->kern_is_up)
 		return NULL;
-	if (!kprefix_parse(&ex[n], d->cfg.kern.tailnet_v4))
-		n++;
-	if (!kprefix_parse(&ex[n], d->cfg.kern.tailnet_v6))
-		n++;
 	return ep_collect(d->cfg.kern.ifname, ex, n, kern_listen_port(d->kern));
 }
 
@@ -71,6 +67,23 @@ void daemon_check_endpoints(struct daemon *d)
 
 /* ---- the map stream ---- */
 
+bool daemon_refusal_is_final(long status, const char *error)
+{
+	/* What meshwg-control says when this node's key is gone for good
+	 * (docs/protocol.md): expired, replaced, or the node deleted. Other
+	 * refusals (a stale nonce after a clock step, a box that does not open,
+	 * a proxy's 403 page) may pass: the stream is retried with backoff. */
+	static const char *const final[] = { "node key expired", "unknown machine",
+					     "node key does not match" };
+
+	if (status != 401 && status != 403)
+		return false;
+	for (size_t i = 0; i < sizeof(final) / sizeof(final[0]); i++)
+		if (strstr(error, final[i]))
+			return true;
+	return false;
+}
+
 static void schedule_reconnect(struct daemon *d, uint64_t ms)
 {
 	log_info("reconnecting to %s in %.1f s", d->ctl ? ctl_url(d->ctl) : "?", (double)ms / 1000);
@@ -87,7 +100,8 @@ static void need_login(struct daemon *d, const char *why)
 {
 	char m[400];
 
-	snprintf(m, sizeof(m), "%s; log in again with: meshwg up --auth-key KEY", why);
+	snprintf(m, sizeof(m), "%s; log in again with: meshwg up --auth-key KEY "
+		 "(or without a key, to wait for an administrator's approval)", why);
 	daemon_set_state(d, ST_NEEDS_LOGIN, m);
 	loop_timer_disarm(&d->reconnect_timer);
 	if (d->ctl)
@@ -96,11 +110,21 @@ static void need_login(struct daemon *d, const char *why)
 	daemon_finish_up(d, daemon_reply_error("%s", why));
 }
 
-/* A "full" or "delta" message. */
-static void on_netmap(struct daemon *d, const cJSON *msg, bool full)
+/* A "full" or "delta" message: checked (daemon_check_netmap) before it is
+ * merged into d->netmap and programmed. */
+static void on_netmap(struct daemon *d, const cJSON *raw, bool full)
 {
 	bool first = !d->connected;
+	cJSON *msg;
 
+	if (!full && !d->netmap)	/* a delta before any full: ignored */
+		return;
+	msg = cJSON_Duplicate(raw, 1);
+	if (!msg) {
+		log_error("netmap message: out of memory");
+		return;
+	}
+	daemon_check_netmap(d, msg, full ? NULL : d->netmap, full);
 	/* Event state of peers that left (or rotated keys) must not pile
 	 * up: a FULL starts it afresh; kern_status() has the kernel's own
 	 * last handshake and endpoint of every peer anyway. */
@@ -109,20 +133,29 @@ static void on_netmap(struct daemon *d, const cJSON *msg, bool full)
 
 	if (mwgc_netmap_apply(&d->netmap, msg)) {
 		log_error("netmap message could not be applied");
+		cJSON_Delete(msg);
 		return;
 	}
-	if (!d->netmap)	/* a delta before any full: ignored */
-		return;
-	daemon_apply_netmap(d, full ? NULL : msg);
-	daemon_schedule_save(d);
 	if (first) {
 		d->connected = true;
 		d->attempt = 0;
-		d->last_error[0] = '\0';
-		daemon_set_state(d, ST_RUNNING, "");
-		daemon_check_endpoints(d);
-		daemon_finish_up(d, daemon_reply_status(d));
+		daemon_settle_rotation(d, true);
 	}
+	if (daemon_apply_netmap(d, full ? NULL : msg)) {
+		/* Not Running on a netmap the kernel refused; retried (apply_timer). */
+		if (d->state == ST_RUNNING || d->state == ST_STARTING)
+			daemon_set_state(d, ST_STARTING, d->apply_error);
+	} else {
+		daemon_schedule_save(d);
+		if (d->state != ST_RUNNING) {
+			d->last_error[0] = '\0';
+			daemon_set_state(d, ST_RUNNING, "");
+			daemon_finish_up(d, daemon_reply_status(d));
+		}
+	}
+	cJSON_Delete(msg);
+	if (first)
+		daemon_check_endpoints(d);
 	daemon_check_rotation(d);
 }
 
@@ -165,10 +198,18 @@ static void on_stream_end(const struct ctl_result *r, void *arg)
 		loop_timer_arm(&d->reconnect_timer, APPROVAL_RETRY_MS);
 		return;
 	}
-	if (r->status == 401 || r->status == 403) {
+	if (r->status == 401 && strstr(r->error, "node key does not match") &&
+	    daemon_settle_rotation(d, false)) {
+		daemon_reconnect_later(d);	/* with the key the server has */
+		return;
+	}
+	if ((r->status == 401 || r->status == 403) && daemon_refusal_is_final(r->status, r->error)) {
 		need_login(d, r->error);
 		return;
 	}
+	if (r->status == 401 && strstr(r->error, "timestamp"))
+		/* Our clock was off (a step at boot): nonces start again from now. */
+		ctl_restart_nonces(d->ctl);
 	log_warn("map stream ended: %s", r->error);
 	if (was)
 		d->attempt = 0;
@@ -199,7 +240,7 @@ void daemon_connect_stream(struct daemon *d)
 }
 
 /* url names want, or want is url with trailing slashes. */
-static bool same_server(const char *url, const char *want)
+bool daemon_same_server(const char *url, const char *want)
 {
 	size_t n = strlen(url);
 
@@ -210,7 +251,7 @@ static bool same_server(const char *url, const char *want)
 
 int daemon_ensure_ctl(struct daemon *d, char *err, size_t errlen)
 {
-	if (d->ctl && same_server(ctl_url(d->ctl), d->prefs.login_server))
+	if (d->ctl && daemon_same_server(ctl_url(d->ctl), d->prefs.login_server))
 		return 0;
 	/* A new server: the old connection and its stream go. */
 	ctl_close(d->ctl);

@@ -316,8 +316,9 @@ int klink_sync_addrs(struct kern *k, const struct kprefix *want, size_t n, char 
 			rtnl_addr_set_family(a, want[i].family);
 			ret = rtnl_addr_set_local(a, local);
 			rtnl_addr_set_prefixlen(a, want[i].cidr);
-			if (want[i].family == AF_INET6)
-				rtnl_addr_set_flags(a, IFA_F_NODAD);
+			/* Routes come from klink_sync_routes only, never from an address. */
+			rtnl_addr_set_flags(a, IFA_F_NOPREFIXROUTE |
+					    (want[i].family == AF_INET6 ? IFA_F_NODAD : 0));
 			rt_begin(k);
 			if (ret >= 0)
 				ret = rtnl_addr_add(k->rt, a, 0);

@@ -3,6 +3,8 @@
 
 #include "log.h"
 
+#include "escape.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,7 +33,7 @@ int log_level_parse(const char *s)
 
 void log_msg(enum log_level l, const char *fmt, ...)
 {
-	char line[1024];
+	char text[1024], line[1200];
 	va_list ap;
 	int n;
 
@@ -39,8 +41,11 @@ void log_msg(enum log_level l, const char *fmt, ...)
 		return;
 	n = snprintf(line, sizeof(line), "meshwgd[%d]: %s: ", (int)getpid(), names[l]);
 	va_start(ap, fmt);
-	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	/* Server replies, names and errors end up here: a newline or an escape
+	 * sequence in them must not make a second line or reach a terminal. */
+	esc_text(line + n, sizeof(line) - (size_t)n, text);
 	/* One write per line so concurrent writers do not interleave. */
 	n = (int)strlen(line);
 	line[n < (int)sizeof(line) - 1 ? n : (int)sizeof(line) - 2] = '\n';

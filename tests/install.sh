@@ -35,6 +35,27 @@ check "make install: meshwgd, its man page, unit and modules-load.d snippet" \
 	-a -f "$tmp/root/usr/lib/modules-load.d/meshwg.conf"
 check "make install: the unit starts the installed meshwgd" \
 	grep -q "^ExecStart=/usr/sbin/meshwgd" "$tmp/root/lib/systemd/system/meshwgd.service"
+# The unit: modprobe outside the sandbox ("+"), no module or DAC-override
+# capability for meshwgd, a read-only system but for the state and run dirs.
+unit_hardened() {
+	u=$1
+	grep -q '^ExecStartPre=-*+/sbin/modprobe meshwg$' "$u" &&
+	grep -q '^CapabilityBoundingSet=' "$u" &&
+	! grep -E '^(Ambient)?Capabilit.*(CAP_SYS_MODULE|CAP_DAC_OVERRIDE|CAP_SYS_ADMIN)' "$u" &&
+	grep -q '^NoNewPrivileges=yes$' "$u" &&
+	grep -q '^MemoryMax=' "$u" &&
+	grep -q '^ProtectSystem=strict$' "$u" &&
+	grep -q '^ProtectHome=yes$' "$u" &&
+	grep -q '^ReadWritePaths=/var/lib/meshwg /run/meshwg$' "$u" &&
+	grep -q '^StateDirectory=meshwg$' "$u" && grep -q '^RuntimeDirectory=meshwg$' "$u" &&
+	for k in PrivateTmp PrivateDevices ProtectKernelTunables ProtectKernelModules \
+		ProtectControlGroups RestrictNamespaces RestrictSUIDSGID LockPersonality; do
+		grep -q "^$k=yes$" "$u" || { echo "no $k=yes"; return 1; }
+	done &&
+	{ ! command -v systemd-analyze >/dev/null ||
+	  systemd-analyze security --offline=true --threshold=40 "$u" >/dev/null; }
+}
+check "make install: the unit is sandboxed" unit_hardened "$tmp/root/lib/systemd/system/meshwgd.service"
 mkdir -p "$tmp/dkms" "$tmp/dsrc" "$tmp/dinst/lib/modules"
 cp -r "/lib/modules/$kver" "$tmp/dinst/lib/modules/" 2>/dev/null
 check "dkms add/build/install" make -s -C "$tmp/src" dkms-install DKMS_SRC="$tmp/dsrc" \

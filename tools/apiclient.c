@@ -2,6 +2,7 @@
 /* meshwgd's local API, client side (apiclient.h). */
 
 #include "apiclient.h"
+#include "escape.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -146,6 +147,9 @@ static int take_lines(struct linebuf *lb, apiclient_progress_cb cb, void *arg,
 			snprintf(err, errlen, "meshwgd sent a reply that is not a JSON object");
 			return -EPROTO;
 		}
+		/* Names and errors come from the control server and its nodes:
+		 * nothing the verbs print may carry a control character. */
+		esc_json_strings(line);
 		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(line, "final"))) {
 			*final = line;
 			ret = 1;
@@ -240,18 +244,25 @@ int apiclient_call(const char *path, const cJSON *req, int timeout_ms,
 	return ret;
 }
 
-cJSON *apiclient_simple(const char *cmd)
+cJSON *apiclient_simple(const char *cmd, int timeout_ms)
 {
 	cJSON *req = cJSON_CreateObject(), *final = NULL;
+	const char *env = getenv("MESHWG_TIMEOUT");
 	const cJSON *e;
-	char err[512];
+	char err[512], *end;
 
+	if (env && *env) {
+		long s = strtol(env, &end, 10);
+
+		if (!*end && s > 0 && s <= 86400)
+			timeout_ms = (int)s * 1000;
+	}
 	if (!req || !cJSON_AddStringToObject(req, "cmd", cmd)) {
 		cJSON_Delete(req);
 		fprintf(stderr, "meshwg: out of memory\n");
 		return NULL;
 	}
-	if (apiclient_call(apiclient_path(), req, -1, NULL, NULL, &final, err, sizeof(err))) {
+	if (apiclient_call(apiclient_path(), req, timeout_ms, NULL, NULL, &final, err, sizeof(err))) {
 		cJSON_Delete(req);
 		fprintf(stderr, "meshwg: %s\n", err);
 		return NULL;

@@ -30,11 +30,18 @@ typedef void (*apiclient_progress_cb)(const cJSON *line, void *arg);
 int apiclient_call(const char *path, const cJSON *req, int timeout_ms,
 		   apiclient_progress_cb cb, void *arg, cJSON **final, char *err, size_t errlen);
 
+/* How long status/ip/whois and down/logout/rotate-key wait for meshwgd
+ * (the latter may wait on the control server); $MESHWG_TIMEOUT (seconds)
+ * overrides both. */
+#define APICLIENT_QUERY_TIMEOUT_MS 15000
+#define APICLIENT_ACTION_TIMEOUT_MS 90000
+
 /*
- * apiclient_call() of {"cmd": cmd} on apiclient_path() without timeout,
- * reporting failures (transport or "ok": false) on stderr as
- * "meshwg: <error>". Returns the final object when ok, else NULL.
+ * apiclient_call() of {"cmd": cmd} on apiclient_path(), waiting at most
+ * timeout_ms (or $MESHWG_TIMEOUT seconds), reporting failures (transport,
+ * timeout or "ok": false) on stderr as "meshwg: <error>". Returns the final
+ * object when ok, else NULL.
  */
-cJSON *apiclient_simple(const char *cmd);
+cJSON *apiclient_simple(const char *cmd, int timeout_ms);
 
 #endif

@@ -484,7 +484,7 @@ static int rotate_key_main(int argc)
 		usage(stderr);
 		return 1;
 	}
-	final = apiclient_simple("rotate-key");
+	final = apiclient_simple("rotate-key", APICLIENT_ACTION_TIMEOUT_MS);
 	if (!final)
 		return 1;
 	st = cJSON_GetObjectItemCaseSensitive(final, "status");

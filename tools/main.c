@@ -35,7 +35,9 @@ static void usage(FILE *f)
 		"  version  prints the version\n"
 		"\n"
 		"--socket PATH names meshwgd's socket (default: $MESHWG_SOCKET, else\n"
-		APICLIENT_DEFAULT_SOCKET "). `meshwg <command> --help' describes a\n"
+		APICLIENT_DEFAULT_SOCKET "); $MESHWG_TIMEOUT (seconds) bounds the wait for\n"
+		"meshwgd's answer (default 15 s for status/ip/whois, 90 s for down/logout).\n"
+		"`meshwg <command> --help' describes a\n"
 		"command. The wg verbs need the meshwg kernel module (modprobe meshwg) and, to\n"
 		"change anything, CAP_NET_ADMIN.\n");
 }

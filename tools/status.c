@@ -28,7 +28,8 @@ static void status_usage(FILE *f)
 		"packet filter is installed, a `Filter' section follows with each rule and its\n"
 		"hits (packets and bytes accepted), and the packets the default rule dropped.\n"
 		"\n"
-		"  --json   prints the status object exactly as meshwgd sent it (docs/agent.md)\n"
+		"  --json   prints the status object as meshwgd sent it (docs/agent.md), control\n"
+		"           characters in its strings escaped\n"
 		"\n"
 		"Exit status: 0 when Running or Starting, 1 otherwise or on error.\n");
 }
@@ -62,7 +63,7 @@ static const cJSON *get_status(cJSON **final)
 {
 	const cJSON *st;
 
-	*final = apiclient_simple("status");
+	*final = apiclient_simple("status", APICLIENT_QUERY_TIMEOUT_MS);
 	if (!*final)
 		return NULL;
 	st = cJSON_GetObjectItemCaseSensitive(*final, "status");
@@ -99,26 +100,24 @@ int status_main(int argc, char *argv[])
 	st = get_status(&final);
 	if (!st)
 		return 1;
-	if (json) {
-		char *text = cJSON_Print(st);
-
-		ret = text ? 0 : 1;
-		if (text)
-			printf("%s\n", text);
-		else
-			fprintf(stderr, "meshwg status: out of memory\n");
-		cJSON_free(text);
-		cJSON_Delete(final);
-		return ret;
-	}
-	if (sf_status(stdout, st, time(NULL), err, sizeof(err))) {
-		fprintf(stderr, "meshwg status: %s\n", err);
-		cJSON_Delete(final);
-		return 1;
-	}
+	/* The same exit status with and without --json (see --help). */
 	state = cJSON_GetObjectItemCaseSensitive(st, "backend_state");
 	ret = cJSON_IsString(state) && (!strcmp(state->valuestring, "Running") ||
 					!strcmp(state->valuestring, "Starting")) ? 0 : 1;
+	if (json) {
+		char *text = cJSON_Print(st);
+
+		if (text) {
+			printf("%s\n", text);
+		} else {
+			fprintf(stderr, "meshwg status: out of memory\n");
+			ret = 1;
+		}
+		cJSON_free(text);
+	} else if (sf_status(stdout, st, time(NULL), err, sizeof(err))) {
+		fprintf(stderr, "meshwg status: %s\n", err);
+		ret = 1;
+	}
 	cJSON_Delete(final);
 	return ret;
 }

@@ -377,6 +377,9 @@ int sf_status(FILE *f, const cJSON *status, time_t now, char *err, size_t errlen
 			str(control, "url")[0] ? " " : "", str(control, "url"),
 			le[0] ? ": " : "", le);
 	}
+	cJSON_ArrayForEach(p, arr(cJSON_GetObjectItemCaseSensitive(status, "health")))
+		if (cJSON_IsString(p))
+			fprintf(f, "# health: %s\n", p->valuestring);
 	return 0;
 }
 

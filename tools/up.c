@@ -26,11 +26,15 @@ static void up_usage(FILE *f)
 		"addresses. Messages from meshwgd (for instance the command an administrator must\n"
 		"run to approve this node) are printed on stderr as they come.\n"
 		"\n"
-		"  --login-server URL   the control server, http:// or https:// (remembered)\n"
+		"  --login-server URL   the control server, http:// or https:// (remembered);\n"
+		"                       a running node switches only once registered there\n"
 		"  --auth-key KEY       a pre-auth key; file:PATH reads it from PATH (first line)\n"
 		"  --hostname NAME      the name to register (default: the machine's host name)\n"
 		"  --advertise-tags T   tags to request, comma separated, each `tag:NAME'\n"
-		"  --accept-routes      install the subnet routes other nodes advertise\n"
+		"  --accept-routes      install the subnet routes other nodes advertise (never\n"
+		"                       default routes, routes wider than /8 or /16, or routes\n"
+		"                       over the control server, relays, peers or this host's\n"
+		"                       own addresses: those are refused, see meshwg status)\n"
 		"  --timeout SECONDS    give up after SECONDS (default: wait until done; meshwgd\n"
 		"                       keeps trying after the command gives up)\n"
 		"\n"
@@ -279,7 +283,7 @@ static int simple_verb(int argc, char *argv[], const char *cmd, void (*usage)(FI
 		usage(stderr);
 		return 1;
 	}
-	final = apiclient_simple(cmd);
+	final = apiclient_simple(cmd, APICLIENT_ACTION_TIMEOUT_MS);
 	if (!final)
 		return 1;
 	cJSON_Delete(final);

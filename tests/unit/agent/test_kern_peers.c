@@ -262,20 +262,32 @@ static void test_malformed_netmap(void **state)
 }
 
 /* A malformed netmap leaves what was programmed untouched: no diff is ever made. */
+/*
+ * A netmap malformed after good peers: the parse fails with nothing left
+ * in want (the good peers it had built are freed, so kern_apply has no
+ * half set to diff against what is programmed) and the delta ids of the
+ * last good netmap are no longer valid (the next delta goes full).
+ */
 static void test_malformed_keeps_state(void **state)
 {
-	cJSON *nm = base_netmap(), *bad;
-	struct kpeers have = parse_ok(nm, false), want;
+	cJSON *nm = base_netmap(), *bad = base_netmap(), *p;
+	struct kids ids = { 0 };
+	struct kpeers want;
 	char err[256];
-	uint8_t key[KEY_LEN];
 
 	(void)state;
-	bad = cJSON_Parse("{\"peers\":[{\"node_key\":\"" K1 "\",\"addresses\":[\"nope\"]}]}");
-	assert_int_equal(kpeers_from_netmap(&want, bad, false, err, sizeof(err)), -EINVAL);
-	assert_int_equal(have.count, 2);
-	key_bytes(key, 1);
-	assert_int_equal(kpeers_find(&have, key)->n_ips, 2);
-	kpeers_free(&have);
+	assert_int_equal(kpeers_from_netmap_ids(&want, &ids, nm, false, err, sizeof(err)), 0);
+	assert_true(ids.valid);
+	assert_int_equal(want.count, 2);
+	kpeers_free(&want);
+	p = cJSON_GetArrayItem(cJSON_GetObjectItem(bad, "peers"), 1);
+	cJSON_ReplaceItemInObject(p, "addresses", cJSON_Parse("[\"nope\"]"));
+	assert_int_equal(kpeers_from_netmap_ids(&want, &ids, bad, false, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "peers[1].addresses[0]"));
+	assert_int_equal(want.count, 0);
+	assert_false(ids.valid);
+	kpeers_free(&want);
+	kids_free(&ids);
 	cJSON_Delete(nm);
 	cJSON_Delete(bad);
 }

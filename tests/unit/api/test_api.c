@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -448,8 +449,101 @@ static void test_half_close(void **state)
 
 static bool fds_back_to_baseline(struct fixture *f)
 {
-	/* The listening socket and the two timers stay open. */
-	return count_fds() == f->baseline_fds + 1;
+	/* The listening socket and its two timers (sweep, resume) stay open. */
+	return count_fds() == f->baseline_fds + 3;
+}
+
+/* A client that connects and sends nothing is dropped after the timeout. */
+static void test_idle_client_dropped(void **state)
+{
+	struct fixture *f = *state;
+	struct client c = { .send = "" };
+
+	api_set_limits(f->api, API_MAX_CONNS, 50);
+	f->mode = REPLY_NOW;
+	run_clients(f, &c, 1);
+	assert_int_equal(f->calls, 0);
+	assert_final_error(c.reply, "no request received in time");
+	serve_until(f, fds_back_to_baseline);
+}
+
+/* Over the connection cap, a client is told so and closed; the others are
+ * served. */
+static void test_connection_cap(void **state)
+{
+	struct fixture *f = *state;
+	struct client c = { .send = "{\"cmd\":\"status\"}\n" };
+	int idle[2];
+
+	api_set_limits(f->api, 2, 60000);
+	f->mode = REPLY_NOW;
+	for (int i = 0; i < 2; i++)
+		assert_true((idle[i] = client_connect(f->path)) >= 0);
+	run_clients(f, &c, 1);
+	assert_int_equal(f->calls, 0);
+	assert_final_error(c.reply, "meshwgd is busy: 2 connections");
+	close(idle[0]);
+	close(idle[1]);
+	serve_until(f, fds_back_to_baseline);
+	run_clients(f, &c, 1);	/* room again */
+	assert_int_equal(f->calls, 1);
+}
+
+static int polls;
+static bool some_polls(struct fixture *f)
+{
+	(void)f;
+	return ++polls >= 50;
+}
+
+/* accept() out of file descriptors: the listener rests (one log line)
+ * instead of spinning on the pending client. */
+static void test_emfile_no_spin(void **state)
+{
+	struct fixture *f = *state;
+	struct rlimit old, low;
+	char path[128], line[256];
+	int saved = dup(2), fd, cl, lines = 0, fill[64], nfill = 0;
+	FILE *log;
+
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	snprintf(path, sizeof(path), "%s/stderr", f->dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0 && saved >= 0);
+	fflush(stderr);
+	dup2(fd, 2);
+	close(fd);
+	/* Every descriptor taken but one, which the client's socket takes:
+	 * the server's accept() then fails with EMFILE. */
+	low = old;
+	low.rlim_cur = (rlim_t)count_fds() + 8;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	while (nfill < 64 && (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+		fill[nfill++] = fd;
+	assert_true(nfill > 0 && nfill < 64);
+	close(fill[--nfill]);
+	cl = client_connect(f->path);
+	assert_true(cl >= 0);
+	polls = 0;
+	log_set_level(LOG_WARN_);
+	serve_until(f, some_polls);
+	log_set_level(LOG_ERROR_);
+	while (nfill)
+		close(fill[--nfill]);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(cl);
+	log = fopen(path, "r");
+	assert_non_null(log);
+	while (fgets(line, sizeof(line), log))
+		if (strstr(line, "accept"))
+			lines++;
+	fclose(log);
+	unlink(path);
+	assert_true(lines >= 1);
+	assert_true(lines <= 2);
 }
 
 static void test_client_gone_before_reply(void **state)
@@ -767,6 +861,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_big_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_half_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_gone_before_reply, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_client_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connection_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_emfile_no_spin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oversized, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_largest_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),

@@ -78,9 +78,12 @@ int kern_apply(struct kern *k, const cJSON *netmap, struct kern_apply_stats *st,
 	       size_t errlen)
 {
 	(void)k;
-	(void)err;
-	(void)errlen;
 	memset(st, 0, sizeof(*st));
+	if (fk.apply_fail) {
+		snprintf(err, errlen, "Invalid argument (the fake kernel refuses)");
+		fk.refusals++;
+		return fk.apply_fail;
+	}
 	cJSON_Delete(fk.applied);
 	fk.applied = cJSON_Duplicate(netmap, 1);
 	fk.applies++;

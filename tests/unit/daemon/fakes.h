@@ -19,8 +19,10 @@ struct fake_kern_state {
 	bool no_module;		/* kern_open fails with -ENOENT */
 	bool open, up;
 	uint8_t private_key[32];
-	cJSON *applied;		/* last netmap given to kern_apply */
+	cJSON *applied;		/* last netmap the "kernel" took */
 	unsigned applies, ups, downs, key_sets;
+	int apply_fail;		/* kern_apply refuses with this (-errno) and changes nothing */
+	unsigned refusals;	/* how many times it did */
 	int64_t handshake;	/* last_handshake of every peer in kern_status */
 	kern_event_cb event_cb;	/* what the daemon gave kern_set_event_cb */
 	void *event_arg;

@@ -105,6 +105,28 @@ expect 0 "^100.64.0.2$" -- ip b.meshwg.internal
 expect 1 "no node named zed" -- ip zed
 expect 0 "Node key:   nodekey:bb" -- whois 100.64.0.2
 expect 1 "no node has IP 100.64.0.9" -- whois 100.64.0.9
+
+# Names and errors from the control server reach the terminal escaped:
+# no raw ESC, BEL or newline from meshwgd's strings, in text or --json.
+cp "$tmp/status.json" "$tmp/good.json"
+sed -e 's/"b.meshwg.internal."/"b\\u001b]52;c;ZXZpbA==\\u0007.meshwg.internal."/' \
+    -e 's/"hostname":"b"/"hostname":"b\\u009b2J\\nmeshwgd: fake line"/' \
+    -e 's/"user":"alice","tags":\["tag:web"\]/"user":"al\\u001b[31mice","tags":[]/' \
+    "$tmp/good.json" >"$tmp/status.json"
+esc=$(printf '\033') bel=$(printf '\007') c1=$(printf '\302\233')
+for args in "status" "status --json" "whois 100.64.0.2" "ip b" "up"; do
+	out=$("$MESHWG" $args 2>&1)
+	case "$out" in
+	*"$esc"* | *"$bel"* | *"$c1"*) bad "meshwg $args: raw control characters in the output";;
+	*) printf '%s\n' "$out" | grep -q "^meshwgd: fake line" &&
+		bad "meshwg $args: a raw newline from meshwgd" || ok;;
+	esac
+done
+expect 0 'b\\x1b\]52;c;ZXZpbA==\\x07.meshwg.internal' -- status
+expect 0 'al\\x1b\[31mice' -- status
+expect 0 'Hostname:   b\\u009b2J\\x0ameshwgd: fake line' -- whois 100.64.0.2
+expect 0 'registering with http://c:8080/\\x1b\[2J' -- up --login-server "http://c:8080/$(printf '\033')[2J"
+cp "$tmp/good.json" "$tmp/status.json"
 expect 0 "node key rotated: nodekey:rotated" -- debug rotate-key
 expect 0 "meshwg is down" -- down
 expect 0 "Logged out." -- logout
@@ -112,9 +134,25 @@ expect 0 "Logged out." -- logout
 # Other states: one line, exit 1.
 sed 's/"Running"/"NoModule"/' "$tmp/status.json" >"$tmp/s2" && mv "$tmp/s2" "$tmp/status.json"
 expect 1 "meshwg kernel module not loaded (run: modprobe meshwg)" -- status
+expect 1 '"backend_state":	"NoModule"' -- status --json
 expect 1 "meshwg up: meshwg kernel module not loaded" -- up
 sed 's/"NoModule"/"NeedsLogin"/' "$tmp/status.json" >"$tmp/s2" && mv "$tmp/s2" "$tmp/status.json"
 expect 1 "Logged out. Log in with: meshwg up --login-server URL --auth-key KEY" -- status
+
+# A daemon that accepts and never answers: the verbs give up (MESHWG_TIMEOUT).
+python3 -c 'import socket,sys,time
+s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(8); c=[]
+while True: c.append(s.accept())' "$tmp/hung.sock" &
+hung=$!
+i=0
+while [ ! -S "$tmp/hung.sock" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+for verb in status down logout "debug rotate-key"; do
+	out=$(MESHWG_TIMEOUT=1 timeout 20 "$MESHWG" --socket "$tmp/hung.sock" $verb 2>&1)
+	rc=$?
+	[ $rc = 1 ] && printf '%s\n' "$out" | grep -q "timed out after 1 s waiting for meshwgd" && ok ||
+		bad "meshwg $verb against a daemon that never answers: rc=$rc, $out"
+done
+kill "$hung" 2>/dev/null
 
 # --socket beats $MESHWG_SOCKET.
 MESHWG_SOCKET="$tmp/elsewhere.sock"

@@ -187,6 +187,26 @@ static void test_status_no_filter_control_down(void **state)
 	cJSON_Delete(st);
 }
 
+/* What meshwgd refused of the netmap ends the table, one line each. */
+static void test_status_health(void **state)
+{
+	cJSON *st = parse(STATUS);
+	struct out o;
+	char err[128];
+
+	(void)state;
+	cJSON_AddItemToObject(st, "health",
+			      parse("[\"peer 2 (b): route 0.0.0.0/1 refused: it is too wide\","
+				    "\"the kernel refused netmap seq 7: Invalid argument\"]"));
+	out_open(&o);
+	assert_int_equal(sf_status(o.f, st, 1012, err, sizeof(err)), 0);
+	assert_non_null(strstr(out_text(&o),
+			       "# health: peer 2 (b): route 0.0.0.0/1 refused: it is too wide\n"
+			       "# health: the kernel refused netmap seq 7: Invalid argument\n"));
+	out_close(&o);
+	cJSON_Delete(st);
+}
+
 static void expect_state(const char *state, const char *message, const char *want, bool table)
 {
 	cJSON *st = parse(STATUS);
@@ -326,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_ago),
 		cmocka_unit_test(test_status_table),
 		cmocka_unit_test(test_status_no_filter_control_down),
+		cmocka_unit_test(test_status_health),
 		cmocka_unit_test(test_states),
 		cmocka_unit_test(test_status_malformed),
 		cmocka_unit_test(test_ip),
