@@ -733,8 +733,7 @@ static void set_private_key(struct mwg_device *wg, const u8 *private_key)
 {
 	u8 public_key[NOISE_PUBLIC_KEY_LEN], clamped[NOISE_PUBLIC_KEY_LEN];
 	struct mwg_peer *peer, *temp;
-	bool running = netif_running(wg->dev);
-	bool unchanged;
+	bool unchanged, send_staged;
 
 	/*
 	 * The stored key is clamped: compare a clamped copy, or a client that
@@ -761,17 +760,24 @@ static void set_private_key(struct mwg_device *wg, const u8 *private_key)
 	}
 
 	down_write(&wg->static_identity.lock);
+	send_staged = !wg->static_identity.has_identity &&
+		      netif_running(wg->dev);
 	mwg_noise_set_static_identity_private_key(&wg->static_identity,
 						  private_key);
+	send_staged = send_staged && wg->static_identity.has_identity;
+	/*
+	 * Sessions of the old key stop sending, and the next packet to a peer
+	 * starts a handshake at once (the expiry resets the last-sent time).
+	 * No initiation is sent for them from here: the peer may not know the
+	 * new key yet, and one sent now would hold the next back for
+	 * REKEY_TIMEOUT. What waited for a first key (packets, persistent
+	 * keepalives of an interface that is up) goes now.
+	 */
 	list_for_each_entry_safe(peer, temp, &wg->peer_list, peer_list) {
-		bool had_session = rcu_access_pointer(
-			peer->keypairs.current_keypair) != NULL;
-
 		mwg_noise_precompute_static_static(peer);
 		mwg_noise_expire_current_peer_keypairs(peer);
-		/* Sessions with the old key are gone: rebuild them now. */
-		if (running && had_session)
-			mwg_packet_send_queued_handshake_initiation(peer, false);
+		if (send_staged)
+			mwg_packet_send_staged_packets(peer);
 	}
 	mwg_cookie_checker_precompute_device_keys(&wg->cookie_checker);
 	up_write(&wg->static_identity.lock);
