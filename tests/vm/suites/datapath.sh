@@ -13,6 +13,7 @@
 #             sources are dropped and counted
 #   keys      private-key change drops sessions at once and re-handshakes
 #             on the next packet; a first key sends waiting keepalives;
+#             low-order peer keys accepted, never sent to;
 #             preshared key (mismatch refused, match works)
 #   nat       one side behind nftables masquerade, persistent keepalive
 #   rekey     short timers (module parameters): a new handshake under traffic
@@ -345,6 +346,29 @@ first_key_sends() {
 	retry 2 _tx_above0
 }
 
+# Peers whose public keys are points of low order are accepted (wg(8)
+# configurations may carry them, upstream accepts them) but never sent a
+# handshake, even with a persistent keepalive on an interface that is up.
+LOW_ORDER="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
+4Ot6fDtBuK4WVuP68Z/EatoJjeucMrH9hmIFFl9JuAA= X5yVvKNQjCSx0LFVnIPvWwREXMRYHI6G2CJO3dCfEVc=
+7P///////////////////////////////////////38= 7f///////////////////////////////////////38=
+7v///////////////////////////////////////38="
+low_order_peers() {
+	local k
+	ns_setup || return 1
+	wg_add "$NS1" meshwg wga || return 1
+	wgc "$NS1" meshwg set wga private-key "$(keyfile "$(genkey)")" || return 1
+	for k in $LOW_ORDER; do
+		wgc "$NS1" meshwg set wga peer "$k" persistent-keepalive 1 \
+			endpoint 192.168.2.2:1111 || return 1
+	done
+	[ "$(wgc "$NS1" meshwg show wga peers | wc -l)" = 7 ] || return 1
+	ip -n "$NS1" link set wga up || return 1
+	sleep 2
+	wgc "$NS1" meshwg show wga transfer
+	! wgc "$NS1" meshwg show wga transfer | awk '$3 != 0 { bad = 1 } END { exit !bad }'
+}
+
 psk() {
 	local k1 k2
 	k1=$(wg genpsk) k2=$(wg genpsk)
@@ -370,6 +394,8 @@ keys() {
 		pair_teardown
 	done
 	mcheck "keys: the first private key sends a waiting persistent keepalive at once" first_key_sends
+	pair_teardown
+	mcheck "keys: low-order public keys are accepted and never sent anything" low_order_peers
 	pair_teardown
 }
 
