@@ -37,7 +37,9 @@ else
 	for s in $SUITES; do
 		echo "== suite $s"
 		before=$(wc -l <"$MESHWG_VM_RESULTS")
-		MESHWG_SUITE=$s timeout -k 10 "${MESHWG_SUITE_TIMEOUT:-1500}" \
+		# A suite may need more than the default: a "# vm-timeout: SECONDS" line.
+		t=$(sed -n 's/^# vm-timeout: *\([0-9][0-9]*\)$/\1/p' "$REPO/tests/vm/suites/$s.sh")
+		MESHWG_SUITE=$s timeout -k 10 "${MESHWG_SUITE_TIMEOUT:-${t:-1500}}" \
 			bash "$REPO/tests/vm/suites/$s.sh"
 		rc=$?
 		after=$(wc -l <"$MESHWG_VM_RESULTS")
