@@ -399,47 +399,6 @@ static int mwg_get_device_done(struct netlink_callback *cb)
 
 /* SET_DEVICE */
 
-/*
- * The u-coordinates (little endian, bit 255 ignored as X25519 ignores it)
- * of the points of order dividing 8 on Curve25519 and its twist: 0, 1, the
- * two points of order 8, p - 1, and the non-canonical p and p + 1. Every
- * other input is fine. Comparing against them costs nothing, where a trial
- * scalar multiplication per peer doubled the cost of configuring a peer.
- */
-static const u8 low_order_points[][NOISE_PUBLIC_KEY_LEN] = {
-	{ 0x00 },
-	{ 0x01 },
-	{ 0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3,
-	  0xfa, 0xf1, 0x9f, 0xc4, 0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32,
-	  0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00 },
-	{ 0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1,
-	  0x55, 0x9c, 0x83, 0xef, 0x5b, 0x04, 0x44, 0x5c, 0xc4, 0x58, 0x1c,
-	  0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd, 0xd0, 0x9f, 0x11, 0x57 },
-	{ 0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f },
-	{ 0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f },
-	{ 0xee, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f }
-};
-
-static bool key_is_low_order(const u8 key[NOISE_PUBLIC_KEY_LEN])
-{
-	u8 masked[NOISE_PUBLIC_KEY_LEN];
-	unsigned int i;
-
-	memcpy(masked, key, sizeof(masked));
-	masked[NOISE_PUBLIC_KEY_LEN - 1] &= 0x7f;
-	for (i = 0; i < ARRAY_SIZE(low_order_points); ++i) {
-		if (!memcmp(masked, low_order_points[i], sizeof(masked)))
-			return true;
-	}
-	return false;
-}
-
 static int validate_sockaddr(const struct nlattr *attr,
 			     struct netlink_ext_ack *extack)
 {
@@ -505,7 +464,6 @@ static int validate_peer(const struct nlattr *attr,
 			 struct netlink_ext_ack *extack)
 {
 	struct nlattr *tb[MESHWG_PEER_A_MAX + 1], *ip;
-	u32 flags = 0;
 	int ret, rem;
 
 	ret = nla_parse_nested(tb, MESHWG_PEER_A_MAX, attr, peer_policy,
@@ -516,14 +474,11 @@ static int validate_peer(const struct nlattr *attr,
 		NL_SET_ERR_MSG_ATTR(extack, attr, "peer without PUBLIC_KEY");
 		return -EINVAL;
 	}
-	if (tb[MESHWG_PEER_A_FLAGS])
-		flags = nla_get_u32(tb[MESHWG_PEER_A_FLAGS]);
-	if (!(flags & MESHWG_PEER_F_REMOVE_ME) &&
-	    key_is_low_order(nla_data(tb[MESHWG_PEER_A_PUBLIC_KEY]))) {
-		NL_SET_ERR_MSG_ATTR(extack, tb[MESHWG_PEER_A_PUBLIC_KEY],
-				    "public key is of low order (unusable)");
-		return -EINVAL;
-	}
+	/*
+	 * A public key of low order is accepted, as upstream does (wg(8)
+	 * configurations carry such peers): its static-static DH is zero, so
+	 * no handshake with it is ever sent or accepted (noise.c).
+	 */
 	if (tb[MESHWG_PEER_A_ENDPOINT] && tb[MESHWG_PEER_A_RELAY_ID]) {
 		NL_SET_ERR_MSG_ATTR(extack, tb[MESHWG_PEER_A_RELAY_ID],
 				    "ENDPOINT and RELAY_ID are exclusive");
@@ -733,8 +688,7 @@ static void set_private_key(struct mwg_device *wg, const u8 *private_key)
 {
 	u8 public_key[NOISE_PUBLIC_KEY_LEN], clamped[NOISE_PUBLIC_KEY_LEN];
 	struct mwg_peer *peer, *temp;
-	bool running = netif_running(wg->dev);
-	bool unchanged;
+	bool unchanged, send_staged;
 
 	/*
 	 * The stored key is clamped: compare a clamped copy, or a client that
@@ -761,17 +715,24 @@ static void set_private_key(struct mwg_device *wg, const u8 *private_key)
 	}
 
 	down_write(&wg->static_identity.lock);
+	send_staged = !wg->static_identity.has_identity &&
+		      netif_running(wg->dev);
 	mwg_noise_set_static_identity_private_key(&wg->static_identity,
 						  private_key);
+	send_staged = send_staged && wg->static_identity.has_identity;
+	/*
+	 * Sessions of the old key stop sending, and the next packet to a peer
+	 * starts a handshake at once (the expiry resets the last-sent time).
+	 * No initiation is sent for them from here: the peer may not know the
+	 * new key yet, and one sent now would hold the next back for
+	 * REKEY_TIMEOUT. What waited for a first key (packets, persistent
+	 * keepalives of an interface that is up) goes now.
+	 */
 	list_for_each_entry_safe(peer, temp, &wg->peer_list, peer_list) {
-		bool had_session = rcu_access_pointer(
-			peer->keypairs.current_keypair) != NULL;
-
 		mwg_noise_precompute_static_static(peer);
 		mwg_noise_expire_current_peer_keypairs(peer);
-		/* Sessions with the old key are gone: rebuild them now. */
-		if (running && had_session)
-			mwg_packet_send_queued_handshake_initiation(peer, false);
+		if (send_staged)
+			mwg_packet_send_staged_packets(peer);
 	}
 	mwg_cookie_checker_precompute_device_keys(&wg->cookie_checker);
 	up_write(&wg->static_identity.lock);

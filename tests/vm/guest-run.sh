@@ -5,7 +5,7 @@
 # results, console output and dmesg back to the scratch share.
 S=/run/meshwg-vm
 . "$S/job.env"
-export KVER REPO HELPERS MOD_STATUS IMPL DATAPATH_ONLY FUZZ_SECONDS FUZZ_SEED
+export KVER REPO HELPERS MOD_STATUS IMPL DATAPATH_ONLY FUZZ_SECONDS FUZZ_SEED UPSTREAM_NETNS
 export MESHWG_VM_RESULTS=$S/results
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/tmp TMPDIR=/tmp LC_ALL=C
@@ -44,7 +44,9 @@ else
 	for s in $SUITES; do
 		echo "== suite $s"
 		before=$(wc -l <"$MESHWG_VM_RESULTS")
-		MESHWG_SUITE=$s timeout -k 10 "${MESHWG_SUITE_TIMEOUT:-1500}" \
+		# A suite may need more than the default: a "# vm-timeout: SECONDS" line.
+		t=$(sed -n 's/^# vm-timeout: *\([0-9][0-9]*\)$/\1/p' "$REPO/tests/vm/suites/$s.sh")
+		MESHWG_SUITE=$s timeout -k 10 "${MESHWG_SUITE_TIMEOUT:-${t:-1500}}" \
 			bash "$REPO/tests/vm/suites/$s.sh"
 		rc=$?
 		after=$(wc -l <"$MESHWG_VM_RESULTS")

@@ -13,7 +13,7 @@ REPO=$(cd "$HERE/../.." && pwd)
 CACHE=${MESHWG_VM_CACHE:-/var/cache/meshwg-vm}
 MEM=${MESHWG_VM_MEM:-2G}
 SMP=${MESHWG_VM_SMP:-2}
-VM_TIMEOUT=${MESHWG_VM_TIMEOUT:-2400}
+VM_TIMEOUT=${MESHWG_VM_TIMEOUT:-3600}
 # Build products of this checkout (module, helpers) are kept apart from
 # other checkouts' in the shared cache.
 REPO_HASH=$(echo "$REPO" | md5sum | cut -c1-8)
@@ -66,7 +66,7 @@ ENVIRONMENT
     MESHWG_VM_MEM      guest memory (default 2G)
     MESHWG_VM_DEBUG_MEM  guest memory of the debug kernel (default 1G)
     MESHWG_VM_SMP      guest CPUs (default 2)
-    MESHWG_VM_TIMEOUT  seconds before a VM is killed (default 2400)
+    MESHWG_VM_TIMEOUT  seconds before a VM is killed (default 3600)
     MESHWG_VM_PARALLEL 1 (default): with two kernels, boot both at once
                        (output lines prefixed with the kernel); 0: one
                        after the other
@@ -387,6 +387,7 @@ run_kernel() {
 		printf 'MOD_STATUS=%q\n' "$MOD_STATUS"
 		printf 'IMPL=%q\n' "${IMPL:-meshwg}"
 		printf 'DATAPATH_ONLY=%q\n' "${DATAPATH_ONLY:-}"
+		printf 'UPSTREAM_NETNS=%q\n' "$UPSTREAM_NETNS"
 		printf 'FUZZ_SECONDS=%q\n' "${FUZZ_SECONDS:-}"
 		printf 'FUZZ_SEED=%q\n' "${FUZZ_SEED:-}"
 		printf 'HAVE_CMD=%q\n' "$HAVE_CMD"
@@ -458,6 +459,27 @@ run_kernel() {
 }
 
 build_helpers || { record_fail host harness "helper build failed"; }
+
+# The upstream suite runs WireGuard's own netns.sh from Debian's
+# linux-source-6.1 tarball. Taken out once here (decompressing the tarball
+# inside a TCG guest costs minutes), under the cache, which the guest sees
+# at the same path (the host's / is its /).
+UPSTREAM_NETNS=""
+extract_netns() {
+	local tb=/usr/src/linux-source-6.1.tar.xz dir
+	[ -f "$tb" ] || return 0
+	dir=$CACHE/upstream/$(stat -c '%s-%Y' "$tb")
+	if [ ! -s "$dir/netns.sh" ]; then
+		rm -rf "$CACHE/upstream" && mkdir -p "$dir" &&
+			tar -C "$dir" -xJf "$tb" --occurrence=1 --strip-components=5 \
+				linux-source-6.1/tools/testing/selftests/wireguard/netns.sh ||
+			{ echo "run.sh: cannot extract netns.sh from $tb" >&2; return 0; }
+	fi
+	UPSTREAM_NETNS=$dir/netns.sh
+}
+case " ${SUITES[*]:-} ${KSUITES[*]:-} " in
+*" upstream "*) extract_netns ;;
+esac
 # Each VM is one single-threaded TCG process, so two kernels boot side by
 # side on two host cores: their output is prefixed with the kernel, and
 # each one's totals come back through a file.  Images are fetched first, one

@@ -11,7 +11,9 @@
 #   roaming   either side changes address, the other follows
 #   routing   a more specific allowed-ip on another peer wins; spoofed
 #             sources are dropped and counted
-#   keys      private-key change drops sessions at once and re-handshakes;
+#   keys      private-key change drops sessions at once and re-handshakes
+#             on the next packet; a first key sends waiting keepalives;
+#             low-order peer keys accepted, never sent to;
 #             preshared key (mismatch refused, match works)
 #   nat       one side behind nftables masquerade, persistent keepalive
 #   rekey     short timers (module parameters): a new handshake under traffic
@@ -312,6 +314,61 @@ key_change() {
 	wait_handshake "$NS2" "$B" wgb "$P1" 10 $((t0 - 1))
 }
 
+# Upstream's order (netns.sh): A changes its key and B learns the new one
+# before any traffic; A's next packet must handshake at once. An initiation
+# sent by A on the key change itself reaches B too early, is dropped, and
+# holds the next one back for REKEY_TIMEOUT (5 s).
+key_change_prompt() {
+	local nk np
+	nk=$(genkey) np=$(pubkey "$nk")
+	wgc "$NS1" "$A" set wga private-key "$(keyfile "$nk")" || return 1
+	wgc "$NS2" "$B" set wgb peer "$P1" remove peer "$np" allowed-ips 10.0.0.1/32,fd00:aa::1/128 \
+		endpoint "$EP1" || return 1
+	P1=$np
+	n1 ping -c 1 -W 1 10.0.0.2
+}
+
+# An interface that is up with a persistent-keepalive peer but no private
+# key sends nothing; the first private key sends (a handshake) at once.
+first_key_sends() {
+	local tx
+	ns_setup || return 1
+	wg_add "$NS1" meshwg wga || return 1
+	wgc "$NS1" meshwg set wga peer "$(pubkey "$(genkey)")" endpoint 192.168.2.2:9 \
+		persistent-keepalive 1 || return 1
+	ip -n "$NS1" link set wga up || return 1
+	tx=$(transfer "$NS1" meshwg wga "$(wgc "$NS1" meshwg show wga peers)" | cut -d' ' -f2)
+	[ "$tx" = 0 ] || { echo "sent $tx bytes without a private key"; return 1; }
+	wgc "$NS1" meshwg set wga private-key "$(keyfile "$(genkey)")" || return 1
+	_tx_above0() {
+		[ "$(transfer "$NS1" meshwg wga "$(wgc "$NS1" meshwg show wga peers)" | cut -d' ' -f2)" -gt 0 ]
+	}
+	retry 2 _tx_above0
+}
+
+# Peers whose public keys are points of low order are accepted (wg(8)
+# configurations may carry them, upstream accepts them) but never sent a
+# handshake, even with a persistent keepalive on an interface that is up.
+LOW_ORDER="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
+4Ot6fDtBuK4WVuP68Z/EatoJjeucMrH9hmIFFl9JuAA= X5yVvKNQjCSx0LFVnIPvWwREXMRYHI6G2CJO3dCfEVc=
+7P///////////////////////////////////////38= 7f///////////////////////////////////////38=
+7v///////////////////////////////////////38="
+low_order_peers() {
+	local k
+	ns_setup || return 1
+	wg_add "$NS1" meshwg wga || return 1
+	wgc "$NS1" meshwg set wga private-key "$(keyfile "$(genkey)")" || return 1
+	for k in $LOW_ORDER; do
+		wgc "$NS1" meshwg set wga peer "$k" persistent-keepalive 1 \
+			endpoint 192.168.2.2:1111 || return 1
+	done
+	[ "$(wgc "$NS1" meshwg show wga peers | wc -l)" = 7 ] || return 1
+	ip -n "$NS1" link set wga up || return 1
+	sleep 2
+	wgc "$NS1" meshwg show wga transfer
+	! wgc "$NS1" meshwg show wga transfer | awk '$3 != 0 { bad = 1 } END { exit !bad }'
+}
+
 psk() {
 	local k1 k2
 	k1=$(wg genpsk) k2=$(wg genpsk)
@@ -329,11 +386,17 @@ keys() {
 		mcheck "keys ($b peer): setup" pair_setup meshwg $b 4 || { pair_teardown; continue; }
 		mcheck "keys ($b peer): initial ping" ping_from 1 v4
 		mcheck "keys ($b peer): private-key change drops the session and re-handshakes" key_change
+		mcheck "keys ($b peer): after a key change known to the peer, the next packet handshakes at once" \
+			key_change_prompt
 		pair_teardown
 		mcheck "keys ($b peer): psk setup" pair_setup meshwg $b 4 || { pair_teardown; continue; }
 		mcheck "keys ($b peer): preshared key mismatch refused, match works" psk
 		pair_teardown
 	done
+	mcheck "keys: the first private key sends a waiting persistent keepalive at once" first_key_sends
+	pair_teardown
+	mcheck "keys: low-order public keys are accepted and never sent anything" low_order_peers
+	pair_teardown
 }
 
 # -------------------------------------------------------------------- nat
