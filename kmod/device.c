@@ -215,6 +215,8 @@ static void mwg_destruct(struct net_device *dev)
 	mutex_unlock(&wg->device_update_lock);
 
 	pr_debug("%s: Interface destroyed\n", dev->name);
+	/* needs_free_netdev is not set: the net_device is ours to free. */
+	free_netdev(dev);
 }
 
 static const struct device_type device_type = { .name = KBUILD_MODNAME };
