@@ -7,8 +7,10 @@
  *   RELAY_DATAGRAM  WireGuard datagram for a peer whose endpoint is a relay
  *   EVENT           handshake complete, endpoint changed, wants endpoint
  * Agent to kernel:
- *   SEND_DATAGRAM   any datagram, sent from the device's socket
- *   INJECT_DATAGRAM a WireGuard datagram received over a relay
+ *   SEND_DATAGRAM   any datagram, sent from the device's socket (which is in
+ *                   the creating netns: CAP_NET_ADMIN is needed there)
+ *   INJECT_DATAGRAM a WireGuard datagram received over a relay (acts on the
+ *                   device in its current netns only)
  *
  * Nothing here may grow without bound: notifications are built with
  * GFP_ATOMIC (they come from softirq), skipped when nobody listens, paced by
@@ -323,6 +325,12 @@ int mwg_agent_send_datagram(struct sk_buff *skb, struct genl_info *info)
 				       info->extack);
 	if (IS_ERR(wg))
 		return PTR_ERR(wg);
+	/* The datagram leaves from a socket of the creating netns. */
+	if (!mwg_device_creating_net_capable(wg, skb)) {
+		NL_SET_ERR_MSG(info->extack, "SEND_DATAGRAM needs CAP_NET_ADMIN in the interface's creating netns");
+		dev_put(wg->dev);
+		return -EPERM;
+	}
 
 	ret = mwg_socket_send_buffer_to_addr(wg,
 			nla_data(attrs[MESHWG_AGENT_A_ADDR]),

@@ -15,6 +15,7 @@
 #include <linux/inet.h>
 #include <linux/netdevice.h>
 #include <linux/inetdevice.h>
+#include <linux/netlink.h>
 #include <linux/if_arp.h>
 #include <linux/icmp.h>
 #include <linux/suspend.h>
@@ -23,6 +24,7 @@
 #include <net/rtnetlink.h>
 #include <net/ip_tunnels.h>
 #include <net/addrconf.h>
+#include <net/net_namespace.h>
 
 static LIST_HEAD(device_list);
 
@@ -369,6 +371,22 @@ static struct rtnl_link_ops link_ops __read_mostly = {
 bool mwg_is_device(const struct net_device *dev)
 {
 	return dev->rtnl_link_ops == &link_ops;
+}
+
+bool mwg_device_creating_net_capable(struct mwg_device *wg,
+				     const struct sk_buff *skb)
+{
+	struct net *net;
+	bool ok;
+
+	rcu_read_lock();
+	net = maybe_get_net(rcu_dereference(wg->creating_net));
+	rcu_read_unlock();
+	if (!net)
+		return false;
+	ok = netlink_ns_capable(skb, net->user_ns, CAP_NET_ADMIN);
+	put_net(net);
+	return ok;
 }
 
 /*

@@ -807,19 +807,12 @@ static int mwg_set_device(struct sk_buff *skb, struct genl_info *info)
 				goto out_put;
 		}
 	}
-	if (attrs[MESHWG_DEVICE_A_LISTEN_PORT] || attrs[MESHWG_DEVICE_A_FWMARK]) {
-		struct net *net;
-
-		/* Both act in the netns of the sockets. */
-		rcu_read_lock();
-		net = rcu_dereference(wg->creating_net);
-		ret = !net || !ns_capable(net->user_ns, CAP_NET_ADMIN) ?
-			-EPERM : 0;
-		rcu_read_unlock();
-		if (ret) {
-			NL_SET_ERR_MSG(extack, "LISTEN_PORT and FWMARK need CAP_NET_ADMIN in the interface's creating netns");
-			goto out_put;
-		}
+	/* Both act in the netns of the sockets. */
+	if ((attrs[MESHWG_DEVICE_A_LISTEN_PORT] || attrs[MESHWG_DEVICE_A_FWMARK]) &&
+	    !mwg_device_creating_net_capable(wg, skb)) {
+		NL_SET_ERR_MSG(extack, "LISTEN_PORT and FWMARK need CAP_NET_ADMIN in the interface's creating netns");
+		ret = -EPERM;
+		goto out_put;
 	}
 
 	rtnl_lock();
