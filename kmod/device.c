@@ -147,6 +147,9 @@ static netdev_tx_t mwg_xmit(struct sk_buff *skb, struct net_device *dev)
 
 		/* The inner route means nothing once encapsulated. */
 		skb_dst_drop(skb);
+		/* Waiting for an endpoint must not hold socket memory. */
+		if (unlikely(no_endpoint))
+			skb_orphan(skb);
 
 		PACKET_CB(skb)->mtu = mtu;
 
