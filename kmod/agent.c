@@ -23,6 +23,7 @@
 #include "queueing.h"
 #include "netlink.h"
 #include "messages.h"
+#include "ratelimiter.h"
 
 #include <uapi/linux/meshwg.h>
 #include <linux/ktime.h>
@@ -35,37 +36,21 @@ static const u8 disco_magic[] = { 'T', 'S', 0xf0, 0x9f, 0x92, 0xac };
 /* Minimum time between two WANTS_ENDPOINT events for one peer. */
 #define WANTS_ENDPOINT_INTERVAL HZ
 
-void mwg_bucket_init(struct mwg_bucket *b, unsigned int burst)
+void mwg_bucket_init(struct mwg_bucket *b)
 {
 	spin_lock_init(&b->lock);
 	b->last_ns = ktime_get_coarse_boottime_ns();
-	b->tokens = (u64)burst * NSEC_PER_SEC;
+	b->tokens = U64_MAX;	/* full, whatever the burst */
 }
 
-/*
- * Token bucket: tokens are kept in units of 1/NSEC_PER_SEC packet so that
- * refilling is rate * elapsed nanoseconds, without division.
- */
 bool mwg_bucket_take(struct mwg_bucket *b, unsigned int rate,
 		     unsigned int burst)
 {
-	u64 now = ktime_get_coarse_boottime_ns(), max, elapsed;
-	bool ok = false;
+	u64 now = ktime_get_coarse_boottime_ns();
+	bool ok;
 
-	if (!rate || !burst)
-		return false;
-	max = (u64)burst * NSEC_PER_SEC;
 	spin_lock_bh(&b->lock);
-	elapsed = now - b->last_ns;
-	b->last_ns = now;
-	/* Cap elapsed first so the product cannot overflow. */
-	if (elapsed > NSEC_PER_SEC * 10ULL)
-		elapsed = NSEC_PER_SEC * 10ULL;
-	b->tokens = min(max, b->tokens + elapsed * rate);
-	if (b->tokens >= NSEC_PER_SEC) {
-		b->tokens -= NSEC_PER_SEC;
-		ok = true;
-	}
+	ok = mwg_token_bucket_take(&b->tokens, &b->last_ns, now, rate, burst);
 	spin_unlock_bh(&b->lock);
 	return ok;
 }

@@ -49,7 +49,7 @@ struct mwg_prev_queue {
 struct mwg_bucket {
 	spinlock_t lock;
 	u64 last_ns;
-	u64 tokens;	/* scaled by NSEC_PER_SEC */
+	u64 tokens;	/* see mwg_token_bucket_take() */
 };
 
 struct mwg_device {
