@@ -268,28 +268,22 @@ void mwg_agent_event_wants_endpoint(struct mwg_peer *peer)
 	send_event(peer, MESHWG_EVENT_WANTS_ENDPOINT);
 }
 
+/* A destination: a sockaddr_in or sockaddr_in6 with a port. */
 static int check_sockaddr(const struct nlattr *attr,
 			  struct netlink_ext_ack *extack)
 {
 	const struct sockaddr *addr = nla_data(attr);
-	int len = nla_len(attr);
+	int ret = mwg_netlink_validate_sockaddr(attr, extack);
 
-	if (len == sizeof(struct sockaddr_in) && addr->sa_family == AF_INET) {
-		if (!((const struct sockaddr_in *)addr)->sin_port)
-			goto zero_port;
-		return 0;
+	if (ret)
+		return ret;
+	if (addr->sa_family == AF_INET ?
+	    !((const struct sockaddr_in *)addr)->sin_port :
+	    !((const struct sockaddr_in6 *)addr)->sin6_port) {
+		NL_SET_ERR_MSG_ATTR(extack, attr, "address has port 0");
+		return -EINVAL;
 	}
-	if (len == sizeof(struct sockaddr_in6) && addr->sa_family == AF_INET6) {
-		if (!((const struct sockaddr_in6 *)addr)->sin6_port)
-			goto zero_port;
-		return 0;
-	}
-	NL_SET_ERR_MSG_ATTR(extack, attr,
-			    "address must be a sockaddr_in (AF_INET) or sockaddr_in6 (AF_INET6)");
-	return -EINVAL;
-zero_port:
-	NL_SET_ERR_MSG_ATTR(extack, attr, "address has port 0");
-	return -EINVAL;
+	return 0;
 }
 
 int mwg_agent_send_datagram(struct sk_buff *skb, struct genl_info *info)
@@ -333,23 +327,6 @@ int mwg_agent_send_datagram(struct sk_buff *skb, struct genl_info *info)
 	return ret;
 }
 
-/* Is this a WireGuard message by type and length? */
-static bool is_wireguard_message(const u8 *data, size_t len)
-{
-	u32 type;
-
-	if (len < sizeof(struct message_header))
-		return false;
-	type = get_unaligned_le32(data);
-	return (type == MESSAGE_HANDSHAKE_INITIATION &&
-		len == sizeof(struct message_handshake_initiation)) ||
-	       (type == MESSAGE_HANDSHAKE_RESPONSE &&
-		len == sizeof(struct message_handshake_response)) ||
-	       (type == MESSAGE_HANDSHAKE_COOKIE &&
-		len == sizeof(struct message_handshake_cookie)) ||
-	       (type == MESSAGE_DATA && len >= MESSAGE_MINIMUM_LENGTH);
-}
-
 int mwg_agent_inject_datagram(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr **attrs = info->attrs;
@@ -361,8 +338,8 @@ int mwg_agent_inject_datagram(struct sk_buff *skb, struct genl_info *info)
 	    GENL_REQ_ATTR_CHECK(info, MESHWG_AGENT_A_PAYLOAD))
 		return -EINVAL;
 	len = nla_len(attrs[MESHWG_AGENT_A_PAYLOAD]);
-	if (!is_wireguard_message(nla_data(attrs[MESHWG_AGENT_A_PAYLOAD]),
-				  len)) {
+	if (!mwg_message_header_len(nla_data(attrs[MESHWG_AGENT_A_PAYLOAD]),
+				    len)) {
 		NL_SET_ERR_MSG_ATTR(info->extack, attrs[MESHWG_AGENT_A_PAYLOAD],
 				    "payload is not a WireGuard message");
 		return -EINVAL;

@@ -440,8 +440,8 @@ static bool key_is_low_order(const u8 key[NOISE_PUBLIC_KEY_LEN])
 	return false;
 }
 
-static int validate_sockaddr(const struct nlattr *attr,
-			     struct netlink_ext_ack *extack)
+int mwg_netlink_validate_sockaddr(const struct nlattr *attr,
+				  struct netlink_ext_ack *extack)
 {
 	const struct sockaddr *addr = nla_data(attr);
 
@@ -451,7 +451,7 @@ static int validate_sockaddr(const struct nlattr *attr,
 	     addr->sa_family == AF_INET6))
 		return 0;
 	NL_SET_ERR_MSG_ATTR(extack, attr,
-			    "endpoint must be a sockaddr_in (AF_INET) or sockaddr_in6 (AF_INET6)");
+			    "address must be a sockaddr_in (AF_INET) or sockaddr_in6 (AF_INET6)");
 	return -EINVAL;
 }
 
@@ -530,7 +530,7 @@ static int validate_peer(const struct nlattr *attr,
 		return -EINVAL;
 	}
 	if (tb[MESHWG_PEER_A_ENDPOINT]) {
-		ret = validate_sockaddr(tb[MESHWG_PEER_A_ENDPOINT], extack);
+		ret = mwg_netlink_validate_sockaddr(tb[MESHWG_PEER_A_ENDPOINT], extack);
 		if (ret)
 			return ret;
 	}
