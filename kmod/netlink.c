@@ -924,7 +924,6 @@ static const struct genl_multicast_group genl_mcgrps[] = {
 struct genl_family mwg_genl_family __ro_after_init = {
 	.ops = genl_ops,
 	.n_ops = ARRAY_SIZE(genl_ops),
-	.resv_start_op = __MESHWG_CMD_MAX,
 	.mcgrps = genl_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(genl_mcgrps),
 	.name = MESHWG_GENL_NAME,

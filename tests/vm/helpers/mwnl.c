@@ -12,9 +12,10 @@
  *   mwnl bad KIND IFACE
  *       sends one malformed request and exits 0 if the kernel refused it
  *       (printing the error), 1 if it was accepted. KIND: key-length,
- *       family, cidr, ifindex, oversized-datagram, bad-flags. Requests that
- *       could be half-applied also carry a valid new peer before the bad
- *       part, so "nothing changed" is meaningful.
+ *       family, cidr, ifindex, oversized-datagram, bad-flags, reserved (a
+ *       listen-port change with a nonzero genl header reserved field).
+ *       Requests that could be half-applied also carry a valid new peer
+ *       before the bad part, so "nothing changed" is meaningful.
  *   mwnl perm IFACE
  *       tries every command of the family on IFACE and joins every
  *       multicast group, printing one line per step: "NAME ok" or
@@ -46,7 +47,7 @@ static int family;
 static void usage(void)
 {
 	fputs("usage: mwnl counters IFACE\n"
-	      "       mwnl bad key-length|family|cidr|ifindex|oversized-datagram|bad-flags IFACE\n"
+	      "       mwnl bad key-length|family|cidr|ifindex|oversized-datagram|bad-flags|reserved IFACE\n"
 	      "       mwnl perm IFACE\n",
 	      stderr);
 }
@@ -254,6 +255,12 @@ static int bad(const char *kind, const char *ifname)
 		err = !peers || put_good_peer(msg);
 		if (!err)
 			nla_nest_end(msg, peers);
+	} else if (!strcmp(kind, "reserved")) {
+		struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
+
+		gh->reserved = 1;
+		err = nla_put_u32(msg, MESHWG_DEVICE_A_IFINDEX, ifindex) ||
+		      nla_put_u16(msg, MESHWG_DEVICE_A_LISTEN_PORT, 4444);
 	} else if (!strcmp(kind, "oversized-datagram")) {
 		static unsigned char payload[MESHWG_MAX_DATAGRAM + 1];
 		struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(9),

@@ -563,7 +563,7 @@ netlink() {
 	if ! uses_meshwg; then skip "netlink: bad input" "mwnl speaks the meshwg family"; return; fi
 	mcheck "netlink: bad-input setup" pair_setup meshwg wireguard 4 || { pair_teardown; return; }
 	local k
-	for k in key-length family cidr ifindex oversized-datagram bad-flags; do
+	for k in key-length family cidr ifindex oversized-datagram bad-flags reserved; do
 		mcheck "netlink: bad input ($k) refused, nothing changed" bad_input "$k"
 	done
 	mcheck "netlink: device still works after bad input" ping_from 1 v4
