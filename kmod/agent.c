@@ -7,8 +7,10 @@
  *   RELAY_DATAGRAM  WireGuard datagram for a peer whose endpoint is a relay
  *   EVENT           handshake complete, endpoint changed, wants endpoint
  * Agent to kernel:
- *   SEND_DATAGRAM   any datagram, sent from the device's socket
- *   INJECT_DATAGRAM a WireGuard datagram received over a relay
+ *   SEND_DATAGRAM   any datagram, sent from the device's socket (which is in
+ *                   the creating netns: CAP_NET_ADMIN is needed there)
+ *   INJECT_DATAGRAM a WireGuard datagram received over a relay (acts on the
+ *                   device in its current netns only)
  *
  * Nothing here may grow without bound: notifications are built with
  * GFP_ATOMIC (they come from softirq), skipped when nobody listens, paced by
@@ -21,6 +23,7 @@
 #include "queueing.h"
 #include "netlink.h"
 #include "messages.h"
+#include "ratelimiter.h"
 
 #include <uapi/linux/meshwg.h>
 #include <linux/ktime.h>
@@ -33,37 +36,21 @@ static const u8 disco_magic[] = { 'T', 'S', 0xf0, 0x9f, 0x92, 0xac };
 /* Minimum time between two WANTS_ENDPOINT events for one peer. */
 #define WANTS_ENDPOINT_INTERVAL HZ
 
-void mwg_bucket_init(struct mwg_bucket *b, unsigned int burst)
+void mwg_bucket_init(struct mwg_bucket *b)
 {
 	spin_lock_init(&b->lock);
 	b->last_ns = ktime_get_coarse_boottime_ns();
-	b->tokens = (u64)burst * NSEC_PER_SEC;
+	b->tokens = U64_MAX;	/* full, whatever the burst */
 }
 
-/*
- * Token bucket: tokens are kept in units of 1/NSEC_PER_SEC packet so that
- * refilling is rate * elapsed nanoseconds, without division.
- */
 bool mwg_bucket_take(struct mwg_bucket *b, unsigned int rate,
 		     unsigned int burst)
 {
-	u64 now = ktime_get_coarse_boottime_ns(), max, elapsed;
-	bool ok = false;
+	u64 now = ktime_get_coarse_boottime_ns();
+	bool ok;
 
-	if (!rate || !burst)
-		return false;
-	max = (u64)burst * NSEC_PER_SEC;
 	spin_lock_bh(&b->lock);
-	elapsed = now - b->last_ns;
-	b->last_ns = now;
-	/* Cap elapsed first so the product cannot overflow. */
-	if (elapsed > NSEC_PER_SEC * 10ULL)
-		elapsed = NSEC_PER_SEC * 10ULL;
-	b->tokens = min(max, b->tokens + elapsed * rate);
-	if (b->tokens >= NSEC_PER_SEC) {
-		b->tokens -= NSEC_PER_SEC;
-		ok = true;
-	}
+	ok = mwg_token_bucket_take(&b->tokens, &b->last_ns, now, rate, burst);
 	spin_unlock_bh(&b->lock);
 	return ok;
 }
@@ -281,28 +268,22 @@ void mwg_agent_event_wants_endpoint(struct mwg_peer *peer)
 	send_event(peer, MESHWG_EVENT_WANTS_ENDPOINT);
 }
 
+/* A destination: a sockaddr_in or sockaddr_in6 with a port. */
 static int check_sockaddr(const struct nlattr *attr,
 			  struct netlink_ext_ack *extack)
 {
 	const struct sockaddr *addr = nla_data(attr);
-	int len = nla_len(attr);
+	int ret = mwg_netlink_validate_sockaddr(attr, extack);
 
-	if (len == sizeof(struct sockaddr_in) && addr->sa_family == AF_INET) {
-		if (!((const struct sockaddr_in *)addr)->sin_port)
-			goto zero_port;
-		return 0;
+	if (ret)
+		return ret;
+	if (addr->sa_family == AF_INET ?
+	    !((const struct sockaddr_in *)addr)->sin_port :
+	    !((const struct sockaddr_in6 *)addr)->sin6_port) {
+		NL_SET_ERR_MSG_ATTR(extack, attr, "address has port 0");
+		return -EINVAL;
 	}
-	if (len == sizeof(struct sockaddr_in6) && addr->sa_family == AF_INET6) {
-		if (!((const struct sockaddr_in6 *)addr)->sin6_port)
-			goto zero_port;
-		return 0;
-	}
-	NL_SET_ERR_MSG_ATTR(extack, attr,
-			    "address must be a sockaddr_in (AF_INET) or sockaddr_in6 (AF_INET6)");
-	return -EINVAL;
-zero_port:
-	NL_SET_ERR_MSG_ATTR(extack, attr, "address has port 0");
-	return -EINVAL;
+	return 0;
 }
 
 int mwg_agent_send_datagram(struct sk_buff *skb, struct genl_info *info)
@@ -323,6 +304,12 @@ int mwg_agent_send_datagram(struct sk_buff *skb, struct genl_info *info)
 				       info->extack);
 	if (IS_ERR(wg))
 		return PTR_ERR(wg);
+	/* The datagram leaves from a socket of the creating netns. */
+	if (!mwg_device_creating_net_capable(wg, skb)) {
+		NL_SET_ERR_MSG(info->extack, "SEND_DATAGRAM needs CAP_NET_ADMIN in the interface's creating netns");
+		dev_put(wg->dev);
+		return -EPERM;
+	}
 
 	ret = mwg_socket_send_buffer_to_addr(wg,
 			nla_data(attrs[MESHWG_AGENT_A_ADDR]),
@@ -340,23 +327,6 @@ int mwg_agent_send_datagram(struct sk_buff *skb, struct genl_info *info)
 	return ret;
 }
 
-/* Is this a WireGuard message by type and length? */
-static bool is_wireguard_message(const u8 *data, size_t len)
-{
-	u32 type;
-
-	if (len < sizeof(struct message_header))
-		return false;
-	type = get_unaligned_le32(data);
-	return (type == MESSAGE_HANDSHAKE_INITIATION &&
-		len == sizeof(struct message_handshake_initiation)) ||
-	       (type == MESSAGE_HANDSHAKE_RESPONSE &&
-		len == sizeof(struct message_handshake_response)) ||
-	       (type == MESSAGE_HANDSHAKE_COOKIE &&
-		len == sizeof(struct message_handshake_cookie)) ||
-	       (type == MESSAGE_DATA && len >= MESSAGE_MINIMUM_LENGTH);
-}
-
 int mwg_agent_inject_datagram(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr **attrs = info->attrs;
@@ -368,8 +338,8 @@ int mwg_agent_inject_datagram(struct sk_buff *skb, struct genl_info *info)
 	    GENL_REQ_ATTR_CHECK(info, MESHWG_AGENT_A_PAYLOAD))
 		return -EINVAL;
 	len = nla_len(attrs[MESHWG_AGENT_A_PAYLOAD]);
-	if (!is_wireguard_message(nla_data(attrs[MESHWG_AGENT_A_PAYLOAD]),
-				  len)) {
+	if (!mwg_message_header_len(nla_data(attrs[MESHWG_AGENT_A_PAYLOAD]),
+				    len)) {
 		NL_SET_ERR_MSG_ATTR(info->extack, attrs[MESHWG_AGENT_A_PAYLOAD],
 				    "payload is not a WireGuard message");
 		return -EINVAL;

@@ -25,11 +25,16 @@ static inline void mwg_compat_set_lltx(struct net_device *dev)
 #endif
 }
 
-/* Multicast groups readable only with CAP_NET_ADMIN, when supported. */
-#ifdef GENL_MCAST_CAP_NET_ADMIN
-#define MWG_MCGRP_ADMIN_ONLY .flags = GENL_MCAST_CAP_NET_ADMIN,
-#else
-#define MWG_MCGRP_ADMIN_ONLY
+/*
+ * Multicast groups readable only with CAP_NET_ADMIN over the netns. The flag
+ * came with 6.6 and stable updates (Debian 12's 6.1 has it). Kernels without
+ * it have no bind-time hook for the family either (6.1's genl_family has no
+ * mcast_bind), so there the groups would be readable by anyone: refuse to
+ * build rather than hand STUN/disco payloads and events to every user.
+ */
+#ifndef GENL_MCAST_CAP_NET_ADMIN
+#error "meshwg needs GENL_MCAST_CAP_NET_ADMIN (Linux 6.6 or a stable kernel with it)"
 #endif
+#define MWG_MCGRP_ADMIN_ONLY .flags = GENL_MCAST_CAP_NET_ADMIN,
 
 #endif /* _MWG_COMPAT_H */

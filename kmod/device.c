@@ -15,6 +15,7 @@
 #include <linux/inet.h>
 #include <linux/netdevice.h>
 #include <linux/inetdevice.h>
+#include <linux/netlink.h>
 #include <linux/if_arp.h>
 #include <linux/icmp.h>
 #include <linux/suspend.h>
@@ -23,6 +24,7 @@
 #include <net/rtnetlink.h>
 #include <net/ip_tunnels.h>
 #include <net/addrconf.h>
+#include <net/net_namespace.h>
 
 static LIST_HEAD(device_list);
 
@@ -145,6 +147,9 @@ static netdev_tx_t mwg_xmit(struct sk_buff *skb, struct net_device *dev)
 
 		/* The inner route means nothing once encapsulated. */
 		skb_dst_drop(skb);
+		/* Waiting for an endpoint must not hold socket memory. */
+		if (unlikely(no_endpoint))
+			skb_orphan(skb);
 
 		PACKET_CB(skb)->mtu = mtu;
 
@@ -215,6 +220,8 @@ static void mwg_destruct(struct net_device *dev)
 	mutex_unlock(&wg->device_update_lock);
 
 	pr_debug("%s: Interface destroyed\n", dev->name);
+	/* needs_free_netdev is not set: the net_device is ours to free. */
+	free_netdev(dev);
 }
 
 static const struct device_type device_type = { .name = KBUILD_MODNAME };
@@ -270,8 +277,8 @@ static int mwg_newlink(struct net *src_net, struct net_device *dev,
 	mwg_cookie_checker_init(&wg->cookie_checker, wg);
 	INIT_LIST_HEAD(&wg->peer_list);
 	wg->device_update_gen = 1;
-	mwg_bucket_init(&wg->agent_bucket, mwg_agent_rx_burst);
-	mwg_bucket_init(&wg->relay_bucket, mwg_relay_burst);
+	mwg_bucket_init(&wg->agent_bucket);
+	mwg_bucket_init(&wg->relay_bucket);
 
 	wg->peer_hashtable = mwg_pubkey_hashtable_alloc();
 	if (!wg->peer_hashtable)
@@ -367,6 +374,22 @@ static struct rtnl_link_ops link_ops __read_mostly = {
 bool mwg_is_device(const struct net_device *dev)
 {
 	return dev->rtnl_link_ops == &link_ops;
+}
+
+bool mwg_device_creating_net_capable(struct mwg_device *wg,
+				     const struct sk_buff *skb)
+{
+	struct net *net;
+	bool ok;
+
+	rcu_read_lock();
+	net = maybe_get_net(rcu_dereference(wg->creating_net));
+	rcu_read_unlock();
+	if (!net)
+		return false;
+	ok = netlink_ns_capable(skb, net->user_ns, CAP_NET_ADMIN);
+	put_net(net);
+	return ok;
 }
 
 /*

@@ -49,7 +49,7 @@ struct mwg_prev_queue {
 struct mwg_bucket {
 	spinlock_t lock;
 	u64 last_ns;
-	u64 tokens;	/* scaled by NSEC_PER_SEC */
+	u64 tokens;	/* see mwg_token_bucket_take() */
 };
 
 struct mwg_device {
@@ -81,6 +81,13 @@ struct mwg_device {
 };
 
 bool mwg_is_device(const struct net_device *dev);
+/*
+ * May the sender of the netlink request skb act in the netns that created
+ * wg (where its sockets are): CAP_NET_ADMIN over that netns, not only over
+ * the one the device is in now.
+ */
+bool mwg_device_creating_net_capable(struct mwg_device *wg,
+				     const struct sk_buff *skb);
 int mwg_device_init(void);
 void mwg_device_uninit(void);
 

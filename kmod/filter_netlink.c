@@ -8,6 +8,7 @@
 #include "device.h"
 #include "peer.h"
 #include "netlink.h"
+#include "ratelimiter.h"
 
 #include <uapi/linux/meshwg.h>
 #include <linux/if.h>
@@ -58,7 +59,7 @@ int mwg_filter_dev_init(struct mwg_filter_dev *fd)
 	atomic_set(&fd->deny_seq, 0);
 	spin_lock_init(&fd->event_lock);
 	fd->event_last_ns = 0;
-	fd->event_tokens = 0;
+	fd->event_tokens = U64_MAX;	/* full */
 	return 0;
 }
 
@@ -104,30 +105,16 @@ void mwg_filter_dev_uninit(struct mwg_filter_dev *fd)
 static bool event_allowed(struct mwg_filter_dev *fd, u64 now)
 {
 	unsigned int sample = READ_ONCE(acl_event_sample);
-	u64 rate = min(READ_ONCE(acl_event_rate), 1000000U);
-	u64 burst = min(READ_ONCE(acl_event_burst), 1000000U);
-	bool ok = false;
+	bool ok;
 
-	if (!sample || !rate || !burst)
+	if (!sample)
 		return false;
 	if ((unsigned int)atomic_inc_return(&fd->deny_seq) % sample)
 		return false;
-	/* A token bucket, tokens scaled by NSEC_PER_SEC. */
 	spin_lock_bh(&fd->event_lock);
-	if (!fd->event_last_ns) {
-		fd->event_tokens = burst * NSEC_PER_SEC;
-	} else if (now > fd->event_last_ns) {
-		u64 elapsed = min_t(u64, now - fd->event_last_ns,
-				    60 * NSEC_PER_SEC);
-
-		fd->event_tokens = min(fd->event_tokens + elapsed * rate,
-				       burst * NSEC_PER_SEC);
-	}
-	fd->event_last_ns = now;
-	if (fd->event_tokens >= NSEC_PER_SEC) {
-		fd->event_tokens -= NSEC_PER_SEC;
-		ok = true;
-	}
+	ok = mwg_token_bucket_take(&fd->event_tokens, &fd->event_last_ns, now,
+				   READ_ONCE(acl_event_rate),
+				   READ_ONCE(acl_event_burst));
 	spin_unlock_bh(&fd->event_lock);
 	return ok;
 }

@@ -157,6 +157,32 @@ enum message_sizes {
 	MESSAGE_DATA_HEADER_LEN = 16
 };
 
+/*
+ * The header length of a WireGuard message of len bytes at data (the type
+ * must be readable), or 0 if its type and length are not those of one:
+ * handshake messages have exact sizes, data messages a minimum.
+ */
+static inline size_t mwg_message_header_len(const void *data, size_t len)
+{
+	__le32 type;
+
+	if (unlikely(len < sizeof(struct message_header)))
+		return 0;
+	type = ((const struct message_header *)data)->type;
+	if (type == cpu_to_le32(MESSAGE_DATA) && len >= MESSAGE_MINIMUM_LENGTH)
+		return sizeof(struct message_data);
+	if (type == cpu_to_le32(MESSAGE_HANDSHAKE_INITIATION) &&
+	    len == sizeof(struct message_handshake_initiation))
+		return sizeof(struct message_handshake_initiation);
+	if (type == cpu_to_le32(MESSAGE_HANDSHAKE_RESPONSE) &&
+	    len == sizeof(struct message_handshake_response))
+		return sizeof(struct message_handshake_response);
+	if (type == cpu_to_le32(MESSAGE_HANDSHAKE_COOKIE) &&
+	    len == sizeof(struct message_handshake_cookie))
+		return sizeof(struct message_handshake_cookie);
+	return 0;
+}
+
 #define SKB_HEADER_LEN                                       \
 	(max(sizeof(struct iphdr), sizeof(struct ipv6hdr)) + \
 	 sizeof(struct udphdr) + NET_SKB_PAD)

@@ -399,8 +399,8 @@ static int mwg_get_device_done(struct netlink_callback *cb)
 
 /* SET_DEVICE */
 
-static int validate_sockaddr(const struct nlattr *attr,
-			     struct netlink_ext_ack *extack)
+int mwg_netlink_validate_sockaddr(const struct nlattr *attr,
+				  struct netlink_ext_ack *extack)
 {
 	const struct sockaddr *addr = nla_data(attr);
 
@@ -410,7 +410,7 @@ static int validate_sockaddr(const struct nlattr *attr,
 	     addr->sa_family == AF_INET6))
 		return 0;
 	NL_SET_ERR_MSG_ATTR(extack, attr,
-			    "endpoint must be a sockaddr_in (AF_INET) or sockaddr_in6 (AF_INET6)");
+			    "address must be a sockaddr_in (AF_INET) or sockaddr_in6 (AF_INET6)");
 	return -EINVAL;
 }
 
@@ -485,7 +485,7 @@ static int validate_peer(const struct nlattr *attr,
 		return -EINVAL;
 	}
 	if (tb[MESHWG_PEER_A_ENDPOINT]) {
-		ret = validate_sockaddr(tb[MESHWG_PEER_A_ENDPOINT], extack);
+		ret = mwg_netlink_validate_sockaddr(tb[MESHWG_PEER_A_ENDPOINT], extack);
 		if (ret)
 			return ret;
 	}
@@ -768,19 +768,12 @@ static int mwg_set_device(struct sk_buff *skb, struct genl_info *info)
 				goto out_put;
 		}
 	}
-	if (attrs[MESHWG_DEVICE_A_LISTEN_PORT] || attrs[MESHWG_DEVICE_A_FWMARK]) {
-		struct net *net;
-
-		/* Both act in the netns of the sockets. */
-		rcu_read_lock();
-		net = rcu_dereference(wg->creating_net);
-		ret = !net || !ns_capable(net->user_ns, CAP_NET_ADMIN) ?
-			-EPERM : 0;
-		rcu_read_unlock();
-		if (ret) {
-			NL_SET_ERR_MSG(extack, "LISTEN_PORT and FWMARK need CAP_NET_ADMIN in the interface's creating netns");
-			goto out_put;
-		}
+	/* Both act in the netns of the sockets. */
+	if ((attrs[MESHWG_DEVICE_A_LISTEN_PORT] || attrs[MESHWG_DEVICE_A_FWMARK]) &&
+	    !mwg_device_creating_net_capable(wg, skb)) {
+		NL_SET_ERR_MSG(extack, "LISTEN_PORT and FWMARK need CAP_NET_ADMIN in the interface's creating netns");
+		ret = -EPERM;
+		goto out_put;
 	}
 
 	rtnl_lock();
@@ -892,7 +885,6 @@ static const struct genl_multicast_group genl_mcgrps[] = {
 struct genl_family mwg_genl_family __ro_after_init = {
 	.ops = genl_ops,
 	.n_ops = ARRAY_SIZE(genl_ops),
-	.resv_start_op = __MESHWG_CMD_MAX,
 	.mcgrps = genl_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(genl_mcgrps),
 	.name = MESHWG_GENL_NAME,

@@ -22,6 +22,10 @@ struct mwg_device *mwg_netlink_lookup_device(struct net *net,
 					     const struct nlattr *ifname,
 					     struct netlink_ext_ack *extack);
 
+/* 0 if attr holds a whole sockaddr_in or sockaddr_in6, else -EINVAL. */
+int mwg_netlink_validate_sockaddr(const struct nlattr *attr,
+				  struct netlink_ext_ack *extack);
+
 int mwg_genetlink_init(void);
 void mwg_genetlink_uninit(void);
 

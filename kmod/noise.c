@@ -500,14 +500,6 @@ bool mwg_noise_received_with_keypair(struct noise_keypairs *keypairs,
 
 /* ---- Replay counter ----------------------------------------------------- */
 
-void mwg_noise_counter_init(struct noise_replay_counter *counter)
-{
-	spin_lock_bh(&counter->lock);
-	counter->counter = 0;
-	memset(counter->backtrack, 0, sizeof(counter->backtrack));
-	spin_unlock_bh(&counter->lock);
-}
-
 /*
  * counter->counter is one more than the highest counter accepted (0: none
  * yet). Bit n of the ring of words says whether (shifted) counter n was seen,

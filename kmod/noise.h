@@ -153,8 +153,6 @@ void mwg_noise_expire_current_peer_keypairs(struct mwg_peer *peer);
  */
 bool mwg_noise_counter_validate(struct noise_replay_counter *counter,
 				u64 their_counter);
-/* Empties the window (used when a keypair is created). */
-void mwg_noise_counter_init(struct noise_replay_counter *counter);
 
 /*
  * Caller holds static_identity->lock for writing. A NULL private_key clears

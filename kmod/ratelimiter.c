@@ -17,6 +17,7 @@
 #include <linux/ipv6.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
+#include <linux/overflow.h>
 #include <linux/rculist.h>
 #include <linux/siphash.h>
 #include <linux/slab.h>
@@ -49,23 +50,25 @@ static siphash_key_t key;
 static void gc_entries(struct work_struct *work);
 static DECLARE_DEFERRABLE_WORK(gc_work, gc_entries);
 
-bool mwg_ratelimiter_take_token(u64 *tokens, u64 *last_ns, u64 now_ns)
+bool mwg_token_bucket_take(u64 *tokens, u64 *last_ns, u64 now_ns, u32 rate,
+			   u32 burst)
 {
+	u64 max = (u64)burst * NSEC_PER_SEC, t = min(*tokens, max), add;
 	u64 elapsed = now_ns > *last_ns ? now_ns - *last_ns : 0;
-	u64 t = *tokens;
 
-	/* Refill by the time elapsed, never past a full bucket. */
-	if (elapsed >= MWG_RATELIMITER_TOKEN_MAX - min_t(u64, t,
-			MWG_RATELIMITER_TOKEN_MAX))
-		t = MWG_RATELIMITER_TOKEN_MAX;
+	if (!rate || !burst)
+		return false;
+	/* Refill by the time elapsed, never past a full bucket or 2^64. */
+	if (check_mul_overflow(elapsed, (u64)rate, &add) || add >= max - t)
+		t = max;
 	else
-		t += elapsed;
+		t += add;
 	*last_ns = now_ns;
-	if (t < MWG_RATELIMITER_PACKET_COST) {
+	if (t < NSEC_PER_SEC) {
 		*tokens = t;
 		return false;
 	}
-	*tokens = t - MWG_RATELIMITER_PACKET_COST;
+	*tokens = t - NSEC_PER_SEC;
 	return true;
 }
 
@@ -139,8 +142,10 @@ bool mwg_ratelimiter_allow(struct sk_buff *skb, struct net *net)
 	hlist_for_each_entry_rcu(entry, bucket, hash) {
 		if (entry->ip == ip && entry->net == net) {
 			spin_lock_bh(&entry->lock);
-			ret = mwg_ratelimiter_take_token(&entry->tokens,
-							 &entry->last_ns, now);
+			ret = mwg_token_bucket_take(&entry->tokens,
+					&entry->last_ns, now,
+					MWG_RATELIMITER_PACKETS_PER_SECOND,
+					MWG_RATELIMITER_PACKETS_BURSTABLE);
 			spin_unlock_bh(&entry->lock);
 			rcu_read_unlock();
 			return ret;
@@ -157,7 +162,7 @@ bool mwg_ratelimiter_allow(struct sk_buff *skb, struct net *net)
 	entry->ip = ip;
 	entry->net = net;
 	entry->last_ns = now;
-	entry->tokens = MWG_RATELIMITER_TOKEN_MAX - MWG_RATELIMITER_PACKET_COST;
+	entry->tokens = (MWG_RATELIMITER_PACKETS_BURSTABLE - 1) * NSEC_PER_SEC;
 	spin_lock_init(&entry->lock);
 	spin_lock_bh(&table_lock);
 	hlist_add_head_rcu(&entry->hash, bucket);

@@ -24,20 +24,23 @@ void mwg_ratelimiter_uninit(void);
  */
 bool mwg_ratelimiter_allow(struct sk_buff *skb, struct net *net);
 
-/*
- * Pure token arithmetic, exposed for unit tests. Tokens are nanoseconds of
- * budget: a packet costs PACKET_COST, the bucket holds at most TOKEN_MAX.
- * Returns true and updates *tokens if a packet may pass at now_ns given the
- * bucket was last refilled at *last_ns.
- */
 enum {
 	MWG_RATELIMITER_PACKETS_PER_SECOND = 20,
 	MWG_RATELIMITER_PACKETS_BURSTABLE = 5
 };
-#define MWG_RATELIMITER_PACKET_COST \
-	(NSEC_PER_SEC / MWG_RATELIMITER_PACKETS_PER_SECOND)
-#define MWG_RATELIMITER_TOKEN_MAX \
-	(MWG_RATELIMITER_PACKET_COST * MWG_RATELIMITER_PACKETS_BURSTABLE)
-bool mwg_ratelimiter_take_token(u64 *tokens, u64 *last_ns, u64 now_ns);
+
+/*
+ * The token bucket of every rate limit in the module (handshakes per
+ * source, agent datagrams, relay datagrams, ACL deny events): rate packets
+ * per second, bursts of burst. Tokens are in units of 1/NSEC_PER_SEC
+ * packet, so a refill is rate * elapsed nanoseconds, without a division;
+ * a full bucket is burst * NSEC_PER_SEC, and *tokens above it count as
+ * full (so U64_MAX starts a bucket full). Takes one packet's worth and
+ * returns true if there is one; *last_ns becomes now_ns. A rate or burst
+ * of 0 lets nothing pass (and changes nothing). Pure arithmetic:
+ * the caller serializes (its own lock) and unit tests call it directly.
+ */
+bool mwg_token_bucket_take(u64 *tokens, u64 *last_ns, u64 now_ns, u32 rate,
+			   u32 burst);
 
 #endif /* _MWG_RATELIMITER_H */

@@ -32,26 +32,6 @@ static void update_rx_stats(struct mwg_peer *peer, size_t len)
 
 #define SKB_TYPE_LE32(skb) (((struct message_header *)(skb)->data)->type)
 
-/* Length a WireGuard message of this type must have, 0 if not WireGuard. */
-static size_t validate_header_len(struct sk_buff *skb)
-{
-	if (unlikely(skb->len < sizeof(struct message_header)))
-		return 0;
-	if (SKB_TYPE_LE32(skb) == cpu_to_le32(MESSAGE_DATA) &&
-	    skb->len >= MESSAGE_MINIMUM_LENGTH)
-		return sizeof(struct message_data);
-	if (SKB_TYPE_LE32(skb) == cpu_to_le32(MESSAGE_HANDSHAKE_INITIATION) &&
-	    skb->len == sizeof(struct message_handshake_initiation))
-		return sizeof(struct message_handshake_initiation);
-	if (SKB_TYPE_LE32(skb) == cpu_to_le32(MESSAGE_HANDSHAKE_RESPONSE) &&
-	    skb->len == sizeof(struct message_handshake_response))
-		return sizeof(struct message_handshake_response);
-	if (SKB_TYPE_LE32(skb) == cpu_to_le32(MESSAGE_HANDSHAKE_COOKIE) &&
-	    skb->len == sizeof(struct message_handshake_cookie))
-		return sizeof(struct message_handshake_cookie);
-	return 0;
-}
-
 /*
  * Strips the UDP header of a datagram from the socket, leaving skb->data at
  * the payload and the outer headers in place for the endpoint. Returns the
@@ -88,7 +68,7 @@ static int prepare_skb_header(struct sk_buff *skb)
 	skb_pull(skb, data_offset);
 	if (unlikely(skb->len != data_len))
 		return -EINVAL;
-	header_len = validate_header_len(skb);
+	header_len = mwg_message_header_len(skb->data, skb->len);
 	if (!header_len)
 		return 0;
 	__skb_push(skb, data_offset);
@@ -537,7 +517,7 @@ void mwg_packet_receive(struct mwg_device *wg, struct sk_buff *skb)
 	int header_len;
 
 	if (injected) {
-		header_len = validate_header_len(skb);
+		header_len = mwg_message_header_len(skb->data, skb->len);
 		if (header_len && unlikely(!pskb_may_pull(skb, header_len)))
 			header_len = -EINVAL;
 	} else {

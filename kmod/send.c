@@ -167,6 +167,12 @@ static bool encrypt_packet(struct sk_buff *skb, struct noise_keypair *keypair)
 	struct sk_buff *trailer;
 	int num_frags;
 
+	/*
+	 * Hash the inner flow now: the hash stays with the skb, so fq, RPS and
+	 * queue selection below us see the inner flows, not one per peer.
+	 */
+	skb_get_hash(skb);
+
 	/* Finish a partial checksum before anything is appended. */
 	if (unlikely(skb->ip_summed == CHECKSUM_PARTIAL &&
 		     skb_checksum_help(skb)))
@@ -374,6 +380,9 @@ out_invalid:
 out_nokey:
 	mwg_noise_keypair_put(keypair, false);
 
+	/* Waiting for a handshake must not hold the senders' socket memory. */
+	skb_queue_walk(&packets, skb)
+		skb_orphan(skb);
 	/* Back in front of anything staged meanwhile, in order. */
 	spin_lock_bh(&peer->staged_packet_queue.lock);
 	skb_queue_splice(&packets, &peer->staged_packet_queue);

@@ -28,6 +28,15 @@ for pkg in linux-headers-amd64 linux-headers-6.12-amd64; do
 	[ $rc = 0 ] && [ ! -s "$tmp/out" ] || { [ -s "$tmp/out" ] || tail -30 "$tmp/log" >"$tmp/out"; rc=1; }
 	result $rc "W=1 C=1 build against $kver is warning-free"
 done
+# Headers without GENL_MCAST_CAP_NET_ADMIN must stop the build (kmod/compat.h):
+# the multicast groups would be open to every user there.
+kver=$(headers linux-headers-amd64)
+rm -rf "$tmp/src" && mkdir "$tmp/src"
+cp -r "$top/Kbuild" "$top/kmod" "$top/uapi" "$tmp/src/"
+sed -i '/#include <net\/genetlink.h>/a #undef GENL_MCAST_CAP_NET_ADMIN' "$tmp/src/kmod/compat.h"
+make -C "/usr/src/linux-headers-$kver" M="$tmp/src" modules >"$tmp/out" 2>&1
+grep -q "needs GENL_MCAST_CAP_NET_ADMIN" "$tmp/out"
+result $? "no build without GENL_MCAST_CAP_NET_ADMIN (open multicast groups)"
 cp_dir=$(ls -d /usr/src/linux-source-6.1 2>/dev/null)
 if [ -z "$cp_dir" ]; then
 	mkdir -p "$tmp/ks" && tar -C "$tmp/ks" -xaf /usr/src/linux-source-6.1.tar.xz \

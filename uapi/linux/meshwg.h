@@ -23,7 +23,7 @@
  *   _LISTEN_PORT, _FWMARK, _FLAGS, _PEERS. A message that fails validation
  *   changes nothing; the reason is returned through extack.
  *
- * MESHWG_CMD_SEND_DATAGRAM (do, CAP_NET_ADMIN)
+ * MESHWG_CMD_SEND_DATAGRAM (do, CAP_NET_ADMIN, also in the creating netns)
  *   MESHWG_AGENT_A_IFINDEX, MESHWG_AGENT_A_ADDR (destination),
  *   MESHWG_AGENT_A_PAYLOAD: sends the payload as one UDP datagram from the
  *   device's own socket (same source port as WireGuard traffic).

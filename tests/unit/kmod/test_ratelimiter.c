@@ -12,8 +12,16 @@
 #include <stdio.h>
 #include <cmocka.h>
 
-#define COST MWG_RATELIMITER_PACKET_COST
+/* Time for one handshake's worth of tokens. */
+#define COST (NSEC_PER_SEC / MWG_RATELIMITER_PACKETS_PER_SECOND)
 #define BURST MWG_RATELIMITER_PACKETS_BURSTABLE
+#define FULL (BURST * NSEC_PER_SEC)
+
+static bool take(u64 *tokens, u64 *last, u64 now)
+{
+	return mwg_token_bucket_take(tokens, last, now,
+				     MWG_RATELIMITER_PACKETS_PER_SECOND, BURST);
+}
 
 struct src {
 	struct iphdr ip4;
@@ -75,33 +83,72 @@ static int teardown(void **state)
 
 static void test_token_arithmetic(void **state)
 {
-	u64 tokens = MWG_RATELIMITER_TOKEN_MAX, last = 1000, now = 1000;
+	u64 tokens = FULL, last = 1000, now = 1000;
 	int i;
 
 	(void)state;
 	for (i = 0; i < BURST; ++i)
-		assert_true(mwg_ratelimiter_take_token(&tokens, &last, now));
-	assert_false(mwg_ratelimiter_take_token(&tokens, &last, now));
+		assert_true(take(&tokens, &last, now));
+	assert_false(take(&tokens, &last, now));
 	assert_int_equal(tokens, 0);
 	/* Just short of one packet's worth of time: still no. */
 	now += COST - 1;
-	assert_false(mwg_ratelimiter_take_token(&tokens, &last, now));
+	assert_false(take(&tokens, &last, now));
 	now += 1;
-	assert_true(mwg_ratelimiter_take_token(&tokens, &last, now));
+	assert_true(take(&tokens, &last, now));
 	assert_int_equal(last, now);
 	/* A long idle refills to the burst size, not beyond. */
 	now += 1000ULL * NSEC_PER_SEC;
 	for (i = 0; i < BURST; ++i)
-		assert_true(mwg_ratelimiter_take_token(&tokens, &last, now));
-	assert_false(mwg_ratelimiter_take_token(&tokens, &last, now));
+		assert_true(take(&tokens, &last, now));
+	assert_false(take(&tokens, &last, now));
 	/* A clock going backwards gives nothing. */
 	now -= 10ULL * NSEC_PER_SEC;
-	assert_false(mwg_ratelimiter_take_token(&tokens, &last, now));
+	assert_false(take(&tokens, &last, now));
 	/* Huge gaps do not overflow. */
-	tokens = MWG_RATELIMITER_TOKEN_MAX - 1;
+	tokens = FULL - 1;
 	last = 0;
-	assert_true(mwg_ratelimiter_take_token(&tokens, &last, UINT64_MAX));
-	assert_int_equal(tokens, MWG_RATELIMITER_TOKEN_MAX - COST);
+	assert_true(take(&tokens, &last, UINT64_MAX));
+	assert_int_equal(tokens, FULL - NSEC_PER_SEC);
+	/* More than full counts as full: U64_MAX starts a bucket full. */
+	tokens = UINT64_MAX;
+	last = now;
+	for (i = 0; i < BURST; ++i)
+		assert_true(take(&tokens, &last, now));
+	assert_false(take(&tokens, &last, now));
+	/* Rate or burst 0: nothing ever passes. */
+	tokens = UINT64_MAX;
+	assert_false(mwg_token_bucket_take(&tokens, &last, now, 0, BURST));
+	assert_false(mwg_token_bucket_take(&tokens, &last, now, 20, 0));
+}
+
+/*
+ * Large rates (module parameters are any u32): rate * elapsed must not
+ * wrap. 10 s at 1,844,674,408/s is 2^64 + ~6.3e9 token units, which
+ * wrapped would leave 6 packets instead of a full bucket of 1000.
+ */
+static void test_token_overflow(void **state)
+{
+	const u32 rate = 1844674408u, burst = 1000;
+	u64 tokens = 0, last = 0, now = 10ULL * NSEC_PER_SEC;
+	u32 i;
+
+	(void)state;
+	for (i = 0; i < burst; ++i)
+		assert_true(mwg_token_bucket_take(&tokens, &last, now, rate, burst));
+	assert_false(mwg_token_bucket_take(&tokens, &last, now, rate, burst));
+	/* The largest rate and burst, over the longest gap: full, no more. */
+	tokens = 0;
+	last = 0;
+	assert_true(mwg_token_bucket_take(&tokens, &last, UINT64_MAX, UINT32_MAX,
+					  UINT32_MAX));
+	assert_true(tokens == (u64)UINT32_MAX * NSEC_PER_SEC - NSEC_PER_SEC);
+	/* Nearly full plus a refill that alone fits: still capped. */
+	tokens = (u64)UINT32_MAX * NSEC_PER_SEC - 1;
+	last = 0;
+	assert_true(mwg_token_bucket_take(&tokens, &last, NSEC_PER_SEC,
+					  UINT32_MAX, UINT32_MAX));
+	assert_true(tokens == (u64)UINT32_MAX * NSEC_PER_SEC - NSEC_PER_SEC);
 }
 
 static void test_per_source_buckets(void **state)
@@ -123,7 +170,7 @@ static void test_per_source_buckets(void **state)
 	/* Neither IPv4 nor IPv6: refused. */
 	s.skb.protocol = 0;
 	assert_false(mwg_ratelimiter_allow(&s.skb, &net1));
-	/* Time refills: one more per PACKET_COST. */
+	/* Time refills: one more per COST nanoseconds. */
 	shim_now_ns += COST;
 	assert_int_equal(burst(v4(&s, 0x0a000001), &net1, 20), 1);
 	shim_now_ns += 3 * COST;
@@ -221,6 +268,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_token_arithmetic),
+		cmocka_unit_test(test_token_overflow),
 		cmocka_unit_test_setup_teardown(test_per_source_buckets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gc_drops_idle_buckets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_is_bounded, setup, teardown),

@@ -12,9 +12,19 @@
  *   mwnl bad KIND IFACE
  *       sends one malformed request and exits 0 if the kernel refused it
  *       (printing the error), 1 if it was accepted. KIND: key-length,
- *       family, cidr, ifindex, oversized-datagram, bad-flags. Requests that
- *       could be half-applied also carry a valid new peer before the bad
- *       part, so "nothing changed" is meaningful.
+ *       family, cidr, ifindex, oversized-datagram, bad-flags, reserved (a
+ *       listen-port change with a nonzero genl header reserved field).
+ *       Requests that could be half-applied also carry a valid new peer
+ *       before the bad part, so "nothing changed" is meaningful.
+ *   mwnl perm IFACE
+ *       tries every command of the family on IFACE and joins every
+ *       multicast group, printing one line per step: "NAME ok" or
+ *       "NAME ERRNO-NAME" (e.g. "send-datagram EPERM"). The steps:
+ *       get-device, set-device (no change), listen-port (0: a new random
+ *       port), fwmark (0), send-datagram (4 bytes to 127.0.0.1:9),
+ *       inject-datagram (a cookie reply for no handshake: dropped),
+ *       get-filter, set-filter (an empty ruleset), clear-filter,
+ *       group-agent, group-events. Exits 0 unless a request cannot be built.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,7 +47,8 @@ static int family;
 static void usage(void)
 {
 	fputs("usage: mwnl counters IFACE\n"
-	      "       mwnl bad key-length|family|cidr|ifindex|oversized-datagram|bad-flags IFACE\n",
+	      "       mwnl bad key-length|family|cidr|ifindex|oversized-datagram|bad-flags|reserved IFACE\n"
+	      "       mwnl perm IFACE\n",
 	      stderr);
 }
 
@@ -244,6 +255,12 @@ static int bad(const char *kind, const char *ifname)
 		err = !peers || put_good_peer(msg);
 		if (!err)
 			nla_nest_end(msg, peers);
+	} else if (!strcmp(kind, "reserved")) {
+		struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
+
+		gh->reserved = 1;
+		err = nla_put_u32(msg, MESHWG_DEVICE_A_IFINDEX, ifindex) ||
+		      nla_put_u16(msg, MESHWG_DEVICE_A_LISTEN_PORT, 4444);
 	} else if (!strcmp(kind, "oversized-datagram")) {
 		static unsigned char payload[MESHWG_MAX_DATAGRAM + 1];
 		struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(9),
@@ -277,6 +294,137 @@ out:
 	return err < 0 ? 2 : err;
 }
 
+/* The kernel's answer to one request: 0 or a negative errno. */
+static int perm_err_cb(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
+{
+	(void)nla;
+	*(int *)arg = e->error;
+	return NL_STOP;
+}
+
+static int perm_ack_cb(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	*(int *)arg = 0;
+	return NL_STOP;
+}
+
+static int perm_valid_cb(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	(void)arg;
+	return NL_OK;
+}
+
+static int perm_finish_cb(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	*(int *)arg = 0;
+	return NL_STOP;
+}
+
+/* Sends msg (consumed) and prints "name ok" or "name ERRNO". */
+static int perm_request(const char *name, struct nl_msg *msg)
+{
+	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
+	int answer = 1, err;
+
+	if (!cb) {
+		nlmsg_free(msg);
+		return -1;
+	}
+	nl_cb_err(cb, NL_CB_CUSTOM, perm_err_cb, &answer);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, perm_ack_cb, &answer);
+	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, perm_finish_cb, &answer);
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, perm_valid_cb, NULL);
+	err = nl_send_auto(sk, msg);
+	nlmsg_free(msg);
+	while (err >= 0 && answer == 1)
+		err = nl_recvmsgs(sk, cb);
+	nl_cb_put(cb);
+	if (answer == 1) {
+		fprintf(stderr, "mwnl: %s: %s\n", name, nl_geterror(err));
+		return -1;
+	}
+	printf("%s %s\n", name, answer ? strerrorname_np(-answer) : "ok");
+	return 0;
+}
+
+static struct nl_msg *perm_msg(int cmd, int flags)
+{
+	struct nl_msg *msg = nlmsg_alloc();
+
+	if (msg && !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, flags, cmd,
+				MESHWG_GENL_VERSION)) {
+		nlmsg_free(msg);
+		msg = NULL;
+	}
+	return msg;
+}
+
+static int perm_group(const char *name, const char *group)
+{
+	int id = genl_ctrl_resolve_grp(sk, MESHWG_GENL_NAME, group);
+
+	if (id < 0) {
+		fprintf(stderr, "mwnl: group %s: %s\n", group, nl_geterror(id));
+		return -1;
+	}
+	if (setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &id,
+		       sizeof(id)))
+		printf("%s %s\n", name, strerrorname_np(errno));
+	else
+		printf("%s ok\n", name);
+	return 0;
+}
+
+static int perm(const char *ifname)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(9),
+				  .sin_addr = { htonl(0x7f000001) } };
+	unsigned char cookie[64] = { 3 }; /* WireGuard cookie reply (type 3) */
+	const int ack = NLM_F_REQUEST | NLM_F_ACK, dump = NLM_F_REQUEST | NLM_F_DUMP;
+	struct nl_msg *m;
+	int bad = 0;
+
+#define PERM(name, cmd, flags, attrs)					\
+	do {								\
+		m = perm_msg(cmd, flags);				\
+		if (!m || (attrs) || perm_request(name, m))		\
+			bad = 1;					\
+	} while (0)
+	PERM("get-device", MESHWG_CMD_GET_DEVICE, dump,
+	     nla_put_string(m, MESHWG_DEVICE_A_IFNAME, ifname));
+	PERM("set-device", MESHWG_CMD_SET_DEVICE, ack,
+	     nla_put_string(m, MESHWG_DEVICE_A_IFNAME, ifname));
+	PERM("listen-port", MESHWG_CMD_SET_DEVICE, ack,
+	     nla_put_string(m, MESHWG_DEVICE_A_IFNAME, ifname) ||
+	     nla_put_u16(m, MESHWG_DEVICE_A_LISTEN_PORT, 0));
+	PERM("fwmark", MESHWG_CMD_SET_DEVICE, ack,
+	     nla_put_string(m, MESHWG_DEVICE_A_IFNAME, ifname) ||
+	     nla_put_u32(m, MESHWG_DEVICE_A_FWMARK, 0));
+	PERM("send-datagram", MESHWG_CMD_SEND_DATAGRAM, ack,
+	     nla_put_string(m, MESHWG_AGENT_A_IFNAME, ifname) ||
+	     nla_put(m, MESHWG_AGENT_A_ADDR, sizeof(to), &to) ||
+	     nla_put(m, MESHWG_AGENT_A_PAYLOAD, 4, "mwnl"));
+	PERM("inject-datagram", MESHWG_CMD_INJECT_DATAGRAM, ack,
+	     nla_put_string(m, MESHWG_AGENT_A_IFNAME, ifname) ||
+	     nla_put_u32(m, MESHWG_AGENT_A_RELAY_ID, 1) ||
+	     nla_put(m, MESHWG_AGENT_A_PAYLOAD, sizeof(cookie), cookie));
+	PERM("get-filter", MESHWG_CMD_GET_FILTER, dump,
+	     nla_put_string(m, MESHWG_FILTER_A_IFNAME, ifname));
+	PERM("set-filter", MESHWG_CMD_SET_FILTER, ack,
+	     nla_put_string(m, MESHWG_FILTER_A_IFNAME, ifname) ||
+	     nla_put_u64(m, MESHWG_FILTER_A_VERSION, 1));
+	PERM("clear-filter", MESHWG_CMD_CLEAR_FILTER, ack,
+	     nla_put_string(m, MESHWG_FILTER_A_IFNAME, ifname));
+#undef PERM
+	if (perm_group("group-agent", MESHWG_MCGRP_AGENT) ||
+	    perm_group("group-events", MESHWG_MCGRP_EVENTS))
+		bad = 1;
+	return bad ? 2 : 0;
+}
+
 int main(int argc, char *argv[])
 {
 	int ret;
@@ -291,6 +439,10 @@ int main(int argc, char *argv[])
 		if (open_family())
 			return 2;
 		ret = bad(argv[2], argv[3]);
+	} else if (argc == 3 && !strcmp(argv[1], "perm")) {
+		if (open_family())
+			return 2;
+		ret = perm(argv[2]);
 	} else {
 		usage();
 		return 2;

@@ -26,6 +26,9 @@
 #             identically; malformed requests refused with no change
 #   teardown  deleting interfaces under traffic, deleting namespaces with
 #             live interfaces, rmmod under traffic
+#   txpath    packets staged for a handshake or an endpoint do not hold
+#             their sender's socket memory; fq on the outer interface sees
+#             the inner flows (hash taken before encryption)
 #
 # DATAPATH_ONLY="interop mtu" runs a subset (for debugging, with --cmd or
 # by exporting it before run.sh). IMPL=wireguard turns every meshwg side into
@@ -623,7 +626,7 @@ netlink() {
 	if ! uses_meshwg; then skip "netlink: bad input" "mwnl speaks the meshwg family"; return; fi
 	mcheck "netlink: bad-input setup" pair_setup meshwg wireguard 4 || { pair_teardown; return; }
 	local k
-	for k in key-length family cidr ifindex oversized-datagram bad-flags; do
+	for k in key-length family cidr ifindex oversized-datagram bad-flags reserved; do
 		mcheck "netlink: bad input ($k) refused, nothing changed" bad_input "$k"
 	done
 	mcheck "netlink: device still works after bad input" ping_from 1 v4
@@ -656,6 +659,60 @@ teardown() {
 	mcheck "teardown: module loads again" modprobe meshwg
 }
 
+# ----------------------------------------------------------------- txpath
+# udp_burst NS DST PORTS: one unconnected UDP socket sends a 1000-byte
+# datagram to DST at each of PORTS, waits 1 s, and prints its tx_queue (the
+# socket's send memory still in use) from /proc/net/udp.
+udp_burst() {
+	ip netns exec "$1" python3 - "$2" "$3" <<-'PY'
+	import socket, sys, time
+	dst, ports = sys.argv[1], [int(p) for p in sys.argv[2].split()]
+	s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	for p in ports:
+	    s.sendto(b"x" * 1000, (dst, p))
+	time.sleep(1)
+	port = "%04X" % s.getsockname()[1]
+	for line in open("/proc/net/udp").readlines()[1:]:
+	    f = line.split()
+	    if f[1].endswith(":" + port):
+	        print(int(f[4].split(":")[0], 16))
+	PY
+}
+
+_no_wmem() {   # DST: 20 datagrams into the tunnel leave nothing charged
+	local q
+	q=$(udp_burst "$NS1" "$1" "$(seq -s' ' 9000 9019)") || return 1
+	echo "tx_queue $q"
+	[ "$q" = 0 ]
+}
+
+# A maxrate keeps fq off its fast path for idle queues (6.7 and later), where
+# packets bypass the flow table.
+_fq_flows() {   # fq on NS1's eth0 sees >= 8 flows for 16 inner flows
+	local n
+	n1 tc qdisc replace dev eth0 root fq maxrate 10gbit || return 1
+	udp_burst "$NS1" 10.0.0.2 "$(seq -s' ' 2000 2015)" >/dev/null || return 1
+	n=$(n1 tc -s qdisc show dev eth0 | sed -n 's/^ *flows \([0-9]*\).*/\1/p')
+	echo "fq flows: $n"
+	n1 tc qdisc del dev eth0 root
+	[ "${n:-0}" -ge 8 ]
+}
+
+txpath() {
+	if ! uses_meshwg; then skip "txpath" "meshwg's transmit path"; return; fi
+	mcheck "txpath: setup" pair_setup meshwg meshwg 4 || { pair_teardown; return; }
+	mcheck "txpath: session" ping_from 1 v4
+	mcheck "txpath: fq sees the inner flows" _fq_flows
+	# No session (the other side is down), then no endpoint at all.
+	ip -n "$NS2" link set wgb down
+	wgc "$NS1" meshwg set wga peer "$P2" remove
+	wgc "$NS1" meshwg set wga peer "$P2" allowed-ips 10.0.0.2/32 endpoint "$EP2"
+	mcheck "txpath: waiting for a handshake holds no socket memory" _no_wmem 10.0.0.2
+	wgc "$NS1" meshwg set wga peer "$(pubkey "$(genkey)")" allowed-ips 10.0.0.3/32
+	mcheck "txpath: waiting for an endpoint holds no socket memory" _no_wmem 10.0.0.3
+	pair_teardown
+}
+
 if uses_meshwg; then
 	mcheck "load meshwg.ko" modprobe meshwg
 else
@@ -674,5 +731,6 @@ want cookie && cookie
 want agent && agent
 want netlink && netlink
 want rekey && rekey
+want txpath && txpath
 want teardown && teardown
 suite_end
