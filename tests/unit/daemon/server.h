@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <curl/curl.h>
 
-#include "loop.h"
+#include "drive.h"
 
 #ifndef MESHWG_CONTROL
 #define MESHWG_CONTROL "../../../control/meshwg-control"
@@ -28,19 +28,8 @@
 
 static char tmp[256], cfg[300], url[64], authkey[200];
 static pid_t server = -1;
-static struct loop L;
-static struct loop_timer guard;
 
 /* ---- the server ---- */
-
-static bool guard_fired;
-
-static void on_guard(void *arg)
-{
-	(void)arg;
-	guard_fired = true;
-	loop_quit(&L);
-}
 
 static int free_port(void)
 {

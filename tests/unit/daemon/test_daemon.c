@@ -28,46 +28,6 @@
 static struct daemon *D;
 static struct daemon_config dcfg;
 static char state_dir[300];
-static struct loop_timer tick;
-
-static void on_tick(void *arg)
-{
-	(void)arg;
-	loop_quit(&L);
-}
-
-static void quit_loop(void)
-{
-	loop_quit(&L);
-}
-
-/* Runs the loop until pred() holds (checked at least every 50 ms). */
-static void wait_for(bool (*pred)(void))
-{
-	loop_timer_arm(&guard, 60000);
-	guard_fired = false;
-	while (!pred() && !guard_fired) {
-		loop_timer_arm(&tick, 50);
-		L.stop = false;
-		loop_run(&L);
-	}
-	loop_timer_disarm(&guard);
-	assert_false(guard_fired);
-}
-
-static struct api_req *cur;
-static bool cur_done(void)
-{
-	return cur->done;
-}
-
-static void request(struct api_req *r, const char *json)
-{
-	fake_api_request(r, json);
-	cur = r;
-	wait_for(cur_done);
-	assert_non_null(r->final);
-}
 
 static cJSON *status(void)
 {

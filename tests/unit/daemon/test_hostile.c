@@ -20,64 +20,15 @@
 #include <cmocka.h>
 
 #include "daemon_int.h"
-#include "fakes.h"
+#define DRIVE_GUARD_MS 30000
+#include "drive.h"
 #include "hostile.h"
 #include "log.h"
-#include "loop.h"
 #include "state.h"
 
-static struct loop L;
-static struct loop_timer guard, tick;
-static bool guard_fired;
 static struct daemon *D;
 static struct daemon_config dcfg;
 static char tmp[64], state_dir[128], url[64];
-
-static void on_guard(void *arg)
-{
-	(void)arg;
-	guard_fired = true;
-	loop_quit(&L);
-}
-
-static void on_tick(void *arg)
-{
-	(void)arg;
-	loop_quit(&L);
-}
-
-static void quit_loop(void)
-{
-	loop_quit(&L);
-}
-
-/* Runs the loop until pred() holds (checked at least every 50 ms). */
-static void wait_for(bool (*pred)(void))
-{
-	loop_timer_arm(&guard, 30000);
-	guard_fired = false;
-	while (!pred() && !guard_fired) {
-		loop_timer_arm(&tick, 50);
-		L.stop = false;
-		loop_run(&L);
-	}
-	loop_timer_disarm(&guard);
-	assert_false(guard_fired);
-}
-
-static struct api_req *cur;
-static bool cur_done(void)
-{
-	return cur->done;
-}
-
-static void request(struct api_req *r, const char *json)
-{
-	fake_api_request(r, json);
-	cur = r;
-	wait_for(cur_done);
-	assert_non_null(r->final);
-}
 
 static cJSON *status(void)
 {
