@@ -400,33 +400,19 @@ static int parse_filter(const cJSON *netmap, char **json, struct fl_ruleset *rs,
 	return ret;
 }
 
-struct prefixes {
-	struct kprefix *v;
-	size_t n, cap;
-};
-
-static int prefixes_add(struct prefixes *p, const struct kprefix *x)
+/* Adds x to p unless it is there already. */
+static int prefixes_add(struct kprefix_list *p, const struct kprefix *x)
 {
 	size_t i;
 
 	for (i = 0; i < p->n; i++)
 		if (!kprefix_cmp(&p->v[i], x))
 			return 0;
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 8;
-		struct kprefix *v = realloc(p->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		p->v = v;
-		p->cap = cap;
-	}
-	p->v[p->n++] = *x;
-	return 0;
+	return kprefix_list_add(p, x);
 }
 
 /* self.addresses, as given (host bits kept). */
-static int parse_addresses(const cJSON *netmap, struct prefixes *out, char *err, size_t errlen)
+static int parse_addresses(const cJSON *netmap, struct kprefix_list *out, char *err, size_t errlen)
 {
 	const cJSON *self = cJSON_GetObjectItemCaseSensitive(netmap, "self");
 	const cJSON *addrs = cJSON_GetObjectItemCaseSensitive(self, "addresses"), *a;
@@ -457,7 +443,7 @@ static int parse_addresses(const cJSON *netmap, struct prefixes *out, char *err,
 }
 
 /* The tailnet prefixes, and with accept_routes every peer's approved subnet routes. */
-static int parse_routes(const struct kern *k, const cJSON *netmap, struct prefixes *out,
+static int parse_routes(const struct kern *k, const cJSON *netmap, struct kprefix_list *out,
 			char *err, size_t errlen)
 {
 	const char *tailnet[2] = { k->cfg.tailnet_v4, k->cfg.tailnet_v6 };
@@ -556,7 +542,7 @@ struct plan {
 	char *fjson;
 	struct fl_ruleset rs;
 	bool sync_addrs, sync_routes;
-	struct prefixes addrs, routes;
+	struct kprefix_list addrs, routes;
 };
 
 static void plan_free(struct plan *p)

@@ -12,26 +12,6 @@
 
 #define MAX_PROBLEMS 64
 
-struct keep_off {
-	struct kprefix *v;
-	size_t n, cap;
-};
-
-static int keep_off_add(struct keep_off *k, const struct kprefix *p)
-{
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? k->cap * 2 : 32;
-		struct kprefix *v = realloc(k->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		k->v = v;
-		k->cap = cap;
-	}
-	k->v[k->n++] = *p;
-	return 0;
-}
-
 static int prefix_sort_cmp(const void *a, const void *b)
 {
 	return kprefix_cmp(a, b);
@@ -69,19 +49,19 @@ int nmc_endpoint_host(struct kprefix *p, const char *text)
 }
 
 /* Adds the host of every string of arr (endpoints, relay addresses). */
-static int add_hosts(struct keep_off *k, const cJSON *arr)
+static int add_hosts(struct kprefix_list *k, const cJSON *arr)
 {
 	const cJSON *e;
 	struct kprefix p;
 
 	cJSON_ArrayForEach(e, arr)
 		if (cJSON_IsString(e) && !nmc_endpoint_host(&p, e->valuestring) &&
-		    keep_off_add(k, &p))
+		    kprefix_list_add(k, &p))
 			return -ENOMEM;
 	return 0;
 }
 
-static int add_peers(struct keep_off *k, const cJSON *peers)
+static int add_peers(struct kprefix_list *k, const cJSON *peers)
 {
 	const cJSON *p;
 
@@ -92,7 +72,7 @@ static int add_peers(struct keep_off *k, const cJSON *peers)
 }
 
 /* The relay servers' addresses of a derp_map. */
-static int add_relays(struct keep_off *k, const cJSON *derp_map)
+static int add_relays(struct kprefix_list *k, const cJSON *derp_map)
 {
 	static const char *const fields[] = { "ipv4", "ipv6", "host" };
 	const cJSON *regions = cJSON_GetObjectItemCaseSensitive(derp_map, "regions"), *reg, *node;
@@ -105,7 +85,7 @@ static int add_relays(struct keep_off *k, const cJSON *derp_map)
 					cJSON_GetObjectItemCaseSensitive(node, fields[i]));
 
 				/* "host" counts when it is an address literal. */
-				if (s && !nmc_endpoint_host(&p, s) && keep_off_add(k, &p))
+				if (s && !nmc_endpoint_host(&p, s) && kprefix_list_add(k, &p))
 					return -ENOMEM;
 			}
 		}
@@ -113,13 +93,13 @@ static int add_relays(struct keep_off *k, const cJSON *derp_map)
 	return 0;
 }
 
-static int collect_keep_off(struct keep_off *k, const cJSON *msg, const cJSON *before,
+static int collect_keep_off(struct kprefix_list *k, const cJSON *msg, const cJSON *before,
 			    const struct nmc_rules *r)
 {
 	static const char *const lists[] = { "peers", "peers_added", "peers_changed" };
 
 	for (size_t i = 0; i < r->n_keep_off; i++)
-		if (keep_off_add(k, &r->keep_off[i]))
+		if (kprefix_list_add(k, &r->keep_off[i]))
 			return -ENOMEM;
 	for (size_t i = 0; i < 3; i++)
 		if (add_peers(k, cJSON_GetObjectItemCaseSensitive(msg, lists[i])))
@@ -135,7 +115,7 @@ static int collect_keep_off(struct keep_off *k, const cJSON *msg, const cJSON *b
 
 struct ctx {
 	const struct nmc_rules *r;
-	struct keep_off ko;
+	struct kprefix_list ko;
 	cJSON *problems;
 	size_t count;
 	bool drop_routes;	/* out of memory: no route can be checked */
@@ -186,7 +166,7 @@ static bool special(const struct kprefix *p)
  * run of the sorted array: the first at or after p's network address is
  * covered if any is. O(log n), so that 40,000 peers with routes and
  * endpoints cost no more than sorting them. */
-static bool covers_keep_off(const struct keep_off *k, const struct kprefix *p)
+static bool covers_keep_off(const struct kprefix_list *k, const struct kprefix *p)
 {
 	struct kprefix key = *p;
 	size_t lo = 0, hi = k->n;

@@ -107,3 +107,18 @@ void kprefix_host(struct kprefix *p, int family, const uint8_t *addr)
 	p->cidr = family == AF_INET ? 32 : 128;
 	memcpy(p->addr, addr, family == AF_INET ? 4 : 16);
 }
+
+int kprefix_list_add(struct kprefix_list *l, const struct kprefix *p)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct kprefix *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *p;
+	return 0;
+}

@@ -17,6 +17,15 @@ struct kprefix {
 
 /* "100.64.0.1/32", "fd7a:115c:a1e0::1/128" (a bare address is a host prefix).
  * Host bits are cleared. 0 or -EINVAL. */
+/* A growable array of prefixes; free(v) when done. */
+struct kprefix_list {
+	struct kprefix *v;
+	size_t n, cap;
+};
+
+/* Appends *p (a copy); 0 or -ENOMEM. */
+int kprefix_list_add(struct kprefix_list *l, const struct kprefix *p);
+
 int kprefix_parse(struct kprefix *p, const char *text);
 /* The same for an interface address: host bits are kept ("100.64.0.1/10"). */
 int kaddr_parse(struct kprefix *p, const char *text);
