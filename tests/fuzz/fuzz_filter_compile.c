@@ -10,6 +10,7 @@
  */
 #include "shim.h"
 #include "filter.h"
+#include "tests/unit/filter/reference.h"
 
 #include <stdio.h>
 
@@ -51,28 +52,6 @@ static void addr(struct in *in, u8 family, u8 out[16])
 		out[0] = 0xfd;
 }
 
-static bool in_prefix(const struct mwg_filter_prefix *p, u8 family,
-		      const u8 *a)
-{
-	int i;
-
-	if (p->family != family)
-		return false;
-	for (i = 0; i < p->cidr; ++i) {
-		int bit = 7 - i % 8;
-
-		if (((p->addr[i / 8] >> bit) & 1) != ((a[i / 8] >> bit) & 1))
-			return false;
-	}
-	return true;
-}
-
-static bool has_ports(u8 proto)
-{
-	return proto == 6 || proto == 17 || proto == 132 || proto == 33 ||
-	       proto == 136;
-}
-
 static bool valid_prefix(const struct mwg_filter_prefix *p)
 {
 	int i, bits = p->family == AF_INET ? 32 : 128;
@@ -107,15 +86,15 @@ static u32 scan(const struct mwg_filter *f, const struct mwg_filter_pkt *p)
 		if (!pm)
 			continue;
 		for (j = 0; j < r->n_src; ++j)
-			sm |= in_prefix(&f->src[r->src_off + j], p->t.family, p->t.src);
+			sm |= ref_prefix(&f->src[r->src_off + j], p->t.family, p->t.src);
 		if (!sm)
 			continue;
 		for (k = 0; k < r->n_dst; ++k) {
 			const struct mwg_filter_dst *d = &f->dst[r->dst_off + k];
 
-			if (!in_prefix(&d->prefix, p->t.family, p->t.dst))
+			if (!ref_prefix(&d->prefix, p->t.family, p->t.dst))
 				continue;
-			if (!has_ports(p->t.proto))
+			if (!ref_ports(p->t.proto))
 				return i;
 			if (p->flags & MWG_PKT_LATER_FRAG) {
 				if (d->first_port == 0 && d->last_port == 65535)
@@ -223,7 +202,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		p.t.dport = take16(&in) % 1024;
 		if (c & 0x10)
 			p.t.dport = c & 0x20 ? 65535 : 0;
-		if (has_ports(p.t.proto))
+		if (ref_ports(p.t.proto))
 			p.flags = c & 0x40 ? MWG_PKT_LATER_FRAG : MWG_PKT_PORTS;
 		got = mwg_filter_lookup(f, &p);
 		want = scan(f, &p);

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "filter.h"
+#include "reference.h"
 
 #define SEC 1000000000ULL
 
@@ -98,29 +99,7 @@ static struct mwg_filter *build(const struct trule *r, int n, int *ret,
 	return f;
 }
 
-/* The reference: a plain first-match scan, written from the docs. */
-
-static bool ref_prefix(const struct mwg_filter_prefix *p, u8 family,
-		       const u8 *a)
-{
-	int i;
-
-	if (p->family != family)
-		return false;
-	for (i = 0; i < p->cidr; ++i) {
-		int bit = 7 - i % 8;
-
-		if (((p->addr[i / 8] >> bit) & 1) != ((a[i / 8] >> bit) & 1))
-			return false;
-	}
-	return true;
-}
-
-static bool ref_ports(u8 proto)
-{
-	return proto == 6 || proto == 17 || proto == 132 || proto == 33 ||
-	       proto == 136;
-}
+/* The reference: a plain first-match scan, written from the docs (reference.h). */
 
 static u32 ref_lookup(const struct trule *r, int n,
 		      const struct mwg_filter_pkt *p)
