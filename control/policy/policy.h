@@ -105,6 +105,8 @@ void policy_free(struct policy *p);
  * when all pass, -1 with *err pointing at the first failing assertion. */
 int policy_check(const struct policy *p, const struct policy_node *nodes,
 		 size_t n_nodes, struct policy_error *err);
+/* The number of entries in the policy's "tests" section. */
+size_t policy_test_count(const struct policy *p);
 
 /* Optional stricter check for the server: every user referenced by the
  * policy (in groups, tagOwners, acls, autoApprovers, tests) must be one of
