@@ -6,7 +6,10 @@
  *      accepted: it summarizes (mwg_config_to_json);
  *   1: meshwgd's prefs.json (agent/state.c prefs_from_json, what `meshwg
  *      up` stored); refused: a message and the prefs untouched; accepted:
- *      prefs_to_json reads back to the same prefs.
+ *      prefs_to_json reads back to the same prefs;
+ *   2: meshwgd's configuration file (agent/conf.c conf_apply); refused: a
+ *      message naming the file; accepted: every string NUL-terminated in
+ *      its field, every duration at most MWG_DURATION_MAX.
  * Always: no memory error, no undefined behaviour, no leak.
  */
 #include <stdint.h>
@@ -14,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf.h"
 #include "config.h"
 #include "state.h"
 
@@ -96,6 +100,30 @@ static void prefs(const char *text)
 	prefs_free(&q);
 }
 
+static void agent_conf(const char *text)
+{
+	struct meshwgd_opts o;
+	char err[600] = "";
+	const struct daemon_config *dc = &o.dc;
+
+	memset(&o, 0, sizeof(o));
+	if (conf_apply(&o, text, "fuzz.json", err, sizeof(err))) {
+		if (strncmp(err, "fuzz.json: ", 11))
+			abort();
+		return;
+	}
+	if (strnlen(dc->state_dir, sizeof(dc->state_dir)) == sizeof(dc->state_dir) ||
+	    strnlen(dc->socket_path, sizeof(dc->socket_path)) == sizeof(dc->socket_path) ||
+	    strnlen(o.socket_group, sizeof(o.socket_group)) == sizeof(o.socket_group) ||
+	    strnlen(dc->kern.ifname, sizeof(dc->kern.ifname)) == sizeof(dc->kern.ifname))
+		abort();
+	if (dc->backoff_max_ms > (uint64_t)MWG_DURATION_MAX * 1000 ||
+	    dc->stream_idle_ms > (uint64_t)MWG_DURATION_MAX * 1000 ||
+	    dc->endpoint_interval_ms > (uint64_t)MWG_DURATION_MAX * 1000 ||
+	    dc->rotate_before_s > (uint64_t)MWG_DURATION_MAX)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text;
@@ -107,10 +135,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	memcpy(text, data + 1, size - 1);
 	text[size - 1] = '\0';
-	if (data[0] % 2)
-		prefs(text);
-	else
+	switch (data[0] % 3) {
+	case 0:
 		control_config(text);
+		break;
+	case 1:
+		prefs(text);
+		break;
+	default:
+		agent_conf(text);
+		break;
+	}
 	free(text);
 	return 0;
 }
