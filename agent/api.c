@@ -224,29 +224,43 @@ static void req_unlink(struct api_req *r)
 		r->next->prev = r->prev;
 }
 
+cJSON *api_parse_request(const char *line, size_t len, const char **why)
+{
+	cJSON *req = cJSON_ParseWithLength(line, len);
+	const cJSON *cmd;
+
+	if (!cJSON_IsObject(req)) {
+		cJSON_Delete(req);
+		*why = "request is not a JSON object";
+		return NULL;
+	}
+	cmd = cJSON_GetObjectItemCaseSensitive(req, "cmd");
+	if (!cJSON_IsString(cmd) || !cmd->valuestring[0]) {
+		cJSON_Delete(req);
+		*why = "request has no \"cmd\" string";
+		return NULL;
+	}
+	return req;
+}
+
 /* The request line is complete (len bytes, without "\n"). */
 static void conn_request(struct conn *c, size_t len)
 {
 	struct api *a = c->api;
 	const cJSON *cmd;
+	const char *why;
 	struct api_req *r;
 	cJSON *req;
 
-	req = cJSON_ParseWithLength(c->in, len);
+	req = api_parse_request(c->in, len, &why);
 	free(c->in);
 	c->in = NULL;
 	c->in_len = c->in_cap = 0;
-	if (!req || !cJSON_IsObject(req)) {
-		cJSON_Delete(req);
-		conn_error(c, "request is not a JSON object");
+	if (!req) {
+		conn_error(c, why);
 		return;
 	}
 	cmd = cJSON_GetObjectItemCaseSensitive(req, "cmd");
-	if (!cJSON_IsString(cmd) || !cmd->valuestring[0]) {
-		cJSON_Delete(req);
-		conn_error(c, "request has no \"cmd\" string");
-		return;
-	}
 	r = calloc(1, sizeof(*r));
 	if (!r) {
 		cJSON_Delete(req);

@@ -42,6 +42,10 @@ int api_set_gid(struct api *a, gid_t gid, char *err, size_t errlen);
  * down"} to pending requests. Those requests are freed with it: api_reply
  * must not be called on them afterwards. */
 void api_close(struct api *a);
+/* One request line (len bytes, without "\n", not NUL-terminated): the JSON
+ * object with a non-empty "cmd" string (caller owns), or NULL with *why the
+ * error to reply. The one parser of what a local client sends. */
+cJSON *api_parse_request(const char *line, size_t len, const char **why);
 /* A progress line (the request stays open); obj is NOT consumed. */
 void api_progress(struct api_req *r, const cJSON *obj);
 /* The final reply; consumes obj; the connection closes. Must be called

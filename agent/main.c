@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "../control/util.h"
+#include "conf.h"
 #include "daemon.h"
 #include "log.h"
 #include "loop.h"
@@ -44,7 +45,8 @@ static const char usage_text[] =
 	"  --help                 this text\n"
 	"\n"
 	"Configuration file: one JSON object; every member optional, unknown members\n"
-	"are errors. Durations are seconds or strings like \"30s\", \"15m\", \"7d\".\n"
+	"are errors. Durations are seconds or strings like \"30s\", \"15m\", \"7d\"\n"
+	"(at most 100 years).\n"
 	"  state_dir, socket, socket_group, interface (strings), port, fwmark (numbers),\n"
 	"  keep_interface (bool), log_level (string),\n"
 	"  backoff_max (duration, 30s)        cap of the map-stream reconnect backoff\n"
@@ -68,50 +70,13 @@ struct cli {
 	bool keep_interface;
 };
 
-struct opts {
-	struct daemon_config dc;
-	char socket_group[64];
-	int log_level;
-};
-
-static int duration_ms(const cJSON *it, uint64_t *out, const char *name, char *err, size_t errlen)
-{
-	int64_t s = -1;
-
-	if (cJSON_IsNumber(it) && it->valuedouble >= 0) {
-		*out = (uint64_t)(it->valuedouble * 1000.0);
-		return 0;
-	}
-	if (cJSON_IsString(it))
-		s = mwg_duration_parse(it->valuestring);
-	if (s < 0) {
-		snprintf(err, errlen, "\"%s\": want seconds or a duration like \"30s\"", name);
-		return -1;
-	}
-	*out = (uint64_t)s * 1000;
-	return 0;
-}
-
-static int set_str(char *dst, size_t dstlen, const cJSON *it, const char *name, char *err,
-		   size_t errlen)
-{
-	if (!cJSON_IsString(it) || !it->valuestring[0] || strlen(it->valuestring) >= dstlen) {
-		snprintf(err, errlen, "\"%s\": want a non-empty string shorter than %zu bytes", name,
-			 dstlen);
-		return -1;
-	}
-	snprintf(dst, dstlen, "%s", it->valuestring);
-	return 0;
-}
-
-static int parse_config(struct opts *o, const char *path, bool must_exist, char *err,
+/* The file: absent is fine unless named on the command line. */
+static int parse_config(struct meshwgd_opts *o, const char *path, bool must_exist, char *err,
 			size_t errlen)
 {
 	struct mwg_err e = { 0 };
-	char *text, why[300] = "";
-	const cJSON *it;
-	cJSON *j;
-	uint64_t ms;
+	char *text;
+	int r;
 
 	if (access(path, F_OK) && errno == ENOENT && !must_exist)
 		return 0;
@@ -120,83 +85,13 @@ static int parse_config(struct opts *o, const char *path, bool must_exist, char 
 		snprintf(err, errlen, "%s", e.msg);
 		return -1;
 	}
-	j = cJSON_Parse(text);
+	r = conf_apply(o, text, path, err, errlen);
 	free(text);
-	if (!cJSON_IsObject(j)) {
-		cJSON_Delete(j);
-		snprintf(err, errlen, "%s: not a JSON object", path);
-		return -1;
-	}
-	cJSON_ArrayForEach(it, j) {
-		const char *k = it->string;
-		struct daemon_config *dc = &o->dc;
-		int r = 0;
-
-		if (!strcmp(k, "state_dir"))
-			r = set_str(dc->state_dir, sizeof(dc->state_dir), it, k, why, sizeof(why));
-		else if (!strcmp(k, "socket"))
-			r = set_str(dc->socket_path, sizeof(dc->socket_path), it, k, why, sizeof(why));
-		else if (!strcmp(k, "socket_group"))
-			r = set_str(o->socket_group, sizeof(o->socket_group), it, k, why, sizeof(why));
-		else if (!strcmp(k, "interface"))
-			r = set_str(dc->kern.ifname, sizeof(dc->kern.ifname), it, k, why, sizeof(why));
-		else if (!strcmp(k, "tailnet_v4"))
-			r = set_str(dc->kern.tailnet_v4, sizeof(dc->kern.tailnet_v4), it, k, why, sizeof(why));
-		else if (!strcmp(k, "tailnet_v6"))
-			r = set_str(dc->kern.tailnet_v6, sizeof(dc->kern.tailnet_v6), it, k, why, sizeof(why));
-		else if (!strcmp(k, "port")) {
-			if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble > 65535 ||
-			    it->valuedouble != (int)it->valuedouble)
-				r = snprintf(why, sizeof(why), "\"port\": want 0..65535");
-			else
-				dc->kern.listen_port = (uint16_t)it->valueint;
-		} else if (!strcmp(k, "fwmark")) {
-			if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble > 4294967295.0)
-				r = snprintf(why, sizeof(why), "\"fwmark\": want a 32-bit number");
-			else
-				dc->kern.fwmark = (uint32_t)it->valuedouble;
-		} else if (!strcmp(k, "keep_interface")) {
-			if (!cJSON_IsBool(it))
-				r = snprintf(why, sizeof(why), "\"keep_interface\": want true or false");
-			else
-				dc->keep_interface = cJSON_IsTrue(it);
-		} else if (!strcmp(k, "log_level")) {
-			o->log_level = log_level_parse(cJSON_GetStringValue(it));
-			if (o->log_level < 0)
-				r = snprintf(why, sizeof(why), "\"log_level\": want debug, info, warn or error");
-		} else if (!strcmp(k, "backoff_max")) {
-			r = duration_ms(it, &ms, k, why, sizeof(why));
-			if (!r && ms < 100)
-				r = snprintf(why, sizeof(why), "\"backoff_max\": at least 0.1 s");
-			dc->backoff_max_ms = ms;
-		} else if (!strcmp(k, "rotate_before")) {
-			r = duration_ms(it, &ms, k, why, sizeof(why));
-			dc->rotate_before_s = ms / 1000;
-		} else if (!strcmp(k, "stream_timeout")) {
-			r = duration_ms(it, &ms, k, why, sizeof(why));
-			if (!r && ms < 1000)
-				r = snprintf(why, sizeof(why), "\"stream_timeout\": at least 1 s");
-			dc->stream_idle_ms = ms;
-		} else if (!strcmp(k, "endpoint_interval")) {
-			r = duration_ms(it, &ms, k, why, sizeof(why));
-			if (!r && ms < 1000)
-				r = snprintf(why, sizeof(why), "\"endpoint_interval\": at least 1 s");
-			dc->endpoint_interval_ms = ms;
-		} else {
-			r = snprintf(why, sizeof(why), "unknown member \"%s\"", k);
-		}
-		if (r) {
-			snprintf(err, errlen, "%s: %s", path, why);
-			cJSON_Delete(j);
-			return -1;
-		}
-	}
-	cJSON_Delete(j);
-	return 0;
+	return r;
 }
 
 /* Defaults, then the file, then the command line. */
-static int build_opts(struct opts *o, const struct cli *cli, char *err, size_t errlen)
+static int build_opts(struct meshwgd_opts *o, const struct cli *cli, char *err, size_t errlen)
 {
 	memset(o, 0, sizeof(*o));
 	daemon_config_defaults(&o->dc);
@@ -242,7 +137,7 @@ static void on_signal(int fd, uint32_t events, void *arg)
 {
 	struct sigctx *s = arg;
 	struct signalfd_siginfo si;
-	struct opts o;
+	struct meshwgd_opts o;
 	char err[600];
 
 	(void)events;
@@ -278,7 +173,7 @@ int main(int argc, char **argv)
 	struct cli cli = { .port = -1 };
 	struct sigctx sc = { .cli = &cli, .fd = -1 };
 	struct loop loop;
-	struct opts o;
+	struct meshwgd_opts o;
 	sigset_t mask;
 	char err[600], *end;
 	int c, ret = 1;

@@ -90,8 +90,9 @@ static int get_duration(const cJSON *v, int64_t *out, const char *what, struct m
 
 static int get_int(const cJSON *v, long lo, long hi, long *out, const char *what, struct mwg_err *e)
 {
-	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long)v->valuedouble ||
-	    v->valuedouble < lo || v->valuedouble > hi)
+	/* the range first: converting an out-of-range double is undefined */
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi) ||
+	    v->valuedouble != (double)(long)v->valuedouble)
 		return mwg_fail(e, 400, "%s: must be an integer in %ld..%ld", what, lo, hi);
 	*out = (long)v->valuedouble;
 	return 0;

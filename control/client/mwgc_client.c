@@ -263,6 +263,10 @@ cJSON *mwgc_open(struct mwgc *c, const char *text, struct mwgc_exchange *x, stru
 		mwg_fail(e, 502, "reply does not answer this request: replayed?");
 	else if (ts < x->last_ts || (ts == x->last_ts && ctr <= x->last_ctr))
 		mwg_fail(e, 502, "reply is not newer than the previous one: replayed or reordered?");
+	else if (seq && (!cJSON_IsNumber(seq) || !(seq->valuedouble >= 0) ||
+			 seq->valuedouble > 9007199254740992.0 ||
+			 seq->valuedouble != (double)(int64_t)seq->valuedouble))
+		mwg_fail(e, 502, "netmap seq is not an integer from 0 to 2^53");
 	else if (cJSON_IsNumber(seq) && seq->valuedouble < (double)c->last_seq)
 		mwg_fail(e, 502, "netmap seq %.0f is older than seq %lld already applied: replayed?",
 			 seq->valuedouble, (long long)c->last_seq);
@@ -516,6 +520,17 @@ static cJSON *find_peer(cJSON *peers, double id, int *idx)
 	return NULL;
 }
 
+/* Sets o[k] = v (v consumed, also on failure; NULL does nothing): a delta
+ * may carry a member the full netmap lacked. */
+static void put_member(cJSON *o, const char *k, cJSON *v)
+{
+	if (!v)
+		return;
+	if (cJSON_GetObjectItem(o, k) ? !cJSON_ReplaceItemInObject(o, k, v)
+				      : !cJSON_AddItemToObject(o, k, v))
+		cJSON_Delete(v);
+}
+
 int mwgc_netmap_apply(cJSON **netmap, const cJSON *msg)
 {
 	const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(msg, "type"));
@@ -535,11 +550,13 @@ int mwgc_netmap_apply(cJSON **netmap, const cJSON *msg)
 	}
 	if (strcmp(type, "delta") || !*netmap)
 		return 0;
+	if (!cJSON_IsArray(cJSON_GetObjectItem(*netmap, "peers")))
+		put_member(*netmap, "peers", cJSON_CreateArray());
 	peers = cJSON_GetObjectItem(*netmap, "peers");
 	if ((it = cJSON_GetObjectItem(msg, "self")))
-		cJSON_ReplaceItemInObject(*netmap, "self", cJSON_Duplicate(it, 1));
+		put_member(*netmap, "self", cJSON_Duplicate(it, 1));
 	if ((it = cJSON_GetObjectItem(msg, "packet_filter")))
-		cJSON_ReplaceItemInObject(*netmap, "packet_filter", cJSON_Duplicate(it, 1));
+		put_member(*netmap, "packet_filter", cJSON_Duplicate(it, 1));
 	cJSON_ArrayForEach(it, cJSON_GetObjectItem(msg, "peers_removed")) {
 		int idx;
 
@@ -553,13 +570,16 @@ int mwgc_netmap_apply(cJSON **netmap, const cJSON *msg)
 			int idx;
 			double id = cJSON_GetNumberValue(cJSON_GetObjectItem(it, "id"));
 
-			if (find_peer(peers, id, &idx))
-				cJSON_ReplaceItemInArray(peers, idx, cJSON_Duplicate(it, 1));
-			else
-				cJSON_AddItemToArray(peers, cJSON_Duplicate(it, 1));
+			cJSON *dup = cJSON_Duplicate(it, 1);
+
+			if (!dup)
+				continue;
+			if (find_peer(peers, id, &idx) ? !cJSON_ReplaceItemInArray(peers, idx, dup)
+						       : !cJSON_AddItemToArray(peers, dup))
+				cJSON_Delete(dup);
 		}
 	}
-	cJSON_ReplaceItemInObject(*netmap, "seq",
-				  cJSON_CreateNumber(cJSON_GetNumberValue(cJSON_GetObjectItem(msg, "seq"))));
+	put_member(*netmap, "seq",
+		   cJSON_CreateNumber(cJSON_GetNumberValue(cJSON_GetObjectItem(msg, "seq"))));
 	return 0;
 }
