@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
-/* Key and hex encodings (tools/encoding.c). */
+/* Key and hex encodings (lib/encoding.c). */
 
 #include <sodium.h>
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
- * Netlink errors and extended acks (tools/nlerr.c), on synthetic messages
- * and through tools/ipc.c's error path against the running kernel's own
+ * Netlink errors and extended acks (lib/nlerr.c), on synthetic messages
+ * and through lib/ipc.c's error path against the running kernel's own
  * generic netlink controller (no meshwg module needed).
  */
 
