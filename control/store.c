@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "store.h"
 #include "polglue.h"
+#include "../lib/hex.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -473,7 +474,7 @@ static void secret_hash(const char *key, char out[65])
 	uint8_t h[32];
 
 	crypto_generichash(h, sizeof(h), (const uint8_t *)key, strlen(key), NULL, 0);
-	mwg_hex_encode(out, h, sizeof(h));
+	hex_encode(out, h, sizeof(h));
 }
 
 static void secret_new(const char *kind, char *key, size_t keylen, char prefix[13])
@@ -482,7 +483,7 @@ static void secret_new(const char *kind, char *key, size_t keylen, char prefix[1
 	char hex[61];
 
 	randombytes_buf(rnd, sizeof(rnd));
-	mwg_hex_encode(hex, rnd, sizeof(rnd));
+	hex_encode(hex, rnd, sizeof(rnd));
 	memcpy(prefix, hex, 12);
 	prefix[12] = '\0';
 	snprintf(key, keylen, "%s-%.12s-%s", kind, hex, hex + 12);
