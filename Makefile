@@ -34,7 +34,8 @@ lib:
 tools: lib
 	$(MAKE) -C tools
 
-control:
+# meshwg-control links lib/libmeshwg.a (keys, hex, prefixes).
+control: lib
 	$(MAKE) -C control
 
 # meshwgd links lib/libmeshwg.a and control/client/libmwgc.a.
