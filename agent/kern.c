@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "encoding.h"
+#include "key.h"
 #include "filter.h"
 #include "filterfmt.h"
 #include "kern_int.h"

@@ -36,14 +36,9 @@
 static int rt_err_cb(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
 {
 	struct kern *k = arg;
-	const struct nlmsghdr *nlh = (const struct nlmsghdr *)((const char *)e - NLMSG_HDRLEN);
-	int ret;
 
 	(void)nla;
-	ret = nlerr_parse(nlh, k->rt_extack, sizeof(k->rt_extack));
-	k->rt_error = ret == -EBADMSG ? e->error : ret;
-	if (k->rt_error >= 0)
-		k->rt_error = -EIO;
+	k->rt_error = nlerr_from_cb(e, k->rt_extack, sizeof(k->rt_extack));
 	return NL_STOP;
 }
 

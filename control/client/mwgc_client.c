@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "mwgc_client.h"
+#include "../../lib/hex.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,8 +192,8 @@ char *mwgc_seal_request(struct mwgc *c, const cJSON *payload, struct mwgc_exchan
 		return NULL;
 	if (x) {
 		memset(x, 0, sizeof(*x));
-		mwg_hex_decode(cJSON_GetStringValue(cJSON_GetObjectItem(env, "nonce")), x->req,
-			       MWG_NONCE_LEN);
+		hex_decode(x->req, MWG_NONCE_LEN,
+			   cJSON_GetStringValue(cJSON_GetObjectItem(env, "nonce")));
 	}
 	cJSON_AddStringToObject(env, "machine_key", c->mkey);
 	out = cJSON_PrintUnformatted(env);
@@ -254,7 +255,7 @@ cJSON *mwgc_open(struct mwgc *c, const char *text, struct mwgc_exchange *x, stru
 	}
 	ts = mwg_nonce_ts(nonce);
 	ctr = mwg_nonce_counter(nonce);
-	mwg_hex_encode(want, x->req, MWG_NONCE_LEN);
+	hex_encode(want, x->req, MWG_NONCE_LEN);
 	seq = cJSON_GetObjectItemCaseSensitive(msg, "seq");
 	if (nonce[MWG_NONCE_DIR] != MWG_DIR_REPLY)
 		mwg_fail(e, 502, "sealed message is not a reply (direction label): reflected?");

@@ -16,7 +16,8 @@
 #include <string.h>
 #include <sodium.h>
 
-#include "encoding.h"
+#include "hex.h"
+#include "key.h"
 #include "kern.h"
 #include "loop.h"
 
