@@ -26,6 +26,7 @@ void daemon_config_defaults(struct daemon_config *c)
 	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/meshwg");
 	snprintf(c->socket_path, sizeof(c->socket_path), "/run/meshwg/meshwgd.sock");
 	c->socket_gid = (gid_t)-1;
+	c->operator_uid = (uid_t)-1;
 	snprintf(c->kern.ifname, sizeof(c->kern.ifname), "meshwg0");
 	c->kern.listen_port = 41641;
 	snprintf(c->kern.tailnet_v4, sizeof(c->kern.tailnet_v4), "100.64.0.0/10");
@@ -255,13 +256,9 @@ fail:
 
 static void reconfigure_gid(struct daemon *d, gid_t gid)
 {
-	char err[256];
-
-	if (gid == d->cfg.socket_gid)
-		return;
 	d->cfg.socket_gid = gid;
-	if (d->api && api_set_gid(d->api, gid, err, sizeof(err)))
-		log_warn("%s", err);
+	if (d->api)
+		api_set_gid(d->api, gid);
 }
 
 static void reconfigure_fwmark(struct daemon *d, uint32_t fwmark)
@@ -293,6 +290,7 @@ void daemon_reconfigure(struct daemon *d, const struct daemon_config *cfg)
 	if (d->ctl)
 		ctl_set_stream_idle_ms(d->ctl, cfg->stream_idle_ms);
 	reconfigure_gid(d, cfg->socket_gid);
+	d->cfg.operator_uid = cfg->operator_uid;
 	reconfigure_fwmark(d, cfg->kern.fwmark);
 	log_info("configuration reloaded");
 	daemon_check_rotation(d);

@@ -172,13 +172,17 @@ int api_open(struct api **a, struct loop *l, const char *path, gid_t gid, api_ha
 	return 0;
 }
 
-int api_set_gid(struct api *a, gid_t gid, char *err, size_t errlen)
+void api_set_gid(struct api *a, gid_t gid)
 {
 	(void)a;
 	(void)gid;
-	(void)err;
-	(void)errlen;
-	return 0;
+}
+
+struct api_cred fake_api_cred;
+
+const struct api_cred *api_req_cred(const struct api_req *r)
+{
+	return &r->cred;
 }
 
 void api_close(struct api *a)
@@ -208,6 +212,7 @@ void fake_api_request(struct api_req *r, const char *json)
 	cJSON *j = cJSON_Parse(json);
 
 	memset(r, 0, sizeof(*r));
+	r->cred = fake_api_cred;
 	the_api->h(r, j, the_api->arg);
 	cJSON_Delete(j);
 }

@@ -33,7 +33,11 @@ struct api_req {
 	cJSON *progress;	/* array of progress objects */
 	cJSON *final;		/* the final reply, once given */
 	bool done;
+	struct api_cred cred;	/* what api_req_cred returns */
 };
+
+/* The credentials of the next fake_api_request (zero: root). */
+extern struct api_cred fake_api_cred;
 
 /* Sends one request to the daemon; the reply arrives in r (maybe later). */
 void fake_api_request(struct api_req *r, const char *json);

@@ -365,6 +365,91 @@ static void test_restart_with_server_stopped(void **st)
 	wait_for(running);
 }
 
+/* Sends json as cred; the final reply's error, or "" when ok. */
+static void request_as(struct api_req *r, const char *json, uid_t uid, bool in_group)
+{
+	fake_api_cred = (struct api_cred){ .uid = uid, .gid = uid, .pid = 4321, .in_group = in_group };
+	request(r, json);
+	fake_api_cred = (struct api_cred){ 0 };
+}
+
+static void expect_denied(const char *json, uid_t uid)
+{
+	struct api_req r;
+
+	request_as(&r, json, uid, false);
+	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(r.final, "ok")));
+	assert_non_null(strstr(sget(r.final, "error"), "permission denied"));
+	assert_non_null(strstr(sget(r.final, "error"), "run it as root or use --operator"));
+	fake_api_req_free(&r);
+}
+
+static void expect_ok_as(const char *json, uid_t uid, bool in_group, const char *state)
+{
+	struct api_req r;
+
+	request_as(&r, json, uid, in_group);
+	assert_string_equal(sget(r.final, "error"), "");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(r.final, "ok")));
+	fake_api_req_free(&r);
+	expect_state(state);
+}
+
+/* Any user reads; changes need root, the socket group or the operator. */
+static void test_authorization(void **st)
+{
+	struct api_req r;
+	struct prefs p;
+	char err[300];
+	unsigned downs = fk.downs;
+
+	(void)st;
+	expect_ok_as("{\"cmd\":\"status\"}", 1000, false, "Running");
+	expect_denied("{\"cmd\":\"down\"}", 1000);
+	expect_denied("{\"cmd\":\"logout\"}", 1000);
+	expect_denied("{\"cmd\":\"rotate-key\"}", 1000);
+	expect_denied("{\"cmd\":\"up\"}", 1000);
+	expect_denied("{\"cmd\":\"fly\"}", 1000);
+	assert_int_equal(fk.downs, downs);	/* nothing happened */
+	expect_state("Running");
+
+	/* The socket group may change. */
+	expect_ok_as("{\"cmd\":\"down\"}", 1000, true, "Stopped");
+	expect_ok_as("{\"cmd\":\"up\"}", 1000, true, "Running");
+
+	/* Root names an operator (stored by uid); the operator may change,
+	 * but not name another one. */
+	expect_ok_as("{\"cmd\":\"up\",\"operator\":\"alice\",\"operator_uid\":1000}", 0, false,
+		     "Running");
+	prefs_init(&p);
+	assert_int_equal(state_load_prefs(state_dir, &p, err, sizeof(err)), 0);
+	assert_int_equal(p.operator_uid, 1000);
+	assert_string_equal(p.operator_user, "alice");
+	prefs_free(&p);
+	expect_ok_as("{\"cmd\":\"down\"}", 1000, false, "Stopped");
+	expect_ok_as("{\"cmd\":\"up\"}", 1000, false, "Running");
+	request_as(&r, "{\"cmd\":\"up\",\"operator\":\"mallory\",\"operator_uid\":1001}", 1000, false);
+	assert_non_null(strstr(sget(r.final, "error"), "only root may change the operator"));
+	fake_api_req_free(&r);
+	expect_denied("{\"cmd\":\"down\"}", 1001);
+	request_as(&r, "{\"cmd\":\"up\",\"operator\":\"bob\"}", 0, false);	/* no uid */
+	assert_non_null(strstr(sget(r.final, "error"), "operator_uid"));
+	fake_api_req_free(&r);
+
+	/* meshwgd --operator (the configuration, resolved at start): a uid too. */
+	dcfg.operator_uid = 1002;
+	daemon_reconfigure(D, &dcfg);
+	expect_ok_as("{\"cmd\":\"down\"}", 1002, false, "Stopped");
+	expect_ok_as("{\"cmd\":\"up\"}", 1002, false, "Running");
+	dcfg.operator_uid = (uid_t)-1;
+	daemon_reconfigure(D, &dcfg);
+	expect_denied("{\"cmd\":\"down\"}", 1002);
+
+	/* Root removes the operator. */
+	expect_ok_as("{\"cmd\":\"up\",\"operator\":\"\"}", 0, false, "Running");
+	expect_denied("{\"cmd\":\"down\"}", 1000);
+}
+
 static void test_down_up(void **st)
 {
 	struct api_req r;
@@ -536,6 +621,7 @@ int main(void)
 		cmocka_unit_test(test_rotate),
 		cmocka_unit_test(test_auto_rotation),
 		cmocka_unit_test(test_restart_with_server_stopped),
+		cmocka_unit_test(test_authorization),
 		cmocka_unit_test(test_down_up),
 		cmocka_unit_test(test_logout),
 		cmocka_unit_test(test_approval),
