@@ -627,7 +627,8 @@ static int apply_plan(struct kern *k, struct plan *p, struct kern_apply_stats *s
 	/* Routes last: a route to a peer that is not there yet would only blackhole. */
 	if (p->sync_routes) {
 		char route_err[600] = "";
-		int r = klink_sync_routes(k, p->routes.v, p->routes.n, route_err, sizeof(route_err));
+		int r = klink_sync_routes(k, p->routes.v, p->routes.n, &st->route_msgs, route_err,
+					  sizeof(route_err));
 
 		if (r && !link_ret) {
 			link_ret = r;

@@ -43,6 +43,7 @@ struct kern_apply_stats {
 	unsigned built;		/* desired peer entries made from the netmap / the delta */
 	bool filter_changed;
 	bool delta;		/* kern_apply_delta applied the delta on its own */
+	unsigned route_msgs;	/* routes the kernel listed for the route sync (0: no sync) */
 	uint64_t usec;
 };
 int kern_apply(struct kern *k, const cJSON *netmap, struct kern_apply_stats *st, char *err, size_t errlen);

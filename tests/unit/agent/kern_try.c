@@ -37,8 +37,10 @@ static void usage(FILE *f)
 		"  key             rotates the private key (kern_set_private_key)\n"
 		"  apply FILE      kern_apply of the netmap in FILE; prints its stats as\n"
 		"                  \"added=A removed=R changed=C unchanged=U messages=M\n"
-		"                  filter_changed=0|1 usec=T\"; on error prints \"error: ERRNO: MSG\"\n"
-		"                  and the run goes on (the exit status will be 1)\n"
+		"                  filter_changed=0|1 usec=T route_msgs=N\" (N: route messages\n"
+		"                  the route sync's dump received); on error prints\n"
+		"                  \"error: ERRNO: MSG\" and the run goes on (the exit status\n"
+		"                  will be 1)\n"
 		"  delta AFTER MSG kern_apply_delta of the DELTA message in MSG, AFTER being\n"
 		"                  the netmap with it applied; prints apply's line and\n"
 		"                  \" delta=0|1 built=B\" (0: it was applied in full)\n"
@@ -245,9 +247,9 @@ int main(int argc, char *argv[])
 			cJSON_Delete(nm);
 			if (ret)
 				printf("error: %d: %s\n", ret, err);
-			printf("added=%u removed=%u changed=%u unchanged=%u messages=%u filter_changed=%d usec=%" PRIu64 "\n",
+			printf("added=%u removed=%u changed=%u unchanged=%u messages=%u filter_changed=%d usec=%" PRIu64 " route_msgs=%u\n",
 			       st.added, st.removed, st.changed, st.unchanged, st.messages,
-			       st.filter_changed, st.usec);
+			       st.filter_changed, st.usec, st.route_msgs);
 		} else if (!strcmp(c, "delta") && i + 2 < argc) {
 			struct kern_apply_stats st;
 			cJSON *nm = read_json(argv[++i]), *msg = read_json(argv[++i]);

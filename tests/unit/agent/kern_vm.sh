@@ -19,6 +19,9 @@
 #   status     kern_status() JSON
 #   routes     accept_routes installs approved subnet routes, drops them after
 #   noclobber  an approved route the machine already has is left alone
+#   routedump  with 50,000 routes in another table and 2,000 in the main one on
+#              another device, a route sync receives only meshwgd's own routes
+#              (the kernel filters the dump by table, protocol and device)
 #   events     a handshake from a peer reaches the event callback
 #   big        10,000 peers in one batched apply; again: 0; 1-peer delta: 1
 #   down       kern_down deletes the link
@@ -201,6 +204,24 @@ t_noclobber() {
 	has "not routing 10.1.0.0/24 through mwk0" "$KD/nc.err"
 }
 
+t_routedump() {
+	python3 -c '
+for i in range(50000):
+    print("route add 10.%d.%d.0/24 dev kd1 table 100" % (i // 256, i % 256))
+for i in range(2000):
+    print("route add 172.%d.%d.0/24 dev kd1" % (16 + i // 256, i % 256))' >"$KD/routes.batch"
+	kn ip link add kd1 type dummy && kn ip link set kd1 up &&
+	kn ip -batch "$KD/routes.batch" || return 1
+	kn "$KT" -i mwk0 up apply "$KD/e.json" >"$KD/rd.out"
+	local rc=$? n
+	kn ip link del kd1
+	cat "$KD/rd.out"
+	# ours: 100.64.0.0/10 and fd7a:115c:a1e0::/48
+	n=$(sed -n 's/.* route_msgs=\([0-9]*\).*/\1/p' "$KD/rd.out")
+	echo "route messages received: ${n:-none} (52,000 routes on the machine)"
+	[ $rc = 0 ] && [ -n "$n" ] && [ "$n" -ge 2 ] && [ "$n" -le 10 ]
+}
+
 t_events() {
 	local ka kb pa pb
 	ka=$(wg genkey) kb=$(wg genkey)
@@ -257,6 +278,7 @@ check kern/lowkey t_lowkey
 check kern/status t_status
 check kern/routes t_routes
 check kern/noclobber t_noclobber
+check kern/routedump t_routedump
 check kern/events t_events
 check kern/big t_big
 echo "== 10,000-peer apply (one kern_try process: up, full, same, 1-peer delta):"
