@@ -36,6 +36,7 @@ void daemon_config_defaults(struct daemon_config *c)
 	c->stream_idle_ms = 70000;
 	c->endpoint_interval_ms = 10000;
 	c->save_delay_ms = 1000;
+	c->status_cache_ms = 1000;
 }
 
 /* ---- state ---- */
@@ -287,6 +288,7 @@ void daemon_reconfigure(struct daemon *d, const struct daemon_config *cfg)
 	d->cfg.stream_idle_ms = cfg->stream_idle_ms;
 	d->cfg.endpoint_interval_ms = cfg->endpoint_interval_ms;
 	d->cfg.save_delay_ms = cfg->save_delay_ms;
+	d->cfg.status_cache_ms = cfg->status_cache_ms;
 	if (d->ctl)
 		ctl_set_stream_idle_ms(d->ctl, cfg->stream_idle_ms);
 	reconfigure_gid(d, cfg->socket_gid);
@@ -335,6 +337,7 @@ void daemon_stop(struct daemon *d)
 	cJSON_Delete(d->netmap);
 	cJSON_Delete(d->refused);
 	cJSON_Delete(d->endpoints_sent);
+	cJSON_Delete(d->kview);
 	prefs_free(&d->prefs);
 	free(d->evs);
 	sodium_memzero(d->mkey, 32);

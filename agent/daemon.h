@@ -38,6 +38,7 @@ struct daemon_config {
 	uint64_t stream_idle_ms;	/* no data on the stream for this long: reconnect */
 	uint64_t endpoint_interval_ms;	/* endpoint re-check period */
 	uint64_t save_delay_ms;		/* netmap.json write debounce */
+	uint64_t status_cache_ms;	/* `status` reuses the kernel's view this long */
 };
 
 /* Defaults for every member. */

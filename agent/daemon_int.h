@@ -65,6 +65,11 @@ struct daemon {
 	bool pending_auth_key;	/* the running `up` carried an auth key */
 	struct peer_ev *evs;
 	size_t nevs, capevs;
+	/* kern_status() as `status` last read it (NULL: none), and when
+	 * (monotonic ms): reused for cfg.status_cache_ms, dropped whenever the
+	 * interface changes (apply, up, down, new key). */
+	cJSON *kview;
+	uint64_t kview_ms;
 };
 
 /* life (daemon.c) */
@@ -88,6 +93,8 @@ void daemon_try_module(struct daemon *d);
 int daemon_bring_up(struct daemon *d);
 /* Deletes the interface if it is up. */
 void daemon_kern_down(struct daemon *d);
+/* The interface changed: the next `status` reads the kernel again. */
+void daemon_kview_drop(struct daemon *d);
 /*
  * Checks a netmap message (a FULL, a DELTA, or the saved netmap) with
  * netmap_check.h before anything acts on it: what it refuses is removed

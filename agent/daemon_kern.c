@@ -39,6 +39,7 @@ int daemon_bring_up(struct daemon *d)
 		return -1;
 	}
 	d->kern_is_up = true;
+	daemon_kview_drop(d);
 	log_info("interface %s up, listening on port %u", d->cfg.kern.ifname,
 		 kern_listen_port(d->kern));
 	return 0;
@@ -53,6 +54,13 @@ void daemon_kern_down(struct daemon *d)
 	else
 		log_info("interface %s deleted", d->cfg.kern.ifname);
 	d->kern_is_up = false;
+	daemon_kview_drop(d);
+}
+
+void daemon_kview_drop(struct daemon *d)
+{
+	cJSON_Delete(d->kview);
+	d->kview = NULL;
 }
 
 /* ---- checking ---- */
@@ -144,6 +152,7 @@ int daemon_apply_netmap(struct daemon *d, const cJSON *delta)
 		r = kern_apply_delta(d->kern, d->netmap, delta, &st, err, sizeof(err));
 	else
 		r = kern_apply(d->kern, d->netmap, &st, err, sizeof(err));
+	daemon_kview_drop(d);
 	seq = cJSON_GetNumberValue(cJSON_GetObjectItem(d->netmap, "seq"));
 	if (r) {
 		uint64_t ms = ctl_backoff_ms(d->apply_attempt++, APPLY_RETRY_BASE_MS,

@@ -121,6 +121,7 @@ cJSON *kern_status(struct kern *k)
 	cJSON *j = cJSON_CreateObject(), *peers;
 	const cJSON *p;
 
+	fk.status_calls++;
 	cJSON_AddStringToObject(j, "interface", k->cfg.ifname);
 	peers = cJSON_AddObjectToObject(j, "peers");
 	cJSON_ArrayForEach(p, cJSON_GetObjectItem(fk.applied, "peers")) {

@@ -21,6 +21,7 @@ struct fake_kern_state {
 	uint8_t private_key[32];
 	cJSON *applied;		/* last netmap the "kernel" took */
 	unsigned applies, ups, downs, key_sets;
+	unsigned status_calls;	/* kern_status: device dumps */
 	int apply_fail;		/* kern_apply refuses with this (-errno) and changes nothing */
 	unsigned refusals;	/* how many times it did */
 	int64_t handshake;	/* last_handshake of every peer in kern_status */

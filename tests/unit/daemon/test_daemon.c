@@ -76,6 +76,7 @@ static int setup(void **st)
 	dcfg.kern.listen_port = 4242;
 	dcfg.backoff_max_ms = 500;
 	dcfg.save_delay_ms = 50;
+	dcfg.status_cache_ms = 0;	/* every status reads the fake kernel, but in test_status_cache */
 	start_daemon();
 	return 0;
 }
@@ -450,6 +451,41 @@ static void test_authorization(void **st)
 	expect_denied("{\"cmd\":\"down\"}", 1000);
 }
 
+/* A burst of `status` requests costs one device dump; a change of the
+ * interface (here down and up, which applies the netmap) costs a new one. */
+static void test_status_cache(void **st)
+{
+	unsigned dumps;
+	cJSON *a, *b;
+
+	(void)st;
+	dcfg.status_cache_ms = 3600 * 1000;	/* no expiry during the test */
+	daemon_reconfigure(D, &dcfg);
+	a = status();
+	dumps = fk.status_calls;
+	for (int i = 0; i < 10; i++)
+		cJSON_Delete(status());
+	b = status();
+	assert_int_equal(fk.status_calls, dumps);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(b, "peers")), 1);
+	assert_int_equal(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(
+		cJSON_GetObjectItem(b, "peers"), 0), "rx_bytes")),
+		cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(
+		cJSON_GetObjectItem(a, "peers"), 0), "rx_bytes")));
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+	expect_ok_as("{\"cmd\":\"down\"}", 0, false, "Stopped");
+	expect_ok_as("{\"cmd\":\"up\"}", 0, false, "Running");
+	assert_true(fk.status_calls > dumps);	/* the new interface was read */
+	dumps = fk.status_calls;
+	cJSON_Delete(status());
+	assert_int_equal(fk.status_calls, dumps);
+	dcfg.status_cache_ms = 0;
+	daemon_reconfigure(D, &dcfg);
+	cJSON_Delete(status());
+	assert_int_equal(fk.status_calls, dumps + 1);
+}
+
 static void test_down_up(void **st)
 {
 	struct api_req r;
@@ -622,6 +658,7 @@ int main(void)
 		cmocka_unit_test(test_auto_rotation),
 		cmocka_unit_test(test_restart_with_server_stopped),
 		cmocka_unit_test(test_authorization),
+		cmocka_unit_test(test_status_cache),
 		cmocka_unit_test(test_down_up),
 		cmocka_unit_test(test_logout),
 		cmocka_unit_test(test_approval),
