@@ -120,14 +120,8 @@ static void on_apply_timer(void *arg)
 {
 	struct daemon *d = arg;
 
-	if (!d->apply_error[0] || !d->kern_is_up || daemon_apply_netmap(d, NULL))
-		return;
-	daemon_schedule_save(d);
-	if (d->connected && d->state == ST_STARTING) {
-		d->last_error[0] = '\0';
-		daemon_set_state(d, ST_RUNNING, "");
-		daemon_finish_up(d, daemon_reply_status(d));
-	}
+	if (d->apply_error[0] && d->kern_is_up)
+		daemon_apply_netmap(d, NULL);
 }
 
 static void on_graveyard_timer(void *arg)
@@ -159,6 +153,7 @@ static int init_timers(struct daemon *d)
 	       loop_timer_init(l, &d->endpoint_timer, on_endpoint_timer, d) ||
 	       loop_timer_init(l, &d->rotate_timer, on_rotate_timer, d) ||
 	       loop_timer_init(l, &d->apply_timer, on_apply_timer, d) ||
+	       loop_timer_init(l, &d->apply_step_timer, daemon_apply_step, d) ||
 	       loop_timer_init(l, &d->graveyard_timer, on_graveyard_timer, d);
 }
 
@@ -170,6 +165,7 @@ static void destroy_timers(struct daemon *d)
 	loop_timer_destroy(&d->endpoint_timer);
 	loop_timer_destroy(&d->rotate_timer);
 	loop_timer_destroy(&d->apply_timer);
+	loop_timer_destroy(&d->apply_step_timer);
 	loop_timer_destroy(&d->graveyard_timer);
 }
 
@@ -233,7 +229,7 @@ int daemon_start(struct daemon **dp, struct loop *l, const struct daemon_config 
 	prefs_init(&d->prefs);
 	d->module_timer.fd = d->reconnect_timer.fd = d->save_timer.fd = -1;
 	d->endpoint_timer.fd = d->rotate_timer.fd = d->apply_timer.fd = -1;
-	d->graveyard_timer.fd = -1;
+	d->graveyard_timer.fd = d->apply_step_timer.fd = -1;
 	prefs_init(&d->trial_prefs);
 	if (load_state(d, err, errlen))
 		goto fail;

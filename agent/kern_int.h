@@ -11,6 +11,7 @@
 #include "log.h"
 
 struct nl_sock;
+struct kjob;
 
 struct kern {
 	struct kern_config cfg;
@@ -30,6 +31,7 @@ struct kern {
 	size_t n_addrs;
 	kern_event_cb cb;
 	void *cb_arg;
+	struct kjob *job;		/* an apply in progress (kern_apply_start), or NULL */
 };
 
 /* rtnetlink half (kern_link.c) */

@@ -22,7 +22,11 @@ struct fake_kern_state {
 	cJSON *applied;		/* last netmap the "kernel" took */
 	unsigned applies, ups, downs, key_sets;
 	unsigned status_calls;	/* kern_status: device dumps */
-	int apply_fail;		/* kern_apply refuses with this (-errno) and changes nothing */
+	int apply_fail;		/* kern_apply_start refuses with this (-errno) and changes nothing */
+	unsigned apply_steps;	/* kern_apply_continue calls an apply takes (0: none) */
+	cJSON *pending;		/* the netmap of an apply in progress */
+	unsigned steps_left, steps;	/* of the apply in progress; steps taken in all */
+	void (*on_step)(void);	/* called by each step that leaves more to do */
 	unsigned refusals;	/* how many times it did */
 	int64_t handshake;	/* last_handshake of every peer in kern_status */
 	kern_event_cb event_cb;	/* what the daemon gave kern_set_event_cb */

@@ -486,6 +486,69 @@ static void test_status_cache(void **st)
 	assert_int_equal(fk.status_calls, dumps + 1);
 }
 
+static struct api_req up_req;
+
+static bool applying(void)
+{
+	return fk.pending != NULL || up_req.done;
+}
+
+static bool up_done(void)
+{
+	return up_req.done;
+}
+
+/* A big apply goes in steps, one per turn of the loop: `status` is served
+ * (and the interface may be taken down) while it is in progress. Ordering
+ * only: the fake kernel stops the loop at a step. */
+static void test_apply_in_steps(void **st)
+{
+	struct api_req r;
+	unsigned steps, applies = fk.applies;
+	cJSON *s;
+
+	(void)st;
+	expect_ok_as("{\"cmd\":\"down\"}", 0, false, "Stopped");
+	fk.apply_steps = 5;
+	fk.on_step = quit_loop;
+	steps = fk.steps;
+	fake_api_request(&up_req, "{\"cmd\":\"up\"}");
+	wait_for(applying);
+	/* The loop is back between two steps: the apply is not done. */
+	assert_false(up_req.done);
+	assert_non_null(fk.pending);
+	assert_true(fk.steps > steps);
+	assert_int_equal(fk.applies, applies);
+	s = status();
+	assert_string_equal(sget(s, "backend_state"), "Starting");
+	cJSON_Delete(s);
+	fk.on_step = NULL;
+	wait_for(up_done);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(up_req.final, "ok")));
+	fake_api_req_free(&up_req);
+	assert_int_equal(fk.applies, applies + 1);
+	assert_int_equal(fk.steps, steps + 5);
+	expect_state("Running");
+
+	/* `down` in the middle: the apply stops, `up` is told. */
+	expect_ok_as("{\"cmd\":\"down\"}", 0, false, "Stopped");
+	fk.on_step = quit_loop;
+	fake_api_request(&up_req, "{\"cmd\":\"up\"}");
+	wait_for(applying);
+	assert_non_null(fk.pending);
+	fk.on_step = NULL;
+	request(&r, "{\"cmd\":\"down\"}");
+	fake_api_req_free(&r);
+	assert_null(fk.pending);
+	assert_true(up_req.done);
+	assert_non_null(strstr(sget(up_req.final, "error"), "interrupted by meshwg down"));
+	fake_api_req_free(&up_req);
+	expect_state("Stopped");
+	fk.apply_steps = 0;
+	expect_ok_as("{\"cmd\":\"up\"}", 0, false, "Running");
+	assert_int_equal(fk.applies, applies + 2);
+}
+
 static void test_down_up(void **st)
 {
 	struct api_req r;
@@ -659,6 +722,7 @@ int main(void)
 		cmocka_unit_test(test_restart_with_server_stopped),
 		cmocka_unit_test(test_authorization),
 		cmocka_unit_test(test_status_cache),
+		cmocka_unit_test(test_apply_in_steps),
 		cmocka_unit_test(test_down_up),
 		cmocka_unit_test(test_logout),
 		cmocka_unit_test(test_approval),
