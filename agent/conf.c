@@ -64,6 +64,8 @@ int conf_apply(struct meshwgd_opts *o, const char *text, const char *path, char 
 			r = set_str(dc->socket_path, sizeof(dc->socket_path), it, k, why, sizeof(why));
 		else if (!strcmp(k, "socket_group"))
 			r = set_str(o->socket_group, sizeof(o->socket_group), it, k, why, sizeof(why));
+		else if (!strcmp(k, "operator"))
+			r = set_str(o->operator_user, sizeof(o->operator_user), it, k, why, sizeof(why));
 		else if (!strcmp(k, "interface"))
 			r = set_str(dc->kern.ifname, sizeof(dc->kern.ifname), it, k, why, sizeof(why));
 		else if (!strcmp(k, "tailnet_v4"))

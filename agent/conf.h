@@ -15,6 +15,7 @@
 struct meshwgd_opts {
 	struct daemon_config dc;
 	char socket_group[64];
+	char operator_user[64];
 	int log_level;
 };
 

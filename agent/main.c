@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,9 @@ static const char usage_text[] =
 	"Options (they override the configuration file):\n"
 	"  --state-dir DIR        keys, prefs and the last netmap (default /var/lib/meshwg)\n"
 	"  --socket PATH          local API socket (default /run/meshwg/meshwgd.sock)\n"
-	"  --socket-group GROUP   members of GROUP may use the socket (default: root only)\n"
+	"  --socket-group GROUP   members of GROUP may change meshwgd (up, down, ...)\n"
+	"  --operator USER        USER may change meshwgd (up, down, ...); anyone may\n"
+	"                         read (status, ip, whois); default: root only\n"
 	"  --interface NAME       interface name (default meshwg0)\n"
 	"  --port N               WireGuard listen port, 0 = any (default 41641)\n"
 	"  --config FILE          JSON configuration (default " DEFAULT_CONFIG ",\n"
@@ -47,7 +50,8 @@ static const char usage_text[] =
 	"Configuration file: one JSON object; every member optional, unknown members\n"
 	"are errors. Durations are seconds or strings like \"30s\", \"15m\", \"7d\"\n"
 	"(at most 100 years).\n"
-	"  state_dir, socket, socket_group, interface (strings), port, fwmark (numbers),\n"
+	"  state_dir, socket, socket_group, operator, interface (strings),\n"
+	"  port, fwmark (numbers),\n"
 	"  keep_interface (bool), log_level (string),\n"
 	"  backoff_max (duration, 30s)        cap of the map-stream reconnect backoff\n"
 	"  rotate_before (duration, 7d)       rotate the node key this long before expiry\n"
@@ -56,7 +60,8 @@ static const char usage_text[] =
 	"  tailnet_v4, tailnet_v6 (prefixes)  routed to the interface\n"
 	"\n"
 	"Signals: SIGHUP re-reads the configuration file (log level, backoff,\n"
-	"rotation margin, stream timeout, socket group, keep_interface, fwmark);\n"
+	"rotation margin, stream timeout, socket group, operator, keep_interface,\n"
+	"fwmark);\n"
 	"SIGTERM and SIGINT shut down cleanly (the interface is deleted unless\n"
 	"--keep-interface).\n"
 	"\n"
@@ -65,7 +70,7 @@ static const char usage_text[] =
 
 /* What the command line set (wins over the file). */
 struct cli {
-	const char *state_dir, *socket, *socket_group, *ifname, *config, *log_level;
+	const char *state_dir, *socket, *socket_group, *operator_user, *ifname, *config, *log_level;
 	long port;
 	bool keep_interface;
 };
@@ -105,6 +110,8 @@ static int build_opts(struct meshwgd_opts *o, const struct cli *cli, char *err, 
 		snprintf(o->dc.socket_path, sizeof(o->dc.socket_path), "%s", cli->socket);
 	if (cli->socket_group)
 		snprintf(o->socket_group, sizeof(o->socket_group), "%s", cli->socket_group);
+	if (cli->operator_user)
+		snprintf(o->operator_user, sizeof(o->operator_user), "%s", cli->operator_user);
 	if (cli->ifname)
 		snprintf(o->dc.kern.ifname, sizeof(o->dc.kern.ifname), "%s", cli->ifname);
 	if (cli->port >= 0)
@@ -122,6 +129,18 @@ static int build_opts(struct meshwgd_opts *o, const struct cli *cli, char *err, 
 			return -1;
 		}
 		o->dc.socket_gid = g->gr_gid;
+	}
+	/* Names are resolved here, at start and on SIGHUP: the loop only
+	 * compares numbers (SO_PEERCRED). */
+	o->dc.operator_uid = (uid_t)-1;
+	if (o->operator_user[0]) {
+		struct passwd *pw = getpwnam(o->operator_user);
+
+		if (!pw) {
+			snprintf(err, errlen, "operator user \"%s\" does not exist", o->operator_user);
+			return -1;
+		}
+		o->dc.operator_uid = pw->pw_uid;
 	}
 	return 0;
 }
@@ -162,6 +181,7 @@ int main(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 'd' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "socket-group", required_argument, NULL, 'g' },
+		{ "operator", required_argument, NULL, 'o' },
 		{ "interface", required_argument, NULL, 'i' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "config", required_argument, NULL, 'c' },
@@ -183,6 +203,7 @@ int main(int argc, char **argv)
 		case 'd': cli.state_dir = optarg; break;
 		case 's': cli.socket = optarg; break;
 		case 'g': cli.socket_group = optarg; break;
+		case 'o': cli.operator_user = optarg; break;
 		case 'c': cli.config = optarg; break;
 		case 'k': cli.keep_interface = true; break;
 		case 'i':
