@@ -18,7 +18,7 @@ VERSION := 0.1.0
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	$(lastword $(sort $(filter-out %-common %-cloud-amd64 %-rt-amd64,$(wildcard /usr/src/linux-headers-6.1.0-*-amd64)))))
 
-.PHONY: all module userspace tools control agent deps check unit fuzz vm vm-debug demo bench install \
+.PHONY: all module userspace tools control agent relay deps check unit fuzz vm vm-debug demo bench install \
 	dkms-install clean
 
 all: module userspace
@@ -26,7 +26,7 @@ all: module userspace
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
-userspace: tools control agent
+userspace: tools control agent relay
 
 tools:
 	$(MAKE) -C tools
@@ -37,6 +37,9 @@ control:
 # meshwgd links tools/libmeshwg.a and control/client/libmwgc.a.
 agent: tools control
 	$(MAKE) -C agent
+
+relay:
+	$(MAKE) -C relay
 
 deps:
 	tests/deps.sh
@@ -54,6 +57,7 @@ unit: userspace
 	$(MAKE) -C tests/unit check
 	$(MAKE) -C tests/fuzz check
 	$(MAKE) -C control check
+	$(MAKE) -C tests/relay check
 	tests/install.sh
 	tests/style.sh
 
@@ -89,6 +93,7 @@ install: all
 	$(MAKE) -C tools install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
 	$(MAKE) -C control install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
 	$(MAKE) -C agent install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
+	$(MAKE) -C relay install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
 
 # DKMS_FLAGS passes e.g. `-k 6.1.0-56-amd64` or alternative trees (tests/install.sh).
 DKMS_SRC ?= /usr/src
@@ -105,4 +110,6 @@ clean:
 	$(MAKE) -C tools clean
 	$(MAKE) -C control clean
 	$(MAKE) -C agent clean
+	$(MAKE) -C relay clean
+	$(MAKE) -C tests/relay clean
 	$(MAKE) -C tests/unit clean

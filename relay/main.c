@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/* meshwg-derper: command line, server key file, TLS set-up. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <sodium.h>
+
+#include "hex.h"
+#include "server.h"
+
+#define DEFAULT_CONFIG "/var/lib/meshwg-derper/derper.key"
+#define KEY_PREFIX "privkey:"
+
+static const char usage[] =
+"NAME\n"
+"    meshwg-derper - DERP relay server, wire-compatible with Tailscale's derper\n"
+"\n"
+"SYNOPSIS\n"
+"    meshwg-derper [-a ADDR:PORT] [-c FILE] [--http | --certmode manual\n"
+"                  --certdir DIR --hostname HOST] [OPTIONS]\n"
+"\n"
+"DESCRIPTION\n"
+"    Relays packets between clients that speak Tailscale's DERP protocol\n"
+"    (Tailscale clients, meshwgd) over HTTP or HTTPS: GET /derp with\n"
+"    `Upgrade: DERP`. Clients are addressed by their curve25519 node keys.\n"
+"    One thread, one epoll loop; a slow client never delays the others\n"
+"    (each has bounded packet queues; the oldest packet is dropped when\n"
+"    one is full). See docs/relay.md.\n"
+"\n"
+"    HTTP endpoints: /derp (the relay), /derp/probe and /derp/latency-check\n"
+"    (latency probes), /generate_204 (captive-portal check), / (a plain\n"
+"    page), /robots.txt, /debug/vars (JSON counters, loopback clients only).\n"
+"\n"
+"OPTIONS\n"
+"    -a ADDR:PORT\n"
+"        Listen address: \":PORT\" (all addresses, IPv4 and IPv6),\n"
+"        \"IP:PORT\" or \"[IPv6]:PORT\". Default \":443\". HTTPS is served\n"
+"        when --certmode manual is given or the port is 443, unless --http.\n"
+"    -c FILE\n"
+"        Server key file (JSON {\"PrivateKey\": \"privkey:<64 hex>\"}, the\n"
+"        format of Tailscale's derper). Created with a new key, mode 0600,\n"
+"        when absent. Default " DEFAULT_CONFIG " when run as root;\n"
+"        required otherwise.\n"
+"    --http\n"
+"        Serve plain HTTP (tests, or behind a TLS-terminating proxy).\n"
+"    --certmode manual\n"
+"        Serve HTTPS with the certificate DIR/HOST.crt and key DIR/HOST.key\n"
+"        (PEM). \"manual\" is the only mode.\n"
+"    --certdir DIR\n"
+"        Directory of the certificate and key. Default \".\".\n"
+"    --hostname HOST\n"
+"        TLS host name: names the files in --certdir (characters other\n"
+"        than letters, digits, '.', '-' and '_' removed).\n"
+"    --max-conns N\n"
+"        Connections open at once (HTTP and DERP); more are accepted and\n"
+"        closed at once. Default 10000.\n"
+"    --handshake-timeout SEC\n"
+"        A connection must have sent its ClientInfo frame SEC seconds after\n"
+"        it was accepted (and again after its HTTP upgrade), or is closed.\n"
+"        Default 10.\n"
+"    --idle-timeout SEC\n"
+"        Close a DERP client from which nothing arrived for SEC seconds.\n"
+"        Default 0 (off: Tailscale clients may stay silent; dead peers are\n"
+"        found by TCP keepalives and a 15 s TCP user timeout).\n"
+"    --write-timeout SEC\n"
+"        Close a connection whose pending output made no progress for SEC\n"
+"        seconds. Default 2 (derper's -tcp-write-timeout).\n"
+"    --queue-depth N\n"
+"        Packets queued per client (disco packets have a second queue of\n"
+"        the same depth). Default 32.\n"
+"    -h, --help\n"
+"        This text.\n"
+"\n"
+"    Options may also be written with one dash (-hostname H), as derper's.\n"
+"\n"
+"SIGNALS\n"
+"    SIGINT, SIGTERM: close every connection and exit 0.\n"
+"\n"
+"EXIT STATUS\n"
+"    0 after a signal, 1 on a start-up error, 2 on a usage error.\n";
+
+enum {
+	OPT_HTTP = 256, OPT_CERTMODE, OPT_CERTDIR, OPT_HOSTNAME, OPT_MAX_CONNS,
+	OPT_HANDSHAKE, OPT_IDLE, OPT_WRITE, OPT_QUEUE,
+};
+
+static int parse_uint(const char *s, const char *name, unsigned int min,
+		      unsigned int max, unsigned int *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || v < min || v > max) {
+		fprintf(stderr, "meshwg-derper: %s: want an integer from %u to %u, got \"%s\"\n",
+			name, min, max, s);
+		return -1;
+	}
+	*out = (unsigned int)v;
+	return 0;
+}
+
+static int write_new_key(const char *path, uint8_t priv[32])
+{
+	char hex[65], buf[128];
+	int fd, n;
+
+	randombytes_buf(priv, 32);
+	priv[0] &= 248;		/* clamped, as Tailscale's key.NewNode() */
+	priv[31] = (priv[31] & 127) | 64;
+	relay_hex_encode(hex, priv, 32);
+	n = snprintf(buf, sizeof(buf), "{\n\t\"PrivateKey\": \"" KEY_PREFIX
+		     "%s\"\n}\n", hex);
+	sodium_memzero(hex, sizeof(hex));
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "meshwg-derper: create %s: %s\n", path,
+			strerror(errno));
+		sodium_memzero(buf, sizeof(buf));
+		return -1;
+	}
+	if (write(fd, buf, n) != n || fsync(fd) || close(fd)) {
+		fprintf(stderr, "meshwg-derper: write %s: %s\n", path,
+			strerror(errno));
+		sodium_memzero(buf, sizeof(buf));
+		unlink(path);
+		return -1;
+	}
+	sodium_memzero(buf, sizeof(buf));
+	fprintf(stderr, "meshwg-derper: created %s with a new server key\n",
+		path);
+	return 0;
+}
+
+static int load_key(const char *path, uint8_t priv[32])
+{
+	char buf[4096];
+	const cJSON *k;
+	cJSON *json;
+	ssize_t n;
+	int fd, rc = -1;
+	struct stat st;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return write_new_key(path, priv);
+	if (fd < 0) {
+		fprintf(stderr, "meshwg-derper: %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	if (!fstat(fd, &st) && (st.st_mode & 077))
+		fprintf(stderr, "meshwg-derper: warning: %s is readable by others (mode %03o)\n",
+			path, st.st_mode & 0777);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0) {
+		fprintf(stderr, "meshwg-derper: %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	buf[n] = '\0';
+	json = cJSON_Parse(buf);
+	k = cJSON_GetObjectItemCaseSensitive(json, "PrivateKey");
+	if (cJSON_IsString(k) &&
+	    !strncmp(k->valuestring, KEY_PREFIX, strlen(KEY_PREFIX)) &&
+	    !relay_hex_decode(priv, 32, k->valuestring + strlen(KEY_PREFIX),
+			      strlen(k->valuestring) - strlen(KEY_PREFIX)))
+		rc = 0;
+	else
+		fprintf(stderr, "meshwg-derper: %s: want {\"PrivateKey\": \"" KEY_PREFIX "<64 hex digits>\"}\n",
+			path);
+	cJSON_Delete(json);
+	sodium_memzero(buf, sizeof(buf));
+	return rc;
+}
+
+static SSL_CTX *tls_setup(const char *dir, const char *hostname)
+{
+	char name[256], crt[PATH_MAX], key[PATH_MAX];
+	size_t j = 0;
+	SSL_CTX *ctx;
+
+	for (const char *p = hostname; *p && j < sizeof(name) - 1; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' ||
+		    *p == '_')
+			name[j++] = *p;
+	}
+	name[j] = '\0';
+	if (!j) {
+		fprintf(stderr, "meshwg-derper: --hostname is required with --certmode manual\n");
+		return NULL;
+	}
+	snprintf(crt, sizeof(crt), "%s/%s.crt", dir, name);
+	snprintf(key, sizeof(key), "%s/%s.key", dir, name);
+	ctx = SSL_CTX_new(TLS_server_method());
+	if (!ctx)
+		return NULL;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+			 SSL_MODE_RELEASE_BUFFERS);
+	if (SSL_CTX_use_certificate_chain_file(ctx, crt) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		unsigned long e = ERR_get_error();
+
+		fprintf(stderr, "meshwg-derper: certificate %s / key %s: %s\n",
+			crt, key, e ? ERR_reason_error_string(e) : "unusable");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "addr", required_argument, NULL, 'a' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "http", no_argument, NULL, OPT_HTTP },
+		{ "certmode", required_argument, NULL, OPT_CERTMODE },
+		{ "certdir", required_argument, NULL, OPT_CERTDIR },
+		{ "hostname", required_argument, NULL, OPT_HOSTNAME },
+		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
+		{ "handshake-timeout", required_argument, NULL, OPT_HANDSHAKE },
+		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+		{ "write-timeout", required_argument, NULL, OPT_WRITE },
+		{ "queue-depth", required_argument, NULL, OPT_QUEUE },
+		{ 0 }
+	};
+	struct server_config cfg = {
+		.listen = ":443",
+		.max_conns = 10000,
+		.handshake_timeout = 10,
+		.write_timeout = 2,
+		.queue_depth = 32,
+	};
+	const char *config = NULL, *certmode = NULL, *certdir = ".";
+	const char *hostname = NULL, *port;
+	bool http = false;
+	int c, rc;
+
+	while ((c = getopt_long_only(argc, argv, "a:c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			cfg.listen = optarg;
+			break;
+		case 'c':
+			config = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		case OPT_HTTP:
+			http = true;
+			break;
+		case OPT_CERTMODE:
+			certmode = optarg;
+			break;
+		case OPT_CERTDIR:
+			certdir = optarg;
+			break;
+		case OPT_HOSTNAME:
+			hostname = optarg;
+			break;
+		case OPT_MAX_CONNS:
+			if (parse_uint(optarg, "--max-conns", 1, 1000000,
+				       &cfg.max_conns))
+				return 2;
+			break;
+		case OPT_HANDSHAKE:
+			if (parse_uint(optarg, "--handshake-timeout", 1, 3600,
+				       &cfg.handshake_timeout))
+				return 2;
+			break;
+		case OPT_IDLE:
+			if (parse_uint(optarg, "--idle-timeout", 0, 86400,
+				       &cfg.idle_timeout))
+				return 2;
+			break;
+		case OPT_WRITE:
+			if (parse_uint(optarg, "--write-timeout", 1, 3600,
+				       &cfg.write_timeout))
+				return 2;
+			break;
+		case OPT_QUEUE:
+			if (parse_uint(optarg, "--queue-depth", 1, 4096,
+				       &cfg.queue_depth))
+				return 2;
+			break;
+		default:
+			fputs("Try 'meshwg-derper --help'.\n", stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "meshwg-derper: unexpected argument \"%s\"\n",
+			argv[optind]);
+		return 2;
+	}
+	if (certmode && strcmp(certmode, "manual")) {
+		fprintf(stderr, "meshwg-derper: --certmode %s: only \"manual\" is supported\n",
+			certmode);
+		return 2;
+	}
+	if (http && certmode) {
+		fprintf(stderr, "meshwg-derper: --http and --certmode exclude each other\n");
+		return 2;
+	}
+	port = strrchr(cfg.listen, ':');
+	if (!http && !certmode && port && !strcmp(port, ":443")) {
+		fprintf(stderr, "meshwg-derper: port 443 serves HTTPS: give --certmode manual --certdir DIR --hostname HOST, or --http\n");
+		return 2;
+	}
+	if (!config) {
+		if (geteuid()) {
+			fprintf(stderr, "meshwg-derper: -c FILE is required when not root\n");
+			return 2;
+		}
+		config = DEFAULT_CONFIG;
+		mkdir("/var/lib/meshwg-derper", 0700);
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "meshwg-derper: libsodium failed to start\n");
+		return 1;
+	}
+	if (load_key(config, cfg.private_key))
+		return 1;
+	crypto_scalarmult_base(cfg.public_key, cfg.private_key);
+	if (certmode) {
+		cfg.tls = tls_setup(certdir, hostname ? hostname : "");
+		if (!cfg.tls)
+			return 1;
+	}
+	rc = server_run(&cfg);
+	SSL_CTX_free(cfg.tls);
+	sodium_memzero(cfg.private_key, sizeof(cfg.private_key));
+	return rc;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/* meshwg-derper's server: one epoll loop, HTTP(S), DERP clients. */
+#ifndef MESHWG_RELAY_SERVER_H
+#define MESHWG_RELAY_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "derp_frame.h"
+
+struct server_config {
+	const char *listen;		/* "ADDR:PORT", ":PORT", "[V6]:PORT" */
+	SSL_CTX *tls;			/* NULL: plain HTTP */
+	uint8_t private_key[32];
+	uint8_t public_key[32];
+	unsigned int max_conns;
+	unsigned int handshake_timeout;	/* s: accept to ClientInfo */
+	unsigned int idle_timeout;	/* s without a byte from a client; 0 off */
+	unsigned int write_timeout;	/* s of no progress on pending output */
+	unsigned int queue_depth;	/* packets per client queue */
+};
+
+/* Runs until SIGINT/SIGTERM; returns the exit status. */
+int server_run(const struct server_config *cfg);
+
+#endif

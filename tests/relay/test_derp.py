@@ -1,0 +1,621 @@
+# SPDX-License-Identifier: GPL-2.0 OR MIT
+"""Wire-compatibility and robustness tests of meshwg-derper, through the
+independent DERP client of derp_client.py.
+
+usage: test_derp.py DERPER [--valgrind]
+Starts its own servers on free loopback ports; prints one line per check
+and `N passed, N failed`; exit status 1 if any failed.
+"""
+import json
+import os
+import signal
+import socket
+import ssl
+import stat
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import derp_client as dc  # noqa: E402
+
+HANDSHAKE_TIMEOUT = 2
+PASSED, FAILED = [], []
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Server:
+    def __init__(self, binary, tmp, valgrind=False, extra=("--http",),
+                 name="key"):
+        self.port = free_port()
+        self.keyfile = os.path.join(tmp, name + ".json")
+        self.log = open(os.path.join(tmp, name + ".log"), "ab")
+        cmd = [binary, "-a", "127.0.0.1:%d" % self.port,
+               "-c", self.keyfile,
+               "--handshake-timeout", str(HANDSHAKE_TIMEOUT)] + list(extra)
+        if valgrind:
+            cmd = ["valgrind", "-q", "--error-exitcode=99",
+                   "--leak-check=full", "--errors-for-leak-kinds=definite",
+                   "--show-leak-kinds=definite"] + cmd
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 1).close()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("server did not start")
+                time.sleep(0.05)
+
+    def vars(self):
+        status, _, body = dc.http_get(self.port, "/debug/vars")
+        assert status == 200, status
+        return json.loads(body)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = "hung"
+        self.log.close()
+        return rc
+
+
+def check(name):
+    def deco(fn):
+        fn.check_name = name
+        return fn
+    return deco
+
+
+def login(srv, **kw):
+    c = dc.Client(srv.port, **kw)
+    c.login()
+    return c
+
+
+def exchange_ok(a, b, tag=b"x"):
+    """a -> b and b -> a each deliver one packet with the right source."""
+    a.send_packet(b.pub, b"a2b" + tag)
+    src, data = b.recv_packet()
+    assert (src, data) == (a.pub, b"a2b" + tag), (src, data)
+    b.send_packet(a.pub, b"b2a" + tag)
+    src, data = a.recv_packet()
+    assert (src, data) == (b.pub, b"b2a" + tag), (src, data)
+    return True
+
+
+# ---- HTTP ----
+
+@check("GET / serves a page")
+def t_root(srv):
+    status, hdrs, body = dc.http_get(srv.port, "/")
+    assert status == 200 and b"DERP" in body, (status, body)
+    assert hdrs["content-type"].startswith("text/html")
+
+
+@check("/generate_204 echoes a valid X-Tailscale-Challenge only")
+def t_204(srv):
+    status, hdrs, body = dc.http_get(srv.port, "/generate_204",
+                                     {"X-Tailscale-Challenge": "ab.c-d_e:1"})
+    assert status == 204 and body == b"", (status, body)
+    assert hdrs.get("x-tailscale-response") == "response ab.c-d_e:1", hdrs
+    status, hdrs, _ = dc.http_get(srv.port, "/generate_204",
+                                  {"X-Tailscale-Challenge": "bad value!"})
+    assert status == 204 and "x-tailscale-response" not in hdrs, hdrs
+    status, hdrs, _ = dc.http_get(srv.port, "/generate_204",
+                                  {"X-Tailscale-Challenge": "a" * 65})
+    assert status == 204 and "x-tailscale-response" not in hdrs, hdrs
+
+
+@check("/derp/probe and /derp/latency-check: 200 with CORS *, HEAD too")
+def t_probe(srv):
+    for path in ("/derp/probe", "/derp/latency-check"):
+        for method in ("GET", "HEAD"):
+            status, hdrs, body = dc.http_get(srv.port, path, method=method)
+            assert status == 200, (path, method, status)
+            assert hdrs.get("access-control-allow-origin") == "*", hdrs
+            assert body == b""
+        status, _, _ = dc.http_get(srv.port, path, method="POST")
+        assert status == 405, status
+
+
+@check("unknown paths 404, malformed requests 400, /derp without Upgrade 426")
+def t_404(srv):
+    assert dc.http_get(srv.port, "/nope")[0] == 404
+    assert dc.http_get(srv.port, "/derp/nope")[0] == 404
+    assert dc.http_get(srv.port, "/derp")[0] == 426
+    assert dc.http_get(srv.port, "/derp", {"Upgrade": "h2c"})[0] == 426
+    s = socket.create_connection(("127.0.0.1", srv.port), 5)
+    s.sendall(b"\x00\x01garbage\r\n\r\n")
+    resp = s.recv(4096)
+    assert resp.startswith(b"HTTP/1.1 400 "), resp
+    s.close()
+
+
+# ---- DERP handshake ----
+
+@check("101 with Derp-Version 2 and Derp-Public-Key, then ServerKey; Upgrade case-insensitive")
+def t_upgrade(srv):
+    c = dc.Client(srv.port)
+    c.send_raw(b"GET /derp HTTP/1.1\r\nHost: x\r\nupgrade: dErP\r\n"
+               b"Connection: Upgrade\r\n\r\n")
+    while b"\r\n\r\n" not in c.buf:
+        c.buf += c.sock.recv(4096)
+    head, _, c.buf = c.buf.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    assert lines[0] == "HTTP/1.1 101 Switching Protocols", lines
+    hdrs = {k.lower(): v.strip() for k, _, v in
+            (line.partition(":") for line in lines[1:])}
+    assert hdrs["derp-version"] == "2", hdrs
+    key = c.read_server_key()
+    assert hdrs["derp-public-key"] == key.hex(), hdrs
+    c.send_raw(c.client_info_frame())
+    ftype, payload = c.read_frame()
+    assert ftype == dc.SERVER_INFO
+    info = json.loads(dc.Box(c.priv, dc.PublicKey(key)).decrypt(payload))
+    assert info.get("version") == 2, info
+    c.close()
+
+
+@check("fast start: no 101, ServerKey first")
+def t_fast_start(srv):
+    c = dc.Client(srv.port, fast_start=True)
+    c.upgrade()
+    c._fill(5)
+    assert c.buf[0] == dc.SERVER_KEY, c.buf[:20]
+    c.read_server_key()
+    c.send_raw(c.client_info_frame())
+    assert c.recv(dc.SERVER_INFO)
+    c.close()
+
+
+@check("the key file is created 0600 and reused")
+def t_keyfile(srv):
+    mode = stat.S_IMODE(os.stat(srv.keyfile).st_mode)
+    assert mode == 0o600, oct(mode)
+    with open(srv.keyfile) as f:
+        cfg = json.load(f)
+    assert cfg["PrivateKey"].startswith("privkey:")
+    priv = bytes.fromhex(cfg["PrivateKey"][len("privkey:"):])
+    c = dc.Client(srv.port)
+    c.upgrade()
+    assert c.read_server_key() == bytes(dc.PrivateKey(priv).public_key)
+    c.close()
+
+
+# ---- relaying ----
+
+@check("two clients exchange packets both ways (empty to 64 KiB)")
+def t_exchange(srv):
+    a, b = login(srv), login(srv)
+    exchange_ok(a, b)
+    for size in (0, 1, 1400, 65536):
+        data = os.urandom(size)
+        a.send_packet(b.pub, data)
+        assert b.recv_packet() == (a.pub, data), size
+        b.send_packet(a.pub, data)
+        assert a.recv_packet() == (b.pub, data), size
+    # Many in a row arrive in order.
+    for i in range(20):
+        a.send_packet(b.pub, b"seq%d" % i)
+    for i in range(20):
+        assert b.recv_packet() == (a.pub, b"seq%d" % i)
+    a.close()
+    b.close()
+
+
+@check("Ping is answered by a Pong with the same 8 bytes")
+def t_ping(srv):
+    a = login(srv)
+    a.ping(b"12345678")
+    _, payload = a.recv(dc.PONG)
+    assert payload == b"12345678", payload
+    a.close()
+
+
+@check("NotePreferred is recorded (home_clients in /debug/vars)")
+def t_preferred(srv):
+    base = srv.vars()["home_clients"]
+    a = login(srv)
+    a.note_preferred(True)
+    a.ping(b"syncsync")
+    a.recv(dc.PONG)
+    assert srv.vars()["home_clients"] == base + 1
+    a.note_preferred(False)
+    a.ping(b"syncsync")
+    a.recv(dc.PONG)
+    assert srv.vars()["home_clients"] == base
+    a.note_preferred(True)
+    a.ping(b"syncsync")
+    a.recv(dc.PONG)
+    a.close()
+    time.sleep(0.2)
+    assert srv.vars()["home_clients"] == base
+
+
+@check("absent key: disco packet gets PeerGone(NotHere), others dropped silently")
+def t_not_here(srv):
+    a = login(srv)
+    absent = os.urandom(32)
+    a.send_packet(absent, b"plain wireguard-ish packet")
+    a.ping(b"afterpln")
+    ftype, payload = a.recv()
+    assert (ftype, payload) == (dc.PONG, b"afterpln"), (ftype, payload)
+    a.send_packet(absent, dc.disco_like())
+    _, payload = a.recv(dc.PEER_GONE)
+    assert payload == absent + bytes([dc.GONE_NOT_HERE]), payload.hex()
+    a.close()
+
+
+@check("PeerGone(NotHere) is rate-limited")
+def t_not_here_limit(srv):
+    a = login(srv)
+    absent = os.urandom(32)
+    for _ in range(50):
+        a.send_packet(absent, dc.disco_like())
+    a.ping(b"countend")
+    gone = 0
+    while True:
+        ftype, _ = a.recv()
+        if ftype == dc.PONG:
+            break
+        assert ftype == dc.PEER_GONE
+        gone += 1
+    assert 1 <= gone <= 5, gone
+    a.close()
+
+
+@check("PeerGone(Disconnected) to those a leaving client sent to")
+def t_disconnected(srv):
+    a, b, bystander = login(srv), login(srv), login(srv)
+    exchange_ok(a, b)
+    a.close()
+    _, payload = b.recv(dc.PEER_GONE)
+    assert payload == a.pub + bytes([dc.GONE_DISCONNECTED]), payload.hex()
+    # Someone a never sent to hears nothing.
+    bystander.ping(b"bystandr")
+    assert bystander.recv() == (dc.PONG, b"bystandr")
+    b.close()
+    bystander.close()
+
+
+@check("duplicate key: newest connection active, last writer wins, no PeerGone while one stays")
+def t_dup(srv):
+    key = dc.PrivateKey.generate()
+    s = login(srv)
+    c1 = login(srv, key=key)
+    c2 = login(srv, key=key)
+    s.send_packet(c2.pub, b"to-newest")
+    assert c2.recv_packet() == (s.pub, b"to-newest")
+    c1.ping(b"c1speaks")          # any frame makes c1 the active one
+    assert c1.recv(dc.PONG)[1] == b"c1speaks"
+    s.send_packet(c1.pub, b"to-writer")
+    assert c1.recv_packet() == (s.pub, b"to-writer")
+    assert srv.vars()["dup_client_keys"] >= 1
+    c1.send_packet(s.pub, b"hello")  # s now watches the key
+    assert s.recv_packet() == (c1.pub, b"hello")
+    c1.close()
+    time.sleep(0.2)
+    s.send_packet(c2.pub, b"to-remaining")
+    assert c2.recv_packet() == (s.pub, b"to-remaining")
+    s.ping(b"nogone!!")
+    assert s.recv() == (dc.PONG, b"nogone!!")   # key still here: no PeerGone
+    c2.close()
+    assert s.recv(dc.PEER_GONE)[1] == c2.pub + b"\x00"
+    s.close()
+
+
+@check("a client that does not read never delays the others; its queue drops oldest")
+def t_slow(srv):
+    a, b = login(srv), login(srv)
+    slow = login(srv)
+    slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    before = srv.vars()["packets_dropped_reason"]["queue_head"]
+    blob = os.urandom(1300)
+    # 20 MB: more than loopback's socket buffers hold, so its output stalls.
+    for i in range(16000):
+        a.send_packet(slow.pub, blob)
+        if i % 2000 == 0:
+            a.send_packet(b.pub, b"still-here-%d" % i)
+            assert b.recv_packet() == (a.pub, b"still-here-%d" % i)
+    exchange_ok(a, b)
+    after = srv.vars()["packets_dropped_reason"]["queue_head"]
+    assert after > before, (before, after)
+    # Its output stalls: closed after --write-timeout (2 s), queue counted.
+    deadline = time.monotonic() + 15
+    while srv.vars()["write_timeouts"] < 1:
+        assert time.monotonic() < deadline, "slow client never timed out"
+        time.sleep(0.2)
+    assert srv.vars()["packets_dropped_reason"]["write_error"] > 0
+    exchange_ok(a, b)
+    for c in (a, b, slow):
+        c.close()
+
+
+# ---- bad input ----
+
+def bad_input_checks(srv, witness):
+    """Each (name, fn): fn returns a socket-like Client the server must close."""
+    def garbage():
+        c = dc.Client(srv.port)
+        c.send_raw(os.urandom(64) + b"\r\n\r\n")
+        return c
+
+    def not_client_info():
+        c = dc.Client(srv.port)
+        c.upgrade()
+        c.read_server_key()
+        c.send_raw(dc.frame(dc.SEND_PACKET, bytes(40)))
+        return c
+
+    def wrong_box():
+        c = dc.Client(srv.port)
+        c.upgrade()
+        c.read_server_key()
+        c.send_raw(c.client_info_frame(box_key=os.urandom(32)))
+        return c
+
+    def bad_json():
+        c = dc.Client(srv.port)
+        c.upgrade()
+        c.read_server_key()
+        box = dc.Box(c.priv, dc.PublicKey(c.server_key))
+        c.send_raw(dc.frame(dc.CLIENT_INFO, c.pub + bytes(box.encrypt(b"{nope"))))
+        return c
+
+    def short_client_info():
+        c = dc.Client(srv.port)
+        c.upgrade()
+        c.read_server_key()
+        c.send_raw(dc.frame(dc.CLIENT_INFO, c.pub + bytes(10)))
+        return c
+
+    def huge_client_info():
+        c = dc.Client(srv.port)
+        c.upgrade()
+        c.read_server_key()
+        c.send_raw(struct.pack(">BI", dc.CLIENT_INFO, 300 << 10))
+        return c
+
+    def oversized_packet():
+        c = login(srv)
+        c.send_raw(struct.pack(">BI", dc.SEND_PACKET, 32 + 65536 + 1) + bytes(64))
+        return c
+
+    def oversized_unknown():
+        c = login(srv)
+        c.send_raw(struct.pack(">BI", 0x7f, (1 << 20) + 1))
+        return c
+
+    def huge_ping():
+        c = login(srv)
+        c.send_raw(dc.frame(dc.PING, bytes(1001)))
+        return c
+
+    def short_send():
+        c = login(srv)
+        c.send_raw(dc.frame(dc.SEND_PACKET, bytes(31)))
+        return c
+
+    def bad_preferred():
+        c = login(srv)
+        c.send_raw(dc.frame(dc.NOTE_PREFERRED, b"\x01\x01"))
+        return c
+
+    def mesh_without_key():
+        c = login(srv)
+        c.send_raw(dc.frame(dc.WATCH_CONNS))
+        return c
+
+    def forward_without_key():
+        c = login(srv)
+        c.send_raw(dc.frame(dc.FORWARD_PACKET, bytes(64) + b"x"))
+        return c
+
+    return [("garbage instead of HTTP", garbage),
+            ("a frame other than ClientInfo first", not_client_info),
+            ("ClientInfo sealed to the wrong key", wrong_box),
+            ("ClientInfo with bad JSON", bad_json),
+            ("ClientInfo too short", short_client_info),
+            ("ClientInfo length over 256 KiB", huge_client_info),
+            ("SendPacket over 64 KiB", oversized_packet),
+            ("unknown frame over 1 MiB", oversized_unknown),
+            ("Ping over 1000 bytes", huge_ping),
+            ("SendPacket shorter than a key", short_send),
+            ("NotePreferred of 2 bytes", bad_preferred),
+            ("WatchConns without the mesh key", mesh_without_key),
+            ("ForwardPacket without the mesh key", forward_without_key)]
+
+
+@check("bad input closes the offender, a third client keeps working")
+def t_bad_input(srv):
+    w1, w2 = login(srv), login(srv)
+    for i, (name, fn) in enumerate(bad_input_checks(srv, w1)):
+        c = fn()
+        try:
+            assert c.closed_within(10), "not closed: " + name
+        finally:
+            c.close()
+        assert exchange_ok(w1, w2, b"%d" % i), name
+    w1.close()
+    w2.close()
+
+
+@check("truncated frames and unknown frames: skipped or closed, server fine")
+def t_truncated(srv):
+    w1, w2 = login(srv), login(srv)
+    # Unknown frame types (with payload) are skipped; the client stays.
+    c = login(srv)
+    c.send_raw(dc.frame(0x7e, os.urandom(5000)) + dc.frame(dc.KEEP_ALIVE) +
+               dc.frame(dc.PONG, bytes(8)))
+    c.ping(b"skipped!")
+    assert c.recv() == (dc.PONG, b"skipped!")
+    # Half a frame, then hang up: in the handshake and after login.
+    h = dc.Client(srv.port)
+    h.upgrade()
+    h.read_server_key()
+    h.send_raw(h.client_info_frame()[:30])
+    h.close()
+    c.send_raw(struct.pack(">BI", dc.SEND_PACKET, 1000) + bytes(100))
+    c.close()
+    h = dc.Client(srv.port)
+    h.send_raw(b"GET /derp HTTP/1.1\r\nUpgr")
+    h.close()
+    exchange_ok(w1, w2)
+    w1.close()
+    w2.close()
+
+
+@check("no ClientInfo: closed after the handshake timeout")
+def t_handshake_timeout(srv):
+    w1, w2 = login(srv), login(srv)
+    silent = dc.Client(srv.port)
+    silent.upgrade()
+    silent.read_server_key()
+    http_only = dc.Client(srv.port)    # connects, says nothing
+    t0 = time.monotonic()
+    assert silent.closed_within(HANDSHAKE_TIMEOUT + 8)
+    assert http_only.closed_within(HANDSHAKE_TIMEOUT + 8)
+    assert time.monotonic() - t0 >= HANDSHAKE_TIMEOUT - 1
+    exchange_ok(w1, w2)
+    assert srv.vars()["handshake_timeouts"] >= 2
+    for c in (w1, w2, silent, http_only):
+        c.close()
+
+
+@check("/debug/vars counts connections, packets and drops")
+def t_vars(srv):
+    v = srv.vars()
+    for k in ("connections", "clients", "packets_received", "packets_sent",
+              "bytes_sent", "packets_dropped", "packets_dropped_reason"):
+        assert k in v, k
+    assert v["packets_sent"] > 0 and v["bytes_sent"] > 0
+    assert v["packets_dropped_reason"]["unknown_dest"] > 0
+    assert v["connections"] >= 1
+
+
+def t_max_conns(binary, tmp, valgrind):
+    srv = Server(binary, tmp, valgrind, ["--http", "--max-conns", "3"],
+                 name="max")
+    try:
+        keep = [login(srv) for _ in range(3)]
+        extra = dc.Client(srv.port)
+        assert extra.closed_within(10)
+        extra.close()
+        keep[0].close()
+        time.sleep(0.5)
+        again = login(srv)
+        exchange_ok(again, keep[1])
+        for c in keep[1:] + [again]:
+            c.close()
+    finally:
+        rc = srv.stop()
+    assert rc == 0, "server exit status %s" % rc
+
+
+def t_tls(binary, tmp, valgrind):
+    """HTTPS with --certmode manual: DIR/HOST.crt and DIR/HOST.key."""
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+                    "-subj", "/CN=derp.test", "-addext",
+                    "subjectAltName=DNS:derp.test",
+                    "-keyout", os.path.join(tmp, "derp.test.key"),
+                    "-out", os.path.join(tmp, "derp.test.crt")],
+                   check=True, capture_output=True)
+    srv = Server(binary, tmp, valgrind, ["--certmode", "manual", "--certdir",
+                                         tmp, "--hostname", "derp.test"],
+                 name="tls")
+    try:
+        ctx = ssl.create_default_context(
+            cafile=os.path.join(tmp, "derp.test.crt"))
+        a = dc.Client(srv.port, tls=ctx, server_name="derp.test")
+        a.login()
+        b = dc.Client(srv.port, tls=ctx, server_name="derp.test",
+                      fast_start=True)
+        b.login()
+        exchange_ok(a, b)
+        big = os.urandom(65536)
+        a.send_packet(b.pub, big)
+        assert b.recv_packet() == (a.pub, big)
+        a.ping(b"tlsping!")
+        assert a.recv(dc.PONG)[1] == b"tlsping!"
+        a.close()
+        assert b.recv(dc.PEER_GONE)[1] == a.pub + b"\x00"
+        b.close()
+        plain = dc.Client(srv.port)   # no TLS: no service
+        plain.send_raw(b"GET / HTTP/1.1\r\n\r\n")
+        assert plain.closed_within(10)
+        plain.close()
+    finally:
+        rc = srv.stop()
+    assert rc == 0, "server exit status %s" % rc
+
+
+def run(name, fn, *args):
+    try:
+        fn(*args)
+        PASSED.append(name)
+        print("ok   relay/%s" % name)
+    except Exception as e:  # noqa: BLE001 - report every kind of failure
+        FAILED.append(name)
+        print("FAIL relay/%s: %s" % (name, e or type(e).__name__))
+        traceback.print_exc(limit=3, file=sys.stdout)
+    sys.stdout.flush()
+
+
+def main():
+    binary = sys.argv[1]
+    valgrind = "--valgrind" in sys.argv[2:]
+    tag = " (valgrind)" if valgrind else ""
+    with tempfile.TemporaryDirectory() as tmp:
+        srv = Server(binary, tmp, valgrind)
+        tests = [t_root, t_204, t_probe, t_404, t_upgrade, t_fast_start,
+                 t_keyfile, t_exchange, t_ping, t_preferred, t_not_here,
+                 t_not_here_limit, t_disconnected, t_dup, t_slow,
+                 t_bad_input, t_truncated, t_handshake_timeout, t_vars]
+        try:
+            for t in tests:
+                run(t.check_name + tag, t, srv)
+        finally:
+            rc = srv.stop()
+        first_key = open(srv.keyfile).read()
+        run("exits 0 on SIGTERM, no leak or memory error" + tag,
+            lambda: None if rc == 0 else (_ for _ in ()).throw(
+                AssertionError("exit status %s; log:\n%s" % (
+                    rc, open(os.path.join(tmp, "key.log")).read()[-3000:]))))
+        srv2 = Server(binary, tmp, False)
+        try:
+            c = dc.Client(srv2.port)
+            c.upgrade()
+            same = c.read_server_key()
+            c.close()
+            key = bytes.fromhex(json.loads(first_key)["PrivateKey"][8:])
+            run("restart keeps the server key" + tag, lambda: None if
+                same == bytes(dc.PrivateKey(key).public_key) else
+                (_ for _ in ()).throw(AssertionError("key changed")))
+        finally:
+            srv2.stop()
+        run("--max-conns refuses connections over the cap" + tag,
+            t_max_conns, binary, tmp, valgrind)
+        run("HTTPS (--certmode manual): login, packets, ping, PeerGone" + tag,
+            t_tls, binary, tmp, valgrind)
+    print("%d passed, %d failed" % (len(PASSED), len(FAILED)))
+    return 1 if FAILED else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
