@@ -35,7 +35,8 @@ static const char usage[] =
 "    `Upgrade: DERP`. Clients are addressed by their curve25519 node keys.\n"
 "    One thread, one epoll loop; a slow client never delays the others\n"
 "    (each has bounded packet queues; the oldest packet is dropped when\n"
-"    one is full). See docs/relay.md.\n"
+"    one is full). It also answers STUN on UDP (--stun-port). See\n"
+"    docs/relay.md.\n"
 "\n"
 "    HTTP endpoints: /derp (the relay), /derp/probe and /derp/latency-check\n"
 "    (latency probes), /generate_204 (captive-portal check), / (a plain\n"
@@ -75,6 +76,11 @@ static const char usage[] =
 "    --write-timeout SEC\n"
 "        Close a connection whose pending output made no progress for SEC\n"
 "        seconds. Default 2 (derper's -tcp-write-timeout).\n"
+"    --stun-port N\n"
+"        Also answer STUN binding requests (RFC 5389, XOR-MAPPED-ADDRESS) on\n"
+"        UDP port N of the -a address: those Tailscale clients send\n"
+"        (SOFTWARE \"tailnode\", FINGERPRINT last); others are ignored.\n"
+"        Default 3478; 0 disables.\n"
 "    --queue-depth N\n"
 "        Packets queued per client (disco packets have a second queue of\n"
 "        the same depth). Default 32.\n"
@@ -91,7 +97,7 @@ static const char usage[] =
 
 enum {
 	OPT_HTTP = 256, OPT_CERTMODE, OPT_CERTDIR, OPT_HOSTNAME, OPT_MAX_CONNS,
-	OPT_HANDSHAKE, OPT_IDLE, OPT_WRITE, OPT_QUEUE,
+	OPT_HANDSHAKE, OPT_IDLE, OPT_WRITE, OPT_QUEUE, OPT_STUN_PORT,
 };
 
 static int parse_uint(const char *s, const char *name, unsigned int min,
@@ -240,6 +246,7 @@ int main(int argc, char **argv)
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "write-timeout", required_argument, NULL, OPT_WRITE },
 		{ "queue-depth", required_argument, NULL, OPT_QUEUE },
+		{ "stun-port", required_argument, NULL, OPT_STUN_PORT },
 		{ 0 }
 	};
 	struct server_config cfg = {
@@ -248,6 +255,7 @@ int main(int argc, char **argv)
 		.handshake_timeout = 10,
 		.write_timeout = 2,
 		.queue_depth = 32,
+		.stun_port = 3478,
 	};
 	const char *config = NULL, *certmode = NULL, *certdir = ".";
 	const char *hostname = NULL, *port;
@@ -300,6 +308,11 @@ int main(int argc, char **argv)
 		case OPT_QUEUE:
 			if (parse_uint(optarg, "--queue-depth", 1, 4096,
 				       &cfg.queue_depth))
+				return 2;
+			break;
+		case OPT_STUN_PORT:
+			if (parse_uint(optarg, "--stun-port", 0, 65535,
+				       &cfg.stun_port))
 				return 2;
 			break;
 		default:

@@ -33,6 +33,7 @@
 
 #include "hex.h"
 #include "http.h"
+#include "stun.h"
 
 #define RBUF_MIN (16 * 1024)
 #define WBUF_CAP (96 * 1024)
@@ -43,7 +44,7 @@
 #define KEEPALIVE_JITTER_MS 5000
 #define PEER_GONE_BURST 3	/* PeerGone(NotHere): 3 at once, 1 per s */
 
-enum kind { KIND_LISTENER, KIND_CONN, KIND_SIGNAL };
+enum kind { KIND_LISTENER, KIND_CONN, KIND_SIGNAL, KIND_STUN };
 enum state { ST_TLS, ST_HTTP, ST_DERP_WAIT_INFO, ST_DERP };
 enum io { IO_AGAIN = -1, IO_ERR = -2 };
 
@@ -128,6 +129,7 @@ static struct metrics {
 	uint64_t peer_gone_not_here, peer_gone_disconnected, ctl_overflow;
 	uint64_t pings, pongs_dropped, keepalives, unknown_frames;
 	uint64_t dup_conns_total;
+	uint64_t stun_packets, stun_responses, stun_bad;
 	unsigned int conns, clients, home_clients, keys, dup_keys;
 } M;
 
@@ -866,7 +868,10 @@ static void serve_vars(struct conn *c, bool head)
 	put_json_u(&p, end, "idle_timeouts", M.idle_timeouts, false);
 	put_json_u(&p, end, "write_timeouts", M.write_timeouts, false);
 	put_json_u(&p, end, "bad_client_info", M.bad_client_info, false);
-	put_json_u(&p, end, "bad_frames", M.bad_frames, true);
+	put_json_u(&p, end, "bad_frames", M.bad_frames, false);
+	put_json_u(&p, end, "stun_packets", M.stun_packets, false);
+	put_json_u(&p, end, "stun_responses", M.stun_responses, false);
+	put_json_u(&p, end, "stun_bad_requests", M.stun_bad, true);
 	snprintf(p, end - p, "}\n");
 	respond(c, 200, "OK", NULL, "application/json", body, head);
 }
@@ -1343,14 +1348,15 @@ static int listen_ai(const struct addrinfo *ai, bool dual)
 {
 	int fd, one = 1, zero = 0;
 
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
+	fd = socket(ai->ai_family,
+		    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (dual)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 1024)) {
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) ||
+	    (ai->ai_socktype == SOCK_STREAM && listen(fd, 1024))) {
 		int e = errno;
 
 		close(fd);
@@ -1362,13 +1368,15 @@ static int listen_ai(const struct addrinfo *ai, bool dual)
 
 /*
  * ":443" (every address: IPv6 dual-stack, or IPv4 where IPv6 is off),
- * "1.2.3.4:443", "[::1]:443", "host:443".
+ * "1.2.3.4:443", "[::1]:443", "host:443"; TCP, or UDP on the same address
+ * with the port stun_port.
  */
-static int listen_on(const char *spec, int ep, struct listener *l)
+static int listen_on(const char *spec, int socktype, int stun_port,
+		     int ep, struct listener *l)
 {
-	char host[256];
+	char host[256], portbuf[16];
 	const char *colon = strrchr(spec, ':'), *port;
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = { .ai_socktype = socktype,
 				  .ai_flags = AI_PASSIVE };
 	struct addrinfo *ai;
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = l };
@@ -1380,6 +1388,10 @@ static int listen_on(const char *spec, int ep, struct listener *l)
 		return -1;
 	}
 	port = colon + 1;
+	if (socktype == SOCK_DGRAM) {
+		snprintf(portbuf, sizeof(portbuf), "%d", stun_port);
+		port = portbuf;
+	}
 	hl = colon - spec;
 	if (hl >= 2 && spec[0] == '[' && spec[hl - 1] == ']') {
 		memcpy(host, spec + 1, hl - 2);
@@ -1402,11 +1414,13 @@ static int listen_on(const char *spec, int ep, struct listener *l)
 		fd = listen_ai(ai, !hl && family == AF_INET6);
 		freeaddrinfo(ai);
 		if (fd < 0 && (hl || family == AF_INET)) {
-			logf_("listen on %s: %s", spec, strerror(errno));
+			logf_("listen on %s (%s port %s): %s", spec,
+			      socktype == SOCK_DGRAM ? "UDP" : "TCP", port,
+			      strerror(errno));
 			return -1;
 		}
 	}
-	l->kind = KIND_LISTENER;
+	l->kind = socktype == SOCK_DGRAM ? KIND_STUN : KIND_LISTENER;
 	l->fd = fd;
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev)) {
 		close(fd);
@@ -1415,9 +1429,41 @@ static int listen_on(const char *spec, int ep, struct listener *l)
 	return 0;
 }
 
+/* Answers the binding requests waiting on the STUN socket. */
+static void stun_readable(struct listener *l)
+{
+	for (int i = 0; i < 64; i++) {
+		uint8_t buf[1500], txid[STUN_TXID_LEN], out[STUN_MAX_RESPONSE];
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		enum stun_result r;
+		ssize_t n;
+		size_t olen;
+
+		n = recvfrom(l->fd, buf, sizeof(buf), MSG_TRUNC,
+			     (struct sockaddr *)&ss, &sl);
+		if (n < 0)
+			return;
+		M.stun_packets++;
+		if ((size_t)n > sizeof(buf)) {
+			M.stun_bad++;
+			continue;
+		}
+		r = stun_parse_request(buf, n, txid);
+		if (r != STUN_OK) {
+			M.stun_bad++;
+			continue;
+		}
+		olen = stun_response(out, txid, (struct sockaddr *)&ss);
+		if (olen && sendto(l->fd, out, olen, MSG_DONTWAIT,
+				   (struct sockaddr *)&ss, sl) == (ssize_t)olen)
+			M.stun_responses++;
+	}
+}
+
 int server_run(const struct server_config *cfg)
 {
-	struct listener lst;
+	struct listener lst, stun = { .fd = -1 };
 	struct listener sig = { .kind = KIND_SIGNAL };
 	struct epoll_event evs[64], ev = { .events = EPOLLIN };
 	sigset_t mask;
@@ -1429,7 +1475,10 @@ int server_run(const struct server_config *cfg)
 	S.cfg = cfg;
 	randombytes_buf(S.hash_key, sizeof(S.hash_key));
 	S.ep = epoll_create1(EPOLL_CLOEXEC);
-	if (S.ep < 0 || listen_on(cfg->listen, S.ep, &lst))
+	if (S.ep < 0 || listen_on(cfg->listen, SOCK_STREAM, 0, S.ep, &lst))
+		return 1;
+	if (cfg->stun_port &&
+	    listen_on(cfg->listen, SOCK_DGRAM, cfg->stun_port, S.ep, &stun))
 		return 1;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -1454,6 +1503,8 @@ int server_run(const struct server_config *cfg)
 				    NI_NUMERICHOST | NI_NUMERICSERV);
 		logf_("serving %s on [%s]:%s, public key %s",
 		      cfg->tls ? "HTTPS" : "HTTP", host, port, hex);
+		if (stun.fd >= 0)
+			logf_("serving STUN on UDP port %u", cfg->stun_port);
 	}
 
 	S.now = now_ms();
@@ -1473,6 +1524,10 @@ int server_run(const struct server_config *cfg)
 
 			if (*k == KIND_LISTENER) {
 				accept_conns((struct listener *)k);
+				continue;
+			}
+			if (*k == KIND_STUN) {
+				stun_readable((struct listener *)k);
 				continue;
 			}
 			if (*k == KIND_SIGNAL) {
@@ -1508,6 +1563,8 @@ int server_run(const struct server_config *cfg)
 	free(S.buckets);
 	close(sig.fd);
 	close(lst.fd);
+	if (stun.fd >= 0)
+		close(stun.fd);
 	close(S.ep);
 	return 0;
 }

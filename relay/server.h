@@ -20,6 +20,7 @@ struct server_config {
 	unsigned int idle_timeout;	/* s without a byte from a client; 0 off */
 	unsigned int write_timeout;	/* s of no progress on pending output */
 	unsigned int queue_depth;	/* packets per client queue */
+	unsigned int stun_port;		/* UDP, on -a's address; 0: no STUN */
 };
 
 /* Runs until SIGINT/SIGTERM; returns the exit status. */

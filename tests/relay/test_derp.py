@@ -21,6 +21,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import derp_client as dc  # noqa: E402
+import stun_client  # noqa: E402
 
 HANDSHAKE_TIMEOUT = 2
 PASSED, FAILED = [], []
@@ -35,12 +36,13 @@ def free_port():
 
 
 class Server:
-    def __init__(self, binary, tmp, valgrind=False, extra=("--http",),
-                 name="key"):
+    def __init__(self, binary, tmp, valgrind=False,
+                 extra=("--http", "--stun-port", "0"), name="key",
+                 host="127.0.0.1"):
         self.port = free_port()
         self.keyfile = os.path.join(tmp, name + ".json")
         self.log = open(os.path.join(tmp, name + ".log"), "ab")
-        cmd = [binary, "-a", "127.0.0.1:%d" % self.port,
+        cmd = [binary, "-a", "%s:%d" % (host, self.port),
                "-c", self.keyfile,
                "--handshake-timeout", str(HANDSHAKE_TIMEOUT)] + list(extra)
         if valgrind:
@@ -51,7 +53,8 @@ class Server:
         deadline = time.monotonic() + 30
         while True:
             try:
-                socket.create_connection(("127.0.0.1", self.port), 1).close()
+                socket.create_connection((host.strip("[]"), self.port),
+                                         1).close()
                 break
             except OSError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -509,8 +512,8 @@ def t_vars(srv):
 
 
 def t_max_conns(binary, tmp, valgrind):
-    srv = Server(binary, tmp, valgrind, ["--http", "--max-conns", "3"],
-                 name="max")
+    srv = Server(binary, tmp, valgrind, ["--http", "--stun-port", "0",
+                                         "--max-conns", "3"], name="max")
     try:
         keep = [login(srv) for _ in range(3)]
         extra = dc.Client(srv.port)
@@ -537,8 +540,8 @@ def t_tls(binary, tmp, valgrind):
                     "-out", os.path.join(tmp, "derp.test.crt")],
                    check=True, capture_output=True)
     srv = Server(binary, tmp, valgrind, ["--certmode", "manual", "--certdir",
-                                         tmp, "--hostname", "derp.test"],
-                 name="tls")
+                                         tmp, "--hostname", "derp.test",
+                                         "--stun-port", "0"], name="tls")
     try:
         ctx = ssl.create_default_context(
             cafile=os.path.join(tmp, "derp.test.crt"))
@@ -560,6 +563,82 @@ def t_tls(binary, tmp, valgrind):
         plain.send_raw(b"GET / HTTP/1.1\r\n\r\n")
         assert plain.closed_within(10)
         plain.close()
+    finally:
+        rc = srv.stop()
+    assert rc == 0, "server exit status %s" % rc
+
+
+def free_udp_port(family=socket.AF_INET, host="127.0.0.1"):
+    s = socket.socket(family, socket.SOCK_DGRAM)
+    s.bind((host, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def stun_ask(family, addr, msg):
+    s = socket.socket(family, socket.SOCK_DGRAM)
+    s.settimeout(5)
+    s.bind((addr[0], 0))
+    s.sendto(msg, addr)
+    data = s.recv(2048)
+    mine = s.getsockname()[:2]
+    s.close()
+    return data, mine
+
+
+def t_stun(binary, tmp, valgrind):
+    """STUN on --stun-port: tailnode requests answered, others ignored."""
+    uport = free_udp_port()
+    srv = Server(binary, tmp, valgrind, ["--http", "--stun-port", str(uport)],
+                 name="stun")
+    try:
+        txid, msg = stun_client.request()
+        data, mine = stun_ask(socket.AF_INET, ("127.0.0.1", uport), msg)
+        assert stun_client.parse_response(data) == (txid, mine)
+        assert len(data) == 32, len(data)
+        # Bad requests get no answer: the one answer that comes is for
+        # the good request sent after them (loopback keeps the order).
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(5)
+        s.bind(("127.0.0.1", 0))
+        bad = [stun_client.request(software=b"tailnodX")[1],
+               stun_client.request(software=None)[1],
+               stun_client.request(fingerprint=False)[1],
+               stun_client.request(bad_crc=True)[1],
+               stun_client.request(extra_after_fp=stun_client.attr(
+                   0x8022, b"tailnode"))[1],
+               stun_client.request(method=0x0101)[1],
+               stun_client.request()[1][:-3],
+               os.urandom(40), b"\x00\x01"]
+        for m in bad:
+            s.sendto(m, ("127.0.0.1", uport))
+        txid, msg = stun_client.request()
+        s.sendto(msg, ("127.0.0.1", uport))
+        got, _ = stun_client.parse_response(s.recv(2048))
+        assert got == txid, "a bad request was answered"
+        s.close()
+        v = srv.vars()
+        assert v["stun_bad_requests"] == len(bad), v["stun_bad_requests"]
+        assert v["stun_responses"] == 2, v["stun_responses"]
+        # DERP on the same server still works.
+        a, b = login(srv), login(srv)
+        exchange_ok(a, b)
+        a.close()
+        b.close()
+    finally:
+        rc = srv.stop()
+    assert rc == 0, "server exit status %s" % rc
+    if not socket.has_ipv6:
+        return
+    uport = free_udp_port(socket.AF_INET6, "::1")
+    srv = Server(binary, tmp, valgrind, ["--http", "--stun-port", str(uport)],
+                 name="stun6", host="[::1]")
+    try:
+        txid, msg = stun_client.request()
+        data, mine = stun_ask(socket.AF_INET6, ("::1", uport), msg)
+        assert stun_client.parse_response(data) == (txid, mine)
+        assert len(data) == 44, len(data)
     finally:
         rc = srv.stop()
     assert rc == 0, "server exit status %s" % rc
@@ -613,6 +692,8 @@ def main():
             t_max_conns, binary, tmp, valgrind)
         run("HTTPS (--certmode manual): login, packets, ping, PeerGone" + tag,
             t_tls, binary, tmp, valgrind)
+        run("STUN: tailnode binding requests answered (v4, v6), others not" +
+            tag, t_stun, binary, tmp, valgrind)
     print("%d passed, %d failed" % (len(PASSED), len(FAILED)))
     return 1 if FAILED else 0
 
