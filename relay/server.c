@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -80,8 +81,8 @@ struct conn {
 
 	uint8_t *wbuf;
 	size_t wpos, wlen;
-	uint8_t ctl[CTL_MAX];
-	size_t ctl_len;
+	uint8_t *ctl;		/* control frames waiting for wbuf */
+	size_t ctl_len, ctl_cap;
 	bool pong_pending;
 	uint8_t pong[DERP_PING_LEN];
 	struct pktq q, dq;	/* other packets, disco packets */
@@ -257,6 +258,22 @@ static bool ctl_append(struct conn *c, const void *p, size_t n)
 		M.ctl_overflow++;
 		return false;
 	}
+	if (c->ctl_len + n > c->ctl_cap) {
+		size_t cap = c->ctl_cap ? c->ctl_cap : 256;
+		uint8_t *nc;
+
+		while (cap < c->ctl_len + n)
+			cap *= 2;
+		if (cap > CTL_MAX)
+			cap = CTL_MAX;
+		nc = realloc(c->ctl, cap);
+		if (!nc) {
+			M.ctl_overflow++;
+			return false;
+		}
+		c->ctl = nc;
+		c->ctl_cap = cap;
+	}
 	memcpy(c->ctl + c->ctl_len, p, n);
 	c->ctl_len += n;
 	mark_dirty(c);
@@ -313,7 +330,8 @@ static bool fill_wbuf(struct conn *c)
 			return false;
 	}
 	c->wpos = c->wlen = 0;
-	memcpy(c->wbuf, c->ctl, c->ctl_len);
+	if (c->ctl_len)
+		memcpy(c->wbuf, c->ctl, c->ctl_len);
 	c->wlen = c->ctl_len;
 	c->ctl_len = 0;
 	if (c->pong_pending) {
@@ -1184,6 +1202,7 @@ static void conn_free(struct conn *c)
 {
 	free(c->rbuf);
 	free(c->wbuf);
+	free(c->ctl);
 	free(c);
 }
 
@@ -1274,6 +1293,8 @@ static void accept_conns(struct listener *l)
 
 static void tick(void)
 {
+	size_t freed = 0;
+
 	for (struct conn *c = S.conns, *next; c; c = next) {
 		next = c->next;
 		if (c->state != ST_DERP) {
@@ -1310,16 +1331,27 @@ static void tick(void)
 		/* Idle connections keep no buffers. */
 		if (c->rpos == c->rlen && c->rbuf &&
 		    S.now - c->last_read >= TICK_MS) {
+			freed += c->rcap;
 			free(c->rbuf);
 			c->rbuf = NULL;
 			c->rpos = c->rlen = c->rcap = 0;
 		}
 		if (c->wpos == c->wlen && c->wbuf && !c->dirty) {
+			freed += WBUF_CAP;
 			free(c->wbuf);
 			c->wbuf = NULL;
 			c->wpos = c->wlen = 0;
 		}
+		if (!c->ctl_len && c->ctl && !c->dirty) {
+			freed += c->ctl_cap;
+			free(c->ctl);
+			c->ctl = NULL;
+			c->ctl_cap = 0;
+		}
 	}
+	/* Give the idle buffers' pages back, not just to the heap. */
+	if (freed >= 1024 * 1024)
+		malloc_trim(0);
 }
 
 static void flush_dirty(void)

@@ -338,11 +338,14 @@ def t_slow(srv):
     exchange_ok(a, b)
     after = srv.vars()["packets_dropped_reason"]["queue_head"]
     assert after > before, (before, after)
-    # Its output stalls: closed after --write-timeout (2 s), queue counted.
-    deadline = time.monotonic() + 15
+    # Keep it fed until its socket is full and its output stalls: it is
+    # closed after --write-timeout (2 s), its queue counted.
+    deadline = time.monotonic() + 20
     while srv.vars()["write_timeouts"] < 1:
         assert time.monotonic() < deadline, "slow client never timed out"
-        time.sleep(0.2)
+        for _ in range(200):
+            a.send_packet(slow.pub, blob)
+        time.sleep(0.1)
     assert srv.vars()["packets_dropped_reason"]["write_error"] > 0
     exchange_ok(a, b)
     for c in (a, b, slow):
@@ -644,6 +647,38 @@ def t_stun(binary, tmp, valgrind):
     assert rc == 0, "server exit status %s" % rc
 
 
+def t_many_idle(binary, tmp):
+    """1,000 idle clients: all served, at most 20 KiB of RSS each."""
+    srv = Server(binary, tmp, False, name="many")
+    clients = []
+    try:
+        def rss_kib():
+            with open("/proc/%d/status" % srv.proc.pid) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1])
+            raise AssertionError("no VmRSS")
+
+        base = rss_kib()
+        clients = [login(srv) for _ in range(1000)]
+        assert srv.vars()["clients"] == 1000
+        # Idle connections give their buffers back within a tick or two.
+        deadline = time.monotonic() + 10
+        while True:
+            per = (rss_kib() - base) / 1000.0
+            if per <= 20 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        print("     1000 idle clients: %.1f KiB of server RSS each" % per)
+        assert per <= 20, "%.1f KiB per idle connection" % per
+        exchange_ok(clients[0], clients[-1])
+    finally:
+        for c in clients:
+            c.close()
+        rc = srv.stop()
+    assert rc == 0, "server exit status %s" % rc
+
+
 def run(name, fn, *args):
     try:
         fn(*args)
@@ -694,6 +729,9 @@ def main():
             t_tls, binary, tmp, valgrind)
         run("STUN: tailnode binding requests answered (v4, v6), others not" +
             tag, t_stun, binary, tmp, valgrind)
+        if not valgrind:
+            run("1,000 idle clients served, <= 20 KiB RSS each", t_many_idle,
+                binary, tmp)
     print("%d passed, %d failed" % (len(PASSED), len(FAILED)))
     return 1 if FAILED else 0
 
