@@ -28,6 +28,7 @@ static const char usage[] =
 "SYNOPSIS\n"
 "    meshwg-derper [-a ADDR:PORT] [-c FILE] [--http | --certmode manual\n"
 "                  --certdir DIR --hostname HOST] [OPTIONS]\n"
+"    meshwg-derper --stun-only [-a ADDR:PORT] [--stun-port N]\n"
 "\n"
 "DESCRIPTION\n"
 "    Relays packets between clients that speak Tailscale's DERP protocol\n"
@@ -81,6 +82,8 @@ static const char usage[] =
 "        UDP port N of the -a address: those Tailscale clients send\n"
 "        (SOFTWARE \"tailnode\", FINGERPRINT last); others are ignored.\n"
 "        Default 3478; 0 disables.\n"
+"    --stun-only\n"
+"        Serve STUN alone: no HTTP or DERP, no key file.\n"
 "    --queue-depth N\n"
 "        Packets queued per client (disco packets have a second queue of\n"
 "        the same depth). Default 32.\n"
@@ -98,6 +101,7 @@ static const char usage[] =
 enum {
 	OPT_HTTP = 256, OPT_CERTMODE, OPT_CERTDIR, OPT_HOSTNAME, OPT_MAX_CONNS,
 	OPT_HANDSHAKE, OPT_IDLE, OPT_WRITE, OPT_QUEUE, OPT_STUN_PORT,
+	OPT_STUN_ONLY,
 };
 
 static int parse_uint(const char *s, const char *name, unsigned int min,
@@ -247,6 +251,7 @@ int main(int argc, char **argv)
 		{ "write-timeout", required_argument, NULL, OPT_WRITE },
 		{ "queue-depth", required_argument, NULL, OPT_QUEUE },
 		{ "stun-port", required_argument, NULL, OPT_STUN_PORT },
+		{ "stun-only", no_argument, NULL, OPT_STUN_ONLY },
 		{ 0 }
 	};
 	struct server_config cfg = {
@@ -310,6 +315,9 @@ int main(int argc, char **argv)
 				       &cfg.queue_depth))
 				return 2;
 			break;
+		case OPT_STUN_ONLY:
+			cfg.stun_only = true;
+			break;
 		case OPT_STUN_PORT:
 			if (parse_uint(optarg, "--stun-port", 0, 65535,
 				       &cfg.stun_port))
@@ -324,6 +332,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "meshwg-derper: unexpected argument \"%s\"\n",
 			argv[optind]);
 		return 2;
+	}
+	if (cfg.stun_only) {
+		if (!cfg.stun_port) {
+			fprintf(stderr, "meshwg-derper: --stun-only needs a --stun-port\n");
+			return 2;
+		}
+		if (http || certmode || config) {
+			fprintf(stderr, "meshwg-derper: --stun-only serves no HTTP: no --http, --certmode or -c\n");
+			return 2;
+		}
+		if (sodium_init() < 0)
+			return 1;
+		return server_run(&cfg);
 	}
 	if (certmode && strcmp(certmode, "manual")) {
 		fprintf(stderr, "meshwg-derper: --certmode %s: only \"manual\" is supported\n",

@@ -1495,7 +1495,7 @@ static void stun_readable(struct listener *l)
 
 int server_run(const struct server_config *cfg)
 {
-	struct listener lst, stun = { .fd = -1 };
+	struct listener lst = { .fd = -1 }, stun = { .fd = -1 };
 	struct listener sig = { .kind = KIND_SIGNAL };
 	struct epoll_event evs[64], ev = { .events = EPOLLIN };
 	sigset_t mask;
@@ -1507,7 +1507,8 @@ int server_run(const struct server_config *cfg)
 	S.cfg = cfg;
 	randombytes_buf(S.hash_key, sizeof(S.hash_key));
 	S.ep = epoll_create1(EPOLL_CLOEXEC);
-	if (S.ep < 0 || listen_on(cfg->listen, SOCK_STREAM, 0, S.ep, &lst))
+	if (S.ep < 0 || (!cfg->stun_only &&
+			 listen_on(cfg->listen, SOCK_STREAM, 0, S.ep, &lst)))
 		return 1;
 	if (cfg->stun_port &&
 	    listen_on(cfg->listen, SOCK_DGRAM, cfg->stun_port, S.ep, &stun))
@@ -1529,14 +1530,17 @@ int server_run(const struct server_config *cfg)
 		socklen_t sl = sizeof(ss);
 		char host[NI_MAXHOST] = "?", port[NI_MAXSERV] = "?";
 
-		if (!getsockname(lst.fd, (struct sockaddr *)&ss, &sl))
+		if (!getsockname(lst.fd >= 0 ? lst.fd : stun.fd,
+				 (struct sockaddr *)&ss, &sl))
 			getnameinfo((struct sockaddr *)&ss, sl, host,
 				    sizeof(host), port, sizeof(port),
 				    NI_NUMERICHOST | NI_NUMERICSERV);
-		logf_("serving %s on [%s]:%s, public key %s",
-		      cfg->tls ? "HTTPS" : "HTTP", host, port, hex);
+		if (lst.fd >= 0)
+			logf_("serving %s on [%s]:%s, public key %s",
+			      cfg->tls ? "HTTPS" : "HTTP", host, port, hex);
 		if (stun.fd >= 0)
-			logf_("serving STUN on UDP port %u", cfg->stun_port);
+			logf_("serving STUN on UDP [%s]:%u", host,
+			      cfg->stun_port);
 	}
 
 	S.now = now_ms();
@@ -1594,7 +1598,8 @@ int server_run(const struct server_config *cfg)
 	reap();
 	free(S.buckets);
 	close(sig.fd);
-	close(lst.fd);
+	if (lst.fd >= 0)
+		close(lst.fd);
 	if (stun.fd >= 0)
 		close(stun.fd);
 	close(S.ep);

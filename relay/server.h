@@ -21,6 +21,7 @@ struct server_config {
 	unsigned int write_timeout;	/* s of no progress on pending output */
 	unsigned int queue_depth;	/* packets per client queue */
 	unsigned int stun_port;		/* UDP, on -a's address; 0: no STUN */
+	bool stun_only;			/* no TCP listener (no key needed) */
 };
 
 /* Runs until SIGINT/SIGTERM; returns the exit status. */

@@ -24,6 +24,8 @@ import derp_client as dc  # noqa: E402
 import stun_client  # noqa: E402
 
 HANDSHAKE_TIMEOUT = 2
+VALGRIND = ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
+            "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite"]
 PASSED, FAILED = [], []
 
 
@@ -46,9 +48,7 @@ class Server:
                "-c", self.keyfile,
                "--handshake-timeout", str(HANDSHAKE_TIMEOUT)] + list(extra)
         if valgrind:
-            cmd = ["valgrind", "-q", "--error-exitcode=99",
-                   "--leak-check=full", "--errors-for-leak-kinds=definite",
-                   "--show-leak-kinds=definite"] + cmd
+            cmd = VALGRIND + cmd
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + 30
         while True:
@@ -632,6 +632,40 @@ def t_stun(binary, tmp, valgrind):
     finally:
         rc = srv.stop()
     assert rc == 0, "server exit status %s" % rc
+    # --stun-only: STUN answered, nothing on TCP, no key file needed.
+    uport, tport = free_udp_port(), free_port()
+    cmd = [binary, "--stun-only", "-a", "127.0.0.1:%d" % tport,
+           "--stun-port", str(uport)]
+    if valgrind:
+        cmd = VALGRIND + cmd
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        s.settimeout(0.2)
+        mine, asked = s.getsockname()[:2], set()
+        deadline = time.monotonic() + 30
+        while True:     # until the server is up
+            txid, msg = stun_client.request()
+            asked.add(txid)
+            s.sendto(msg, ("127.0.0.1", uport))
+            try:
+                got = stun_client.parse_response(s.recv(2048))
+                break
+            except socket.timeout:
+                assert time.monotonic() < deadline, "--stun-only never answered"
+        s.close()
+        assert got[0] in asked and got[1] == mine, (got, mine)
+        try:
+            socket.create_connection(("127.0.0.1", tport), 2).close()
+            raise AssertionError("--stun-only listens on TCP")
+        except ConnectionRefusedError:
+            pass
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(60)
+    assert rc == 0, "--stun-only exit status %s" % rc
     if not socket.has_ipv6:
         return
     uport = free_udp_port(socket.AF_INET6, "::1")
@@ -727,7 +761,7 @@ def main():
             t_max_conns, binary, tmp, valgrind)
         run("HTTPS (--certmode manual): login, packets, ping, PeerGone" + tag,
             t_tls, binary, tmp, valgrind)
-        run("STUN: tailnode binding requests answered (v4, v6), others not" +
+        run("STUN: tailnode binding requests answered (v4, v6, --stun-only), others not" +
             tag, t_stun, binary, tmp, valgrind)
         if not valgrind:
             run("1,000 idle clients served, <= 20 KiB RSS each", t_many_idle,
