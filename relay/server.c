@@ -71,6 +71,7 @@ struct conn {
 	bool dead;		/* unregistered; freed at the end of the batch */
 	bool dirty;		/* on the flush list */
 	bool want_out;		/* EPOLLOUT registered */
+	bool read_off;		/* EPOLLIN not registered (peer sent EOF) */
 	bool write_failed;	/* queued packets count as write_error */
 	char addr[INET6_ADDRSTRLEN + 8];
 	bool loopback;
@@ -361,15 +362,23 @@ static bool fill_wbuf(struct conn *c)
 	return c->wlen > 0;
 }
 
+static void set_events(struct conn *c, bool want_out, bool read_off)
+{
+	struct epoll_event ev = {
+		.events = (read_off ? 0 : EPOLLIN) | (want_out ? EPOLLOUT : 0),
+		.data.ptr = c,
+	};
+
+	if ((c->want_out == want_out && c->read_off == read_off) || c->dead)
+		return;
+	c->want_out = want_out;
+	c->read_off = read_off;
+	epoll_ctl(S.ep, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
 static void set_want_out(struct conn *c, bool on)
 {
-	struct epoll_event ev = { .events = EPOLLIN | (on ? EPOLLOUT : 0),
-				  .data.ptr = c };
-
-	if (c->want_out == on || c->dead)
-		return;
-	c->want_out = on;
-	epoll_ctl(S.ep, EPOLL_CTL_MOD, c->fd, &ev);
+	set_events(c, on, c->read_off);
 }
 
 static ssize_t io_read(struct conn *c, void *buf, size_t n)
@@ -1115,27 +1124,33 @@ static void conn_readable(struct conn *c)
 		if (c->closing) {
 			/* Discard what comes after a final response. */
 			n = io_read(c, c->rbuf, c->rcap);
-			if (n == IO_AGAIN)
-				return;
-			if (n <= 0) {
-				conn_kill(c);
-				return;
-			}
-			continue;
+		} else {
+			n = io_read(c, c->rbuf + c->rlen, c->rcap - c->rlen);
 		}
-		n = io_read(c, c->rbuf + c->rlen, c->rcap - c->rlen);
 		if (n == IO_AGAIN)
 			return;
+		if (n == 0 && c->closing) {
+			/*
+			 * A client that half-closed after its request still
+			 * gets the response: stop reading, write, then close.
+			 */
+			set_events(c, c->want_out, true);
+			conn_flush(c);
+			return;
+		}
 		if (n <= 0) {
 			conn_kill(c);
 			return;
 		}
+		if (c->closing)
+			goto budget;
 		c->rlen += n;
 		c->last_read = S.now;
 		if (process_input(c)) {
 			conn_kill(c);
 			return;
 		}
+budget:
 		if (!c->ssl) {
 			if ((size_t)n >= budget)
 				return;		/* level-triggered: back later */

@@ -149,6 +149,24 @@ def t_404(srv):
     s.close()
 
 
+@check("a client that half-closes after its request still gets the answer")
+def t_half_close(srv):
+    # Whether the FIN comes with the request or after it is up to timing:
+    # ask often enough to meet the first case.
+    for path, status in (("/derp/probe", b"200"), ("/nope", b"404")) * 20:
+        s = socket.create_connection(("127.0.0.1", srv.port), 5)
+        s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path.encode())
+        s.shutdown(socket.SHUT_WR)
+        data = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        assert data.startswith(b"HTTP/1.1 " + status), (path, data[:40])
+
+
 # ---- DERP handshake ----
 
 @check("101 with Derp-Version 2 and Derp-Public-Key, then ServerKey; Upgrade case-insensitive")
@@ -731,7 +749,7 @@ def main():
     tag = " (valgrind)" if valgrind else ""
     with tempfile.TemporaryDirectory() as tmp:
         srv = Server(binary, tmp, valgrind)
-        tests = [t_root, t_204, t_probe, t_404, t_upgrade, t_fast_start,
+        tests = [t_root, t_204, t_probe, t_404, t_half_close, t_upgrade, t_fast_start,
                  t_keyfile, t_exchange, t_ping, t_preferred, t_not_here,
                  t_not_here_limit, t_disconnected, t_dup, t_slow,
                  t_bad_input, t_truncated, t_handshake_timeout, t_vars]
