@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -65,7 +66,8 @@ static const char usage[] =
 "        than letters, digits, '.', '-' and '_' removed).\n"
 "    --max-conns N\n"
 "        Connections open at once (HTTP and DERP); more are accepted and\n"
-"        closed at once. Default 10000.\n"
+"        closed at once. Default 10000; lowered to 32 under the open-file\n"
+"        limit (raised to its hard limit at start) if that is smaller.\n"
 "    --handshake-timeout SEC\n"
 "        A connection must have sent its ClientInfo frame SEC seconds after\n"
 "        it was accepted (and again after its HTTP upgrade), or is closed.\n"
@@ -235,6 +237,30 @@ static SSL_CTX *tls_setup(const char *dir, const char *hostname)
 	return ctx;
 }
 
+/*
+ * Raises the descriptor limit to its hard limit and keeps --max-conns 32
+ * under it, so that accepting never fails for want of descriptors.
+ */
+static void fit_max_conns(unsigned int *max_conns)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < *max_conns + 32ull) {
+		unsigned int fit = rl.rlim_cur > 64 ? (unsigned int)rl.rlim_cur - 32 : 32;
+
+		fprintf(stderr, "meshwg-derper: --max-conns %u lowered to %u (open-file limit %llu)\n",
+			*max_conns, fit, (unsigned long long)rl.rlim_cur);
+		*max_conns = fit;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -368,6 +394,7 @@ int main(int argc, char **argv)
 		config = DEFAULT_CONFIG;
 		mkdir("/var/lib/meshwg-derper", 0700);
 	}
+	fit_max_conns(&cfg.max_conns);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "meshwg-derper: libsodium failed to start\n");
 		return 1;

@@ -122,7 +122,8 @@ struct listener {
 };
 
 static struct metrics {
-	uint64_t accepts, refused_max_conns, http_requests, http_bad;
+	uint64_t accepts, accept_errors, refused_max_conns;
+	uint64_t http_requests, http_bad;
 	uint64_t handshake_timeouts, idle_timeouts, write_timeouts;
 	uint64_t bad_client_info, bad_frames, clients_total;
 	uint64_t packets_recv, bytes_recv, packets_sent, bytes_sent;
@@ -145,6 +146,7 @@ static struct server {
 	size_t nbuckets, nkeys;
 	uint8_t hash_key[crypto_shorthash_KEYBYTES];
 	uint64_t seq;
+	int64_t last_accept_log;
 } S;
 
 static int64_t now_ms(void)
@@ -859,6 +861,7 @@ static void serve_vars(struct conn *c, bool head)
 	p += snprintf(p, end - p, "{");
 	put_json_u(&p, end, "connections", M.conns, false);
 	put_json_u(&p, end, "accepts", M.accepts, false);
+	put_json_u(&p, end, "accept_errors", M.accept_errors, false);
 	put_json_u(&p, end, "refused_max_conns", M.refused_max_conns, false);
 	put_json_u(&p, end, "clients", M.clients, false);
 	put_json_u(&p, end, "clients_total", M.clients_total, false);
@@ -1246,8 +1249,18 @@ static void accept_conns(struct listener *l)
 			     SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EINTR &&
-			    errno != ECONNABORTED)
-				logf_("accept: %s", strerror(errno));
+			    errno != ECONNABORTED) {
+				/*
+				 * Out of descriptors (main.c keeps --max-conns
+				 * under the limit, but other files count too):
+				 * say so once a minute, not once a wakeup.
+				 */
+				M.accept_errors++;
+				if (S.now - S.last_accept_log >= 60000) {
+					logf_("accept: %s", strerror(errno));
+					S.last_accept_log = S.now;
+				}
+			}
 			return;
 		}
 		M.accepts++;

@@ -40,7 +40,7 @@ def free_port():
 class Server:
     def __init__(self, binary, tmp, valgrind=False,
                  extra=("--http", "--stun-port", "0"), name="key",
-                 host="127.0.0.1"):
+                 host="127.0.0.1", preexec=None):
         self.port = free_port()
         self.keyfile = os.path.join(tmp, name + ".json")
         self.log = open(os.path.join(tmp, name + ".log"), "ab")
@@ -49,7 +49,8 @@ class Server:
                "--handshake-timeout", str(HANDSHAKE_TIMEOUT)] + list(extra)
         if valgrind:
             cmd = VALGRIND + cmd
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log,
+                                     preexec_fn=preexec)
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -731,6 +732,38 @@ def t_many_idle(binary, tmp):
     assert rc == 0, "server exit status %s" % rc
 
 
+def t_fd_limit(binary, tmp):
+    """With 300 descriptors, --max-conns (10000) is lowered to fit: the
+    connections over it are closed at once, the server keeps serving."""
+    import resource
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (300, 300))
+
+    srv = Server(binary, tmp, False, name="fds", preexec=limit)
+    conns = []
+    try:
+        for _ in range(290):
+            conns.append(socket.create_connection(("127.0.0.1", srv.port), 5))
+        extra = dc.Client(srv.port)
+        assert extra.closed_within(10), "connection over the limit left hanging"
+        extra.close()
+        for c in conns[:40]:
+            c.close()
+        time.sleep(0.3)
+        v = srv.vars()
+        assert v["refused_max_conns"] >= 1 and v["accept_errors"] == 0, v
+        a, b = login(srv), login(srv)
+        exchange_ok(a, b)
+        a.close()
+        b.close()
+    finally:
+        for c in conns:
+            c.close()
+        rc = srv.stop()
+    assert rc == 0, "server exit status %s" % rc
+
+
 def run(name, fn, *args):
     try:
         fn(*args)
@@ -784,6 +817,8 @@ def main():
         if not valgrind:
             run("1,000 idle clients served, <= 20 KiB RSS each", t_many_idle,
                 binary, tmp)
+            run("--max-conns fits the open-file limit; no accept() spin",
+                t_fd_limit, binary, tmp)
     print("%d passed, %d failed" % (len(PASSED), len(FAILED)))
     return 1 if FAILED else 0
 
