@@ -777,6 +777,12 @@ def run(name, fn, *args):
 
 
 def main():
+    import resource
+    # 1,000 clients need more than a shell's usual 1,024 descriptors.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 4096 if hard == resource.RLIM_INFINITY else min(hard, 4096)
+    if want > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
     binary = sys.argv[1]
     valgrind = "--valgrind" in sys.argv[2:]
     tag = " (valgrind)" if valgrind else ""
