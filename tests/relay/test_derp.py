@@ -581,6 +581,22 @@ def t_tls(binary, tmp, valgrind):
         a.close()
         assert b.recv(dc.PEER_GONE)[1] == a.pub + b"\x00"
         b.close()
+        # The fast-start meta certificate follows the server's chain:
+        # CN "derpkey" + the server key in hex, serial = version 2.
+        out = subprocess.run(
+            ["openssl", "s_client", "-connect", "127.0.0.1:%d" % srv.port,
+             "-servername", "derp.test", "-tls1_3", "-showcerts"],
+            input=b"", capture_output=True, timeout=30).stdout.decode()
+        pems = out.split("-----BEGIN CERTIFICATE-----")[1:]
+        assert len(pems) == 2, "want the certificate and the meta cert"
+        meta = "-----BEGIN CERTIFICATE-----" + \
+            pems[1].split("-----END CERTIFICATE-----")[0] + \
+            "-----END CERTIFICATE-----\n"
+        info = subprocess.run(["openssl", "x509", "-noout", "-serial",
+                               "-subject"], input=meta.encode(),
+                              capture_output=True, check=True).stdout.decode()
+        want_cn = "derpkey" + a.server_key.hex()
+        assert "serial=02" in info and want_cn in info, info
         plain = dc.Client(srv.port)   # no TLS: no service
         plain.send_raw(b"GET / HTTP/1.1\r\n\r\n")
         assert plain.closed_within(10)
@@ -816,7 +832,7 @@ def main():
             srv2.stop()
         run("--max-conns refuses connections over the cap" + tag,
             t_max_conns, binary, tmp, valgrind)
-        run("HTTPS (--certmode manual): login, packets, ping, PeerGone" + tag,
+        run("HTTPS (--certmode manual): login, packets, ping, PeerGone, meta cert" + tag,
             t_tls, binary, tmp, valgrind)
         run("STUN: tailnode binding requests answered (v4, v6, --stun-only), others not" +
             tag, t_stun, binary, tmp, valgrind)
