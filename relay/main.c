@@ -7,13 +7,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <openssl/err.h>
+#include <openssl/bn.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -66,7 +69,9 @@ static const char usage[] =
 "        Directory of the certificate and key. Default \".\".\n"
 "    --hostname HOST\n"
 "        TLS host name: names the files in --certdir (characters other\n"
-"        than letters, digits, '.', '-' and '_' removed).\n"
+"        than letters, digits, '.' and '-' removed); the certificate must\n"
+"        be valid for it. An IP address without files in --certdir gets a\n"
+"        self-signed certificate, created there, to pin by its SHA-256.\n"
 "    --max-conns N\n"
 "        Connections open at once (HTTP and DERP); more are accepted and\n"
 "        closed at once. Default 10000; lowered to 32 under the open-file\n"
@@ -243,17 +248,111 @@ out:
 	return ok ? 0 : -1;
 }
 
+static bool is_ip(const char *s)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+static int write_pem(const char *path, mode_t mode, X509 *x, EVP_PKEY *key)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	int ok;
+
+	if (!f) {
+		fprintf(stderr, "meshwg-derper: create %s: %s\n", path,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	ok = x ? PEM_write_X509(f, x) :
+		 PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
+	if (fclose(f) || !ok) {
+		fprintf(stderr, "meshwg-derper: write %s failed\n", path);
+		unlink(path);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * --certmode manual with an IP address for --hostname and no files yet,
+ * as derper does: a self-signed certificate for that address (EC P-256,
+ * one year, the address as CN and IP SAN), written to crt (0644) and key
+ * (0600).  Clients pin it by its SHA-256 (DERP map CertName
+ * "sha256-raw:<hex>", printed at start).
+ */
+static int make_self_signed(const char *ip, const char *crt, const char *key)
+{
+	EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	X509 *x = X509_new();
+	BIGNUM *serial = BN_new();
+	X509V3_CTX v3;
+	char san[64];
+	static const char *const exts[][2] = {
+		{ "basicConstraints", "critical,CA:FALSE" },
+		{ "keyUsage", "critical,digitalSignature,keyEncipherment" },
+		{ "extendedKeyUsage", "serverAuth" },
+		{ "subjectAltName", NULL },
+	};
+	int ok = 0;
+
+	snprintf(san, sizeof(san), "IP:%s", ip);
+	if (!pk || !x || !serial || !BN_rand(serial, 127, BN_RAND_TOP_ANY,
+					     BN_RAND_BOTTOM_ANY) ||
+	    !BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(x)) ||
+	    !X509_set_version(x, X509_VERSION_3) ||
+	    !X509_gmtime_adj(X509_getm_notBefore(x), 0) ||
+	    !X509_gmtime_adj(X509_getm_notAfter(x), 365L * 86400) ||
+	    !X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN",
+					MBSTRING_ASC, (const unsigned char *)ip,
+					-1, -1, 0) ||
+	    !X509_set_issuer_name(x, X509_get_subject_name(x)) ||
+	    !X509_set_pubkey(x, pk))
+		goto out;
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+		X509_EXTENSION *e = X509V3_EXT_conf(NULL, &v3, exts[i][0],
+						    exts[i][1] ? exts[i][1] : san);
+
+		if (!e || !X509_add_ext(x, e, -1)) {
+			X509_EXTENSION_free(e);
+			goto out;
+		}
+		X509_EXTENSION_free(e);
+	}
+	if (X509_sign(x, pk, EVP_sha256()) <= 0)
+		goto out;
+	if (write_pem(key, 0600, NULL, pk))
+		goto out;
+	if (write_pem(crt, 0644, x, NULL)) {
+		unlink(key);
+		goto out;
+	}
+	fprintf(stderr, "meshwg-derper: created a self-signed certificate for %s: %s\n",
+		ip, crt);
+	ok = 1;
+out:
+	BN_free(serial);
+	X509_free(x);
+	EVP_PKEY_free(pk);
+	return ok ? 0 : -1;
+}
+
 static SSL_CTX *tls_setup(const char *dir, const char *hostname,
 			  const uint8_t pub[32])
 {
 	char name[256], crt[PATH_MAX], key[PATH_MAX];
 	size_t j = 0;
 	SSL_CTX *ctx;
+	X509 *leaf;
 
 	for (const char *p = hostname; *p && j < sizeof(name) - 1; p++) {
 		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' ||
-		    *p == '_')
+		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '-')
 			name[j++] = *p;
 	}
 	name[j] = '\0';
@@ -263,6 +362,10 @@ static SSL_CTX *tls_setup(const char *dir, const char *hostname,
 	}
 	snprintf(crt, sizeof(crt), "%s/%s.crt", dir, name);
 	snprintf(key, sizeof(key), "%s/%s.key", dir, name);
+	if (is_ip(hostname) && access(crt, F_OK) && errno == ENOENT &&
+	    access(key, F_OK) && errno == ENOENT &&
+	    make_self_signed(hostname, crt, key))
+		return NULL;
 	ctx = SSL_CTX_new(TLS_server_method());
 	if (!ctx)
 		return NULL;
@@ -279,6 +382,25 @@ static SSL_CTX *tls_setup(const char *dir, const char *hostname,
 			crt, key, e ? ERR_reason_error_string(e) : "unusable");
 		SSL_CTX_free(ctx);
 		return NULL;
+	}
+	leaf = SSL_CTX_get0_certificate(ctx);
+	if (is_ip(hostname) ? X509_check_ip_asc(leaf, hostname, 0) != 1 :
+	    X509_check_host(leaf, hostname, 0, 0, NULL) != 1) {
+		fprintf(stderr, "meshwg-derper: %s is not valid for --hostname %s\n",
+			crt, hostname);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	if (is_ip(hostname)) {
+		unsigned char md[32];
+		unsigned int mdlen = sizeof(md);
+		char hex[65];
+
+		if (X509_digest(leaf, EVP_sha256(), md, &mdlen) && mdlen == 32) {
+			relay_hex_encode(hex, md, 32);
+			fprintf(stderr, "meshwg-derper: self-signed certificate for %s: pin it in the DERP map with \"CertName\": \"sha256-raw:%s\"\n",
+				hostname, hex);
+		}
 	}
 	if (add_meta_cert(ctx, pub)) {
 		fprintf(stderr, "meshwg-derper: cannot make the fast-start meta certificate\n");

@@ -606,6 +606,54 @@ def t_tls(binary, tmp, valgrind):
     assert rc == 0, "server exit status %s" % rc
 
 
+def t_self_signed(binary, tmp, valgrind):
+    """--hostname IP without files: a self-signed certificate is made,
+    pinnable by the SHA-256 the server prints; a certificate for another
+    name is refused."""
+    import hashlib
+    certdir = os.path.join(tmp, "ipcerts")
+    os.mkdir(certdir)
+    srv = Server(binary, tmp, valgrind, ["--certmode", "manual", "--certdir",
+                                         certdir, "--hostname", "127.0.0.1",
+                                         "--stun-port", "0"], name="selfsigned")
+    try:
+        crt = os.path.join(certdir, "127.0.0.1.crt")
+        key = os.path.join(certdir, "127.0.0.1.key")
+        assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
+        der = ssl.PEM_cert_to_DER_cert(open(crt).read())
+        with open(os.path.join(tmp, "selfsigned.log")) as f:
+            log = f.read()
+        assert "sha256-raw:" + hashlib.sha256(der).hexdigest() in log, log
+        ctx = ssl.create_default_context(cafile=crt)   # IP SAN checked
+        a = dc.Client(srv.port, tls=ctx, server_name="127.0.0.1")
+        a.login()
+        b = dc.Client(srv.port, tls=ctx, server_name="127.0.0.1")
+        b.login()
+        exchange_ok(a, b)
+        a.close()
+        b.close()
+    finally:
+        rc = srv.stop()
+    assert rc == 0, "server exit status %s" % rc
+    # Restart: the files are reused, not replaced.
+    before = open(crt).read()
+    srv = Server(binary, tmp, False, ["--certmode", "manual", "--certdir",
+                                      certdir, "--hostname", "127.0.0.1",
+                                      "--stun-port", "0"], name="selfsigned2")
+    srv.stop()
+    assert open(crt).read() == before
+    # A certificate that is not valid for --hostname: refused at start.
+    for ext in ("crt", "key"):
+        os.link(os.path.join(tmp, "derp.test." + ext),
+                os.path.join(certdir, "other.test." + ext))
+    r = subprocess.run([binary, "-a", "127.0.0.1:%d" % free_port(), "-c",
+                        os.path.join(tmp, "key.json"), "--certmode",
+                        "manual", "--certdir", certdir, "--hostname",
+                        "other.test", "--stun-port", "0"],
+                       capture_output=True, timeout=30)
+    assert r.returncode == 1 and b"not valid for --hostname" in r.stderr, r
+
+
 def free_udp_port(family=socket.AF_INET, host="127.0.0.1"):
     s = socket.socket(family, socket.SOCK_DGRAM)
     s.bind((host, 0))
@@ -834,6 +882,8 @@ def main():
             t_max_conns, binary, tmp, valgrind)
         run("HTTPS (--certmode manual): login, packets, ping, PeerGone, meta cert" + tag,
             t_tls, binary, tmp, valgrind)
+        run("HTTPS for an IP: self-signed certificate made and pinnable; wrong name refused" +
+            tag, t_self_signed, binary, tmp, valgrind)
         run("STUN: tailnode binding requests answered (v4, v6, --stun-only), others not" +
             tag, t_stun, binary, tmp, valgrind)
         if not valgrind:
