@@ -1535,11 +1535,13 @@ int server_run(const struct server_config *cfg)
 	S.cfg = cfg;
 	randombytes_buf(S.hash_key, sizeof(S.hash_key));
 	S.ep = epoll_create1(EPOLL_CLOEXEC);
-	if (S.ep < 0 || (!cfg->stun_only &&
-			 listen_on(cfg->listen, SOCK_STREAM, 0, S.ep, &lst)))
+	/* STUN first: once the TCP port accepts, STUN answers too. */
+	if (S.ep < 0 || (cfg->stun_port &&
+			 listen_on(cfg->listen, SOCK_DGRAM, cfg->stun_port,
+				   S.ep, &stun)))
 		return 1;
-	if (cfg->stun_port &&
-	    listen_on(cfg->listen, SOCK_DGRAM, cfg->stun_port, S.ep, &stun))
+	if (!cfg->stun_only &&
+	    listen_on(cfg->listen, SOCK_STREAM, 0, S.ep, &lst))
 		return 1;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
