@@ -94,6 +94,11 @@ static const char usage[] =
 "        Default 3478; 0 disables.\n"
 "    --stun-only\n"
 "        Serve STUN alone: no HTTP or DERP, no key file.\n"
+"    --rate-config FILE\n"
+"        Per-client limit on the bytes of the frames a client sends, as\n"
+"        derper's -rate-config: JSON {\"PerClientRateLimitBytesPerSec\": N,\n"
+"        \"PerClientRateBurstBytes\": N} (burst at least 65568). A client\n"
+"        over it is not read for a while, so TCP slows it. Default: none.\n"
 "    --queue-depth N\n"
 "        Packets queued per client (disco packets have a second queue of\n"
 "        the same depth). Default 32.\n"
@@ -111,7 +116,7 @@ static const char usage[] =
 enum {
 	OPT_HTTP = 256, OPT_CERTMODE, OPT_CERTDIR, OPT_HOSTNAME, OPT_MAX_CONNS,
 	OPT_HANDSHAKE, OPT_IDLE, OPT_WRITE, OPT_QUEUE, OPT_STUN_PORT,
-	OPT_STUN_ONLY,
+	OPT_STUN_ONLY, OPT_RATE_CONFIG,
 };
 
 static int parse_uint(const char *s, const char *name, unsigned int min,
@@ -410,6 +415,46 @@ static SSL_CTX *tls_setup(const char *dir, const char *hostname,
 	return ctx;
 }
 
+/* derper's -rate-config file: the per-client limit on what clients send. */
+static int load_rate_config(const char *path, struct server_config *cfg)
+{
+	static const uint64_t min_burst = DERP_MAX_PACKET + DERP_KEY_LEN;
+	const cJSON *rate, *burst;
+	char buf[4096];
+	cJSON *json;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "meshwg-derper: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0) {
+		fprintf(stderr, "meshwg-derper: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	buf[n] = '\0';
+	json = cJSON_Parse(buf);
+	rate = cJSON_GetObjectItemCaseSensitive(json, "PerClientRateLimitBytesPerSec");
+	burst = cJSON_GetObjectItemCaseSensitive(json, "PerClientRateBurstBytes");
+	if (!cJSON_IsObject(json) || (rate && (!cJSON_IsNumber(rate) || rate->valuedouble < 0)) ||
+	    (burst && (!cJSON_IsNumber(burst) || burst->valuedouble < 0))) {
+		fprintf(stderr, "meshwg-derper: %s: want {\"PerClientRateLimitBytesPerSec\": N, \"PerClientRateBurstBytes\": N}\n",
+			path);
+		cJSON_Delete(json);
+		return -1;
+	}
+	cfg->rate_bytes_per_sec = rate ? (uint64_t)rate->valuedouble : 0;
+	cfg->rate_burst = burst ? (uint64_t)burst->valuedouble : 0;
+	if (cfg->rate_burst < min_burst)
+		cfg->rate_burst = min_burst;
+	cJSON_Delete(json);
+	return 0;
+}
+
 /*
  * Raises the descriptor limit to its hard limit and keeps --max-conns 32
  * under it, so that accepting never fails for want of descriptors.
@@ -451,6 +496,7 @@ int main(int argc, char **argv)
 		{ "queue-depth", required_argument, NULL, OPT_QUEUE },
 		{ "stun-port", required_argument, NULL, OPT_STUN_PORT },
 		{ "stun-only", no_argument, NULL, OPT_STUN_ONLY },
+		{ "rate-config", required_argument, NULL, OPT_RATE_CONFIG },
 		{ 0 }
 	};
 	struct server_config cfg = {
@@ -513,6 +559,10 @@ int main(int argc, char **argv)
 			if (parse_uint(optarg, "--queue-depth", 1, 4096,
 				       &cfg.queue_depth))
 				return 2;
+			break;
+		case OPT_RATE_CONFIG:
+			if (load_rate_config(optarg, &cfg))
+				return 1;
 			break;
 		case OPT_STUN_ONLY:
 			cfg.stun_only = true;

@@ -71,7 +71,9 @@ struct conn {
 	bool dead;		/* unregistered; freed at the end of the batch */
 	bool dirty;		/* on the flush list */
 	bool want_out;		/* EPOLLOUT registered */
-	bool read_off;		/* EPOLLIN not registered (peer sent EOF) */
+	bool read_off;		/* EPOLLIN not registered (EOF, or paused) */
+	bool paused;		/* over its rate: not read until resume_at */
+	bool charged;		/* the frame at rpos is paid for */
 	bool write_failed;	/* queued packets count as write_error */
 	char addr[INET6_ADDRSTRLEN + 8];
 	bool loopback;
@@ -98,6 +100,9 @@ struct conn {
 	struct keyent *last_src;
 	double pg_tokens;
 	int64_t pg_last;
+	double rl_tokens;	/* --rate-config bucket, bytes */
+	int64_t rl_last, resume_at;
+	struct conn *paused_next;
 
 	int64_t deadline;	/* handshake: close if not DERP by then */
 	int64_t last_read, last_write, next_keepalive;
@@ -131,7 +136,7 @@ static struct metrics {
 	uint64_t bytes_dropped;
 	uint64_t peer_gone_not_here, peer_gone_disconnected, ctl_overflow;
 	uint64_t pings, pongs_dropped, keepalives, unknown_frames;
-	uint64_t dup_conns_total;
+	uint64_t dup_conns_total, rate_limited;
 	uint64_t stun_packets, stun_responses, stun_bad;
 	unsigned int conns, clients, home_clients, keys, dup_keys;
 } M;
@@ -141,7 +146,7 @@ static struct server {
 	int ep;
 	int64_t now;
 	struct conn *conns;
-	struct conn *dirty, *dead;
+	struct conn *dirty, *dead, *paused;
 	struct keyent **buckets;
 	size_t nbuckets, nkeys;
 	uint8_t hash_key[crypto_shorthash_KEYBYTES];
@@ -754,6 +759,8 @@ static int handle_client_info(struct conn *c, const struct derp_frame *f)
 			    randombytes_uniform(KEEPALIVE_JITTER_MS);
 	c->pg_tokens = PEER_GONE_BURST;
 	c->pg_last = S.now;
+	c->rl_tokens = (double)S.cfg->rate_burst;
+	c->rl_last = S.now;
 
 	ctl_append(c, out, DERP_HDR_LEN + DERP_NONCE_LEN +
 		   crypto_box_MACBYTES + sizeof(info) - 1);
@@ -892,6 +899,7 @@ static void serve_vars(struct conn *c, bool head)
 	put_json_u(&p, end, "pongs_dropped", M.pongs_dropped, false);
 	put_json_u(&p, end, "keepalives_sent", M.keepalives, false);
 	put_json_u(&p, end, "unknown_frames", M.unknown_frames, false);
+	put_json_u(&p, end, "rate_limited_pauses", M.rate_limited, false);
 	put_json_u(&p, end, "http_requests", M.http_requests, false);
 	put_json_u(&p, end, "http_bad_requests", M.http_bad, false);
 	put_json_u(&p, end, "handshake_timeouts", M.handshake_timeouts, false);
@@ -1011,6 +1019,56 @@ static int handle_http(struct conn *c)
 
 /* ---- input ---- */
 
+/*
+ * --rate-config: a token bucket per client over the frame lengths it
+ * sends (as derper: frames counted up to 64 KiB + 32).  A client that goes
+ * into debt is not read until the debt is paid back; TCP then slows it.
+ */
+static void rate_charge(struct conn *c, uint32_t flen)
+{
+	uint64_t rate = S.cfg->rate_bytes_per_sec;
+	uint32_t cap = DERP_MAX_PACKET + DERP_KEY_LEN;
+
+	if (!rate)
+		return;
+	c->rl_tokens += (double)(S.now - c->rl_last) * rate / 1000.0;
+	c->rl_last = S.now;
+	if (c->rl_tokens > (double)S.cfg->rate_burst)
+		c->rl_tokens = (double)S.cfg->rate_burst;
+	c->rl_tokens -= flen < cap ? flen : cap;
+	if (c->rl_tokens >= 0)
+		return;
+	M.rate_limited++;
+	c->paused = true;
+	c->resume_at = S.now + (int64_t)(-c->rl_tokens * 1000.0 / rate) + 1;
+	set_events(c, c->want_out, true);
+	c->paused_next = S.paused;
+	S.paused = c;
+}
+
+static int process_input(struct conn *c);
+
+/* Resumes the paused clients whose time has come; returns the next one. */
+static int64_t rate_resume(void)
+{
+	int64_t next = INT64_MAX;
+
+	for (struct conn **pp = &S.paused, *c; (c = *pp);) {
+		if (c->resume_at > S.now) {
+			if (c->resume_at < next)
+				next = c->resume_at;
+			pp = &c->paused_next;
+			continue;
+		}
+		*pp = c->paused_next;
+		c->paused = false;
+		set_events(c, c->want_out, false);
+		if (process_input(c))	/* what was read before the pause */
+			conn_kill(c);
+	}
+	return next;
+}
+
 /* Frames in rbuf[rpos..rlen); -1 closes the connection. */
 static int process_derp(struct conn *c)
 {
@@ -1043,12 +1101,19 @@ static int process_derp(struct conn *c)
 			return -1;
 		}
 		if (c->state == ST_DERP) {
-			client_note_activity(c);
+			if (c->paused)
+				return 0;
+			if (!c->charged) {	/* once, however it arrives */
+				rate_charge(c, flen);
+				client_note_activity(c);
+				c->charged = true;
+			}
 			if (!frame_wanted(p[0])) {
 				M.unknown_frames += p[0] != DERP_FRAME_PONG &&
 						    p[0] != DERP_FRAME_KEEP_ALIVE;
 				c->rpos += DERP_HDR_LEN;
 				c->skip = flen;
+				c->charged = false;
 				continue;
 			}
 		}
@@ -1072,6 +1137,7 @@ static int process_derp(struct conn *c)
 			return 0;
 		}
 		c->rpos += used;
+		c->charged = false;
 		if (c->state == ST_DERP_WAIT_INFO) {
 			if (handle_client_info(c, &f)) {
 				M.bad_client_info++;
@@ -1153,6 +1219,8 @@ static void conn_readable(struct conn *c)
 			conn_kill(c);
 			return;
 		}
+		if (c->paused)
+			return;
 budget:
 		if (!c->ssl) {
 			if ((size_t)n >= budget)
@@ -1193,6 +1261,13 @@ static void conn_kill(struct conn *c)
 	if (c->dead)
 		return;
 	c->dead = true;
+	if (c->paused) {
+		struct conn **pp = &S.paused;
+
+		while (*pp != c)
+			pp = &(*pp)->paused_next;
+		*pp = c->paused_next;
+	}
 	if (c->state == ST_DERP)
 		client_unregister(c);
 	else
@@ -1527,7 +1602,7 @@ int server_run(const struct server_config *cfg)
 	struct listener sig = { .kind = KIND_SIGNAL };
 	struct epoll_event evs[64], ev = { .events = EPOLLIN };
 	sigset_t mask;
-	int64_t next_tick;
+	int64_t next_tick, next_resume = INT64_MAX;
 	char hex[2 * DERP_KEY_LEN + 1];
 	bool stop = false;
 
@@ -1576,7 +1651,8 @@ int server_run(const struct server_config *cfg)
 	S.now = now_ms();
 	next_tick = S.now + TICK_MS;
 	while (!stop) {
-		int n, timeout = (int)(next_tick - S.now);
+		int64_t wake = next_tick < next_resume ? next_tick : next_resume;
+		int n, timeout = (int)(wake - S.now);
 
 		n = epoll_wait(S.ep, evs, 64, timeout < 0 ? 0 : timeout);
 		if (n < 0 && errno != EINTR) {
@@ -1618,6 +1694,7 @@ int server_run(const struct server_config *cfg)
 			tick();
 			next_tick = S.now + TICK_MS;
 		}
+		next_resume = S.paused ? rate_resume() : INT64_MAX;
 		flush_dirty();
 		reap();
 	}

@@ -22,6 +22,8 @@ struct server_config {
 	unsigned int queue_depth;	/* packets per client queue */
 	unsigned int stun_port;		/* UDP, on -a's address; 0: no STUN */
 	bool stun_only;			/* no TCP listener (no key needed) */
+	uint64_t rate_bytes_per_sec;	/* per-client read limit; 0 off */
+	uint64_t rate_burst;		/* its bucket, >= 64 KiB + 32 */
 };
 
 /* Runs until SIGINT/SIGTERM; returns the exit status. */

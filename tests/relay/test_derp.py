@@ -654,6 +654,41 @@ def t_self_signed(binary, tmp, valgrind):
     assert r.returncode == 1 and b"not valid for --hostname" in r.stderr, r
 
 
+def t_rate(binary, tmp, valgrind):
+    """--rate-config: a client sending over its rate is slowed (not read),
+    nothing is lost, others are not delayed."""
+    conf = os.path.join(tmp, "rate-config.json")
+    with open(conf, "w") as f:
+        json.dump({"PerClientRateLimitBytesPerSec": 200000,
+                   "PerClientRateBurstBytes": 1}, f)   # raised to 65568
+    srv = Server(binary, tmp, valgrind, ["--http", "--stun-port", "0",
+                                         "--rate-config", conf], name="rate")
+    try:
+        a, b, c, d = (login(srv) for _ in range(4))
+        blob = os.urandom(4000)
+        t0 = time.monotonic()
+        for _ in range(100):            # 400 KB: ~1.7 s at 200 kB/s
+            a.send_packet(b.pub, blob)
+        exchange_ok(c, d)               # meanwhile, others go through
+        for _ in range(100):
+            assert b.recv_packet() == (a.pub, blob)
+        took = time.monotonic() - t0
+        assert took >= 1.2, "400 KB at 200 kB/s took only %.2f s" % took
+        assert srv.vars()["rate_limited_pauses"] > 0
+        assert srv.vars()["packets_dropped"] == 0
+        for x in (a, b, c, d):
+            x.close()
+    finally:
+        rc = srv.stop()
+    assert rc == 0, "server exit status %s" % rc
+    with open(conf, "w") as f:
+        f.write('{"PerClientRateLimitBytesPerSec": "fast"}')
+    r = subprocess.run([binary, "--http", "-a", "127.0.0.1:%d" % free_port(),
+                        "-c", srv.keyfile, "--rate-config", conf],
+                       capture_output=True, timeout=30)
+    assert r.returncode == 1 and b"PerClientRateLimitBytesPerSec" in r.stderr, r
+
+
 def free_udp_port(family=socket.AF_INET, host="127.0.0.1"):
     s = socket.socket(family, socket.SOCK_DGRAM)
     s.bind((host, 0))
@@ -884,6 +919,8 @@ def main():
             t_tls, binary, tmp, valgrind)
         run("HTTPS for an IP: self-signed certificate made and pinnable; wrong name refused" +
             tag, t_self_signed, binary, tmp, valgrind)
+        run("--rate-config slows a client over its rate, loses nothing" + tag,
+            t_rate, binary, tmp, valgrind)
         run("STUN: tailnode binding requests answered (v4, v6, --stun-only), others not" +
             tag, t_stun, binary, tmp, valgrind)
         if not valgrind:
