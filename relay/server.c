@@ -831,16 +831,18 @@ static void respond(struct conn *c, int status, const char *reason,
 		    const char *headers, const char *type, const char *body,
 		    bool head)
 {
-	char buf[CTL_MAX];
+	char buf[CTL_MAX], clen[40] = "";
 	size_t blen = body ? strlen(body) : 0;
 	int n;
 
+	if (status != 204)	/* a 204 has no Content-Length (RFC 9110) */
+		snprintf(clen, sizeof(clen), "Content-Length: %zu\r\n", blen);
 	n = snprintf(buf, sizeof(buf),
-		     "HTTP/1.1 %d %s\r\n%s%s%s%sContent-Length: %zu\r\n"
+		     "HTTP/1.1 %d %s\r\n%s%s%s%s%s"
 		     "Connection: close\r\n\r\n%s",
 		     status, reason, headers ? headers : "",
 		     type ? "Content-Type: " : "", type ? type : "",
-		     type ? "\r\n" : "", blen, head || !body ? "" : body);
+		     type ? "\r\n" : "", clen, head || !body ? "" : body);
 	if (n > 0 && (size_t)n < sizeof(buf))
 		ctl_append(c, buf, n);
 	c->closing = true;
@@ -984,7 +986,7 @@ static int handle_http(struct conn *c)
 	}
 	c->rpos = c->rlen;	/* one request per connection */
 	if (http_value_is(path, "/generate_204")) {
-		char hdr[160] = "Cache-Control: no-cache, no-store, "
+		char hdr[256] = "Cache-Control: no-cache, no-store, "
 				"must-revalidate, no-transform, max-age=0\r\n";
 
 		if (challenge_ok(&req.challenge)) {

@@ -117,6 +117,12 @@ def t_204(srv):
                                      {"X-Tailscale-Challenge": "ab.c-d_e:1"})
     assert status == 204 and body == b"", (status, body)
     assert hdrs.get("x-tailscale-response") == "response ab.c-d_e:1", hdrs
+    assert "content-length" not in hdrs, hdrs
+    longest = "A1.-_:" * 10 + "zZ09"       # 64 characters: still echoed
+    status, hdrs, _ = dc.http_get(srv.port, "/generate_204",
+                                  {"X-Tailscale-Challenge": longest})
+    assert hdrs.get("x-tailscale-response") == "response " + longest, hdrs
+    assert "cache-control" in hdrs, hdrs
     status, hdrs, _ = dc.http_get(srv.port, "/generate_204",
                                   {"X-Tailscale-Challenge": "bad value!"})
     assert status == 204 and "x-tailscale-response" not in hdrs, hdrs
