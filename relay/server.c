@@ -696,14 +696,25 @@ nomem:
 	M.bytes_dropped += len;
 }
 
+/* Appends to [*p, end) what fits whole; never moves *p past end. */
+static void put_text(char **p, char *end, const char *text)
+{
+	size_t n = strlen(text);
+
+	if (n < (size_t)(end - *p)) {
+		memcpy(*p, text, n + 1);
+		*p += n;
+	}
+}
+
 static void put_json_u(char **p, char *end, const char *name, uint64_t v,
 		       bool last)
 {
-	int n = snprintf(*p, end - *p, "\"%s\":%" PRIu64 "%s", name, v,
-			 last ? "" : ",");
+	char item[128];
 
-	if (n > 0 && n < end - *p)
-		*p += n;
+	snprintf(item, sizeof(item), "\"%s\":%" PRIu64 "%s", name, v,
+		 last ? "" : ",");
+	put_text(p, end, item);
 }
 
 /* The ClientInfo frame: open the box, register, answer ServerInfo. */
@@ -867,7 +878,7 @@ static void serve_vars(struct conn *c, bool head)
 {
 	char body[4096], *p = body, *end = body + sizeof(body);
 
-	p += snprintf(p, end - p, "{");
+	put_text(&p, end, "{");
 	put_json_u(&p, end, "connections", M.conns, false);
 	put_json_u(&p, end, "accepts", M.accepts, false);
 	put_json_u(&p, end, "accept_errors", M.accept_errors, false);
@@ -886,12 +897,12 @@ static void serve_vars(struct conn *c, bool head)
 	put_json_u(&p, end, "packets_dropped", M.drop_unknown_dest +
 		   M.drop_queue_head + M.drop_gone + M.drop_write, false);
 	put_json_u(&p, end, "bytes_dropped", M.bytes_dropped, false);
-	p += snprintf(p, end - p, "\"packets_dropped_reason\":{");
+	put_text(&p, end, "\"packets_dropped_reason\":{");
 	put_json_u(&p, end, "unknown_dest", M.drop_unknown_dest, false);
 	put_json_u(&p, end, "queue_head", M.drop_queue_head, false);
 	put_json_u(&p, end, "gone_disconnected", M.drop_gone, false);
 	put_json_u(&p, end, "write_error", M.drop_write, true);
-	p += snprintf(p, end - p, "},");
+	put_text(&p, end, "},");
 	put_json_u(&p, end, "peer_gone_not_here_sent", M.peer_gone_not_here,
 		   false);
 	put_json_u(&p, end, "peer_gone_disconnected_sent",
@@ -912,7 +923,7 @@ static void serve_vars(struct conn *c, bool head)
 	put_json_u(&p, end, "stun_packets", M.stun_packets, false);
 	put_json_u(&p, end, "stun_responses", M.stun_responses, false);
 	put_json_u(&p, end, "stun_bad_requests", M.stun_bad, true);
-	snprintf(p, end - p, "}\n");
+	put_text(&p, end, "}\n");
 	respond(c, 200, "OK", NULL, "application/json", body, head);
 }
 
