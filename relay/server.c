@@ -83,7 +83,7 @@ struct conn {
 	uint32_t skip;		/* payload bytes of a skipped frame to drop */
 
 	uint8_t *wbuf;
-	size_t wpos, wlen;
+	size_t wpos, wlen, wcap;
 	uint8_t *ctl;		/* control frames waiting for wbuf */
 	size_t ctl_len, ctl_cap;
 	bool pong_pending;
@@ -329,13 +329,20 @@ static const struct pkt *pktq_peek(const struct pktq *q)
 /* Moves control frames, then packets (disco first), into the write buffer. */
 static bool fill_wbuf(struct conn *c)
 {
-	if (!c->wbuf) {
-		if (!c->ctl_len && !c->pong_pending && !c->q.count &&
-		    !c->dq.count)
+	size_t want;
+
+	if (!c->ctl_len && !c->pong_pending && !c->q.count && !c->dq.count)
+		return false;
+	/* Control frames alone (handshakes, keepalives) need little. */
+	want = c->q.count || c->dq.count ? WBUF_CAP :
+	       c->ctl_len + DERP_PING_SIZE;
+	if (want > c->wcap) {
+		uint8_t *nb = realloc(c->wbuf, want);
+
+		if (!nb)
 			return false;
-		c->wbuf = malloc(WBUF_CAP);
-		if (!c->wbuf)
-			return false;
+		c->wbuf = nb;
+		c->wcap = want;
 	}
 	c->wpos = c->wlen = 0;
 	if (c->ctl_len)
@@ -352,7 +359,7 @@ static bool fill_wbuf(struct conn *c)
 		const struct pkt *p = pktq_peek(q);
 		struct pkt *pp;
 
-		if (!p || c->wlen + DERP_PACKET_HDR_SIZE + p->len > WBUF_CAP)
+		if (!p || c->wlen + DERP_PACKET_HDR_SIZE + p->len > c->wcap)
 			break;
 		pp = pktq_pop(q);
 		c->wlen += derp_put_packet_header(c->wbuf + c->wlen,
@@ -1133,8 +1140,15 @@ static int process_derp(struct conn *c)
 		if (derp_frame_parse(p, avail, &f, &used) != DERP_PARSE_OK) {
 			size_t need = DERP_HDR_LEN + (size_t)flen;
 
-			if (need > c->rcap) {
+			/*
+			 * Grow with what arrives, not with what the header
+			 * claims: a header alone must not reserve 256 KiB.
+			 */
+			if (need > c->rcap && avail >= c->rcap / 2) {
 				uint8_t *nb;
+
+				if (need > 2 * c->rcap)
+					need = 2 * c->rcap;
 
 				if (c->rpos) {
 					memmove(c->rbuf, p, avail);
@@ -1453,10 +1467,10 @@ static void tick(void)
 			c->rpos = c->rlen = c->rcap = 0;
 		}
 		if (c->wpos == c->wlen && c->wbuf && !c->dirty) {
-			freed += WBUF_CAP;
+			freed += c->wcap;
 			free(c->wbuf);
 			c->wbuf = NULL;
-			c->wpos = c->wlen = 0;
+			c->wpos = c->wlen = c->wcap = 0;
 		}
 		if (!c->ctl_len && c->ctl && !c->dirty) {
 			freed += c->ctl_cap;

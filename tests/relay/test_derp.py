@@ -837,6 +837,43 @@ def t_many_idle(binary, tmp):
     assert rc == 0, "server exit status %s" % rc
 
 
+def t_claimed_length(binary, tmp):
+    """A frame header alone does not make the server reserve its length:
+    200 handshakes claiming 256 KiB ClientInfo frames reserve little
+    (VmSize: glibc maps big blocks lazily, so RSS would not show it)."""
+    srv = Server(binary, tmp, False, ["--http", "--stun-port", "0",
+                                      "--handshake-timeout", "30"],
+                 name="claims")
+    conns = []
+    try:
+        def vm_kib():
+            with open("/proc/%d/status" % srv.proc.pid) as f:
+                for line in f:
+                    if line.startswith("VmSize:"):
+                        return int(line.split()[1])
+            raise AssertionError("no VmSize")
+
+        base = vm_kib()
+        for _ in range(200):
+            c = dc.Client(srv.port)
+            c.upgrade()
+            c.read_server_key()
+            c.send_raw(struct.pack(">BI", dc.CLIENT_INFO, 256 << 10) +
+                       os.urandom(100))
+            conns.append(c)
+        a, b = login(srv), login(srv)      # all 200 were read by now
+        exchange_ok(a, b)
+        per = (vm_kib() - base) / 200.0
+        assert per <= 64, "%.1f KiB reserved per half-sent ClientInfo" % per
+        a.close()
+        b.close()
+    finally:
+        for c in conns:
+            c.close()
+        rc = srv.stop()
+    assert rc == 0, "server exit status %s" % rc
+
+
 def t_fd_limit(binary, tmp):
     """With 300 descriptors, --max-conns (10000) is lowered to fit: the
     connections over it are closed at once, the server keeps serving."""
@@ -934,6 +971,8 @@ def main():
                 binary, tmp)
             run("--max-conns fits the open-file limit; no accept() spin",
                 t_fd_limit, binary, tmp)
+            run("a frame header alone reserves no memory (256 KiB claims)",
+                t_claimed_length, binary, tmp)
     print("%d passed, %d failed" % (len(PASSED), len(FAILED)))
     return 1 if FAILED else 0
 
