@@ -18,7 +18,8 @@ VERSION := 0.1.0
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	$(lastword $(sort $(filter-out %-common %-cloud-amd64 %-rt-amd64,$(wildcard /usr/src/linux-headers-6.1.0-*-amd64)))))
 
-.PHONY: all module userspace lib tools control agent deps check unit fuzz vm vm-debug demo bench install \
+.PHONY: all module userspace lib tools control agent relay deps check unit fuzz vm vm-debug demo bench \
+	install \
 	dkms-install clean
 
 all: module userspace
@@ -26,7 +27,7 @@ all: module userspace
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
-userspace: lib tools control agent
+userspace: lib tools control agent relay
 
 lib:
 	$(MAKE) -C lib
@@ -41,6 +42,9 @@ control: lib
 # meshwgd links lib/libmeshwg.a and control/client/libmwgc.a.
 agent: lib control
 	$(MAKE) -C agent
+
+relay: lib
+	$(MAKE) -C relay
 
 deps:
 	tests/deps.sh
@@ -58,6 +62,7 @@ unit: userspace
 	$(MAKE) -C tests/unit check
 	$(MAKE) -C tests/fuzz check
 	$(MAKE) -C control check
+	$(MAKE) -C tests/relay check
 	tests/install.sh
 	tests/style.sh
 
@@ -93,6 +98,7 @@ install: all
 	$(MAKE) -C tools install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
 	$(MAKE) -C control install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
 	$(MAKE) -C agent install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
+	$(MAKE) -C relay install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
 
 # DKMS_FLAGS passes e.g. `-k 6.1.0-56-amd64` or alternative trees (tests/install.sh).
 DKMS_SRC ?= /usr/src
@@ -110,4 +116,6 @@ clean:
 	$(MAKE) -C tools clean
 	$(MAKE) -C control clean
 	$(MAKE) -C agent clean
+	$(MAKE) -C relay clean
+	$(MAKE) -C tests/relay clean
 	$(MAKE) -C tests/unit clean

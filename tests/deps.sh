@@ -9,7 +9,7 @@ PKGS="build-essential pkg-config linux-headers-amd64 linux-headers-6.12-amd64
  libnl-genl-3-dev libnl-route-3-dev libsodium-dev libcmocka-dev libcjson-dev
  libmicrohttpd-dev libsqlite3-dev libpq-dev postgresql libcurl4-openssl-dev
  sqlite3 curl openssl
- python3 python3-cryptography procps valgrind ncat iptables
+ python3 python3-cryptography python3-nacl procps valgrind ncat iptables
  clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do

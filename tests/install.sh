@@ -56,6 +56,15 @@ unit_hardened() {
 	  systemd-analyze security --offline=true --threshold=40 "$u" >/dev/null; }
 }
 check "make install: the unit is sandboxed" unit_hardened "$tmp/root/lib/systemd/system/meshwgd.service"
+derper_unit() {
+	u=$tmp/root/lib/systemd/system/meshwg-derper.service
+	test -x "$tmp/root/usr/sbin/meshwg-derper" -a -f "$tmp/root/usr/share/man/man8/meshwg-derper.8" &&
+	grep -q '^ExecStart=/usr/sbin/meshwg-derper ' "$u" &&
+	grep -q '^CapabilityBoundingSet=CAP_NET_BIND_SERVICE$' "$u" &&
+	{ ! command -v systemd-analyze >/dev/null ||
+	  systemd-analyze security --offline=true --threshold=40 "$u" >/dev/null; }
+}
+check "make install: meshwg-derper, its man page and sandboxed unit" derper_unit
 mkdir -p "$tmp/dkms" "$tmp/dsrc" "$tmp/dinst/lib/modules"
 cp -r "/lib/modules/$kver" "$tmp/dinst/lib/modules/" 2>/dev/null
 check "dkms add/build/install" make -s -C "$tmp/src" dkms-install DKMS_SRC="$tmp/dsrc" \
