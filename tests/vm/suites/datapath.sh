@@ -26,6 +26,8 @@
 #             identically; malformed requests refused with no change
 #   teardown  deleting interfaces under traffic, deleting namespaces with
 #             live interfaces, rmmod under traffic
+#   suspend   a test suspend (pm_test) wipes every session: the first packet
+#             after it goes out behind a new handshake initiation
 #   txpath    packets staged for a handshake or an endpoint do not hold
 #             their sender's socket memory; fq on the outer interface sees
 #             the inner flows (hash taken before encryption)
@@ -659,6 +661,58 @@ teardown() {
 	mcheck "teardown: module loads again" modprobe meshwg
 }
 
+# ---------------------------------------------------------------- suspend
+# A test suspend: with pm_test "freezer" the PM_SUSPEND_PREPARE notifiers
+# run, tasks are frozen, the kernel waits pm_test_delay (5 s) and thaws
+# them; nothing is powered down.
+_test_suspend() {
+	local rc
+	echo freezer >/sys/power/pm_test || return 1
+	echo freeze >/sys/power/state
+	rc=$?
+	echo none >/sys/power/pm_test
+	return $rc
+}
+
+# Handshake initiations (type 1, 148 bytes) A has sent to B's port.
+_initiations() {
+	n1 nft -j list counters table inet mwgpm |
+		python3 -c 'import json,sys; print([o["counter"]["packets"] for o in json.load(sys.stdin)["nftables"] if "counter" in o][0])'
+}
+
+# The state, not the time: with the session wiped, A's first packet after
+# the suspend cannot be encrypted and goes out behind a new initiation; with
+# the session kept, no initiation is sent at all.
+_suspend_wipes() {
+	local i0 i1 t0 t1
+	n1 nft -f - <<-EOF || return 1
+	table inet mwgpm {
+		counter hsinit { }
+		chain out { type filter hook output priority 0;
+			udp dport $PORT2 udp length 156 @th,64,32 0x01000000 counter name hsinit; }
+	}
+	EOF
+	i0=$(_initiations) t0=$(latest_handshake "$NS1" meshwg wga "$P2")
+	_test_suspend || { echo "the test suspend failed"; return 1; }
+	n1 ping -c 1 -W 5 10.0.0.2 >/dev/null || { echo "no ping after the suspend"; return 1; }
+	i1=$(_initiations) t1=$(latest_handshake "$NS1" meshwg wga "$P2")
+	echo "initiations sent $i0 -> $i1, latest handshake $t0 -> $t1"
+	[ "$i1" -gt "$i0" ] && [ "$t1" -gt "$t0" ]
+}
+
+pm_suspend() {
+	if ! uses_meshwg; then skip "suspend" "meshwg's PM notifier"; return; fi
+	if ! grep -qw freezer /sys/power/pm_test 2>/dev/null ||
+	   ! grep -qw freeze /sys/power/state 2>/dev/null; then
+		skip "suspend" "this kernel has no pm_test freezer level (CONFIG_PM_DEBUG) or no freeze state"
+		return
+	fi
+	mcheck "suspend: setup" pair_setup meshwg meshwg 4 || { pair_teardown; return; }
+	mcheck "suspend: session" ping_from 1 v4
+	mcheck "suspend: sessions wiped, the next packet handshakes" _suspend_wipes
+	pair_teardown
+}
+
 # ----------------------------------------------------------------- txpath
 # udp_burst NS DST PORTS: one unconnected UDP socket sends a 1000-byte
 # datagram to DST at each of PORTS, waits 1 s, and prints its tx_queue (the
@@ -731,6 +785,7 @@ want cookie && cookie
 want agent && agent
 want netlink && netlink
 want rekey && rekey
+want suspend && pm_suspend
 want txpath && txpath
 want teardown && teardown
 suite_end
