@@ -14,7 +14,9 @@
  *
  * Nothing here may grow without bound: notifications are built with
  * GFP_ATOMIC (they come from softirq), skipped when nobody listens, paced by
- * per-device token buckets, capped in size, and every drop is counted.
+ * token buckets (DATAGRAM per source address, so that one remote host cannot
+ * crowd out the others' STUN and disco replies; RELAY_DATAGRAM per device),
+ * capped in size, and every drop is counted.
  */
 #include "agent.h"
 #include "device.h"
@@ -106,8 +108,9 @@ bool mwg_agent_receive(struct mwg_device *wg, struct sk_buff *skb)
 	if (skb->len > MWG_AGENT_MAX_RX_PAYLOAD ||
 	    !has_listeners(wg, MWG_MCGRP_AGENT) ||
 	    mwg_socket_endpoint_from_skb(&source, skb) ||
-	    !mwg_bucket_take(&wg->agent_bucket, READ_ONCE(mwg_agent_rx_rate),
-			     READ_ONCE(mwg_agent_rx_burst)))
+	    !mwg_ratelimiter_allow_source(skb, wg, MWG_RATELIMIT_AGENT,
+					  READ_ONCE(mwg_agent_rx_rate),
+					  READ_ONCE(mwg_agent_rx_burst)))
 		goto drop_counted;
 
 	msg = genlmsg_new(nla_total_size(skb->len) + 128, GFP_ATOMIC);

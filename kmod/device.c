@@ -278,7 +278,6 @@ static int mwg_newlink(struct net *src_net, struct net_device *dev,
 	mwg_cookie_checker_init(&wg->cookie_checker, wg);
 	INIT_LIST_HEAD(&wg->peer_list);
 	wg->device_update_gen = 1;
-	mwg_bucket_init(&wg->agent_bucket);
 	mwg_bucket_init(&wg->relay_bucket);
 
 	wg->peer_hashtable = mwg_pubkey_hashtable_alloc();

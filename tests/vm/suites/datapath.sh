@@ -19,7 +19,8 @@
 #   rekey     short timers (module parameters): a new handshake under traffic
 #   cookie    handshake-initiation flood: cookie replies, RX_RATELIMITED, a
 #             legitimate peer still gets through
-#   agent     STUN datagram up to `meshwg debug listen`, `meshwg debug send`
+#   agent     STUN datagram up to `meshwg debug listen` (per source: a spray
+#             from one host leaves another's through), `meshwg debug send`
 #             from the module's port, relay endpoints with `meshwg debug relay`
 #             and the upgrade to direct
 #   netlink   10,000 peers / 100,000 allowed IPs set and dumped back
@@ -538,6 +539,55 @@ stun_up() {
 	_grep_file "^datagram iface=wga from=192.168.2.2:3478 kind=stun len=20 hex=000100002112a442$txid\$" "$lf"
 }
 
+# Per-source fairness: one remote host sprays STUN-shaped datagrams at the
+# port while another host's STUN replies must all still reach the agent. The
+# budget is lowered for the check (20 per second, bursts of 10) so that the
+# spray is far over it however fast the guest is; the other host sends a
+# burst of 10.
+_agent_drops_over() {   # N: agent_rx_drops above N
+	local d
+	d=$(dev_counter "$NS1" wga agent_rx_drops)
+	[ -n "$d" ] && [ "$d" -gt "$1" ]
+}
+
+_heard_from() {   # FILE SOURCE -> how many datagrams from SOURCE were heard
+	grep -c "^datagram iface=wga from=$2 kind=stun " "$1"
+}
+
+_all_heard() { [ "$(_heard_from "$1" "$2")" -ge "$3" ]; }
+
+stun_fair() {
+	local lf=$LOGDIR/fair.out p=/sys/module/meshwg/parameters rate burst lp sp d0 rc=0
+	rate=$(cat $p/agent_rx_rate) burst=$(cat $p/agent_rx_burst)
+	echo 20 >$p/agent_rx_rate && echo 10 >$p/agent_rx_burst || return 1
+	n1 meshwg debug listen wga --timeout 120 >"$lf" 2>&1 &
+	lp=$!
+	if retry 20 _grep_file '^listening' "$lf"; then
+		d0=$(dev_counter "$NS1" wga agent_rx_drops)
+		n2 udptool send --from 192.168.2.2:3479 --to 192.168.1.1:$PORT1 \
+			--hex 000100002112a442ffffffffffffffffffffffff --count 100000000 &
+		sp=$!
+		# The spray is on and over its budget before the real replies come.
+		retry 30 _agent_drops_over $((d0 + 200)) || { echo "no spray seen"; rc=1; }
+		n0 udptool send --from 192.168.1.254:3478 --to 192.168.1.1:$PORT1 \
+			--hex 000100002112a4420123456789abcdef01234567 --count 10
+		retry 10 _all_heard "$lf" 192.168.1.254:3478 10
+		echo "heard from the sprayer: $(_heard_from "$lf" 192.168.2.2:3479)," \
+			"from the other host: $(_heard_from "$lf" 192.168.1.254:3478) of 10;" \
+			"agent_rx_drops $d0 -> $(dev_counter "$NS1" wga agent_rx_drops)"
+		kill "$sp" 2>/dev/null
+		wait "$sp" 2>/dev/null
+		_all_heard "$lf" 192.168.1.254:3478 10 || rc=1
+	else
+		rc=1
+	fi
+	kill "$lp" 2>/dev/null
+	wait "$lp" 2>/dev/null
+	echo "$rate" >$p/agent_rx_rate
+	echo "$burst" >$p/agent_rx_burst
+	return $rc
+}
+
 agent_send() {
 	local rf=$LOGDIR/recv.out
 	n2 udptool recv --on 192.168.2.2:5555 --count 1 --timeout 20 >"$rf" &
@@ -572,6 +622,7 @@ agent() {
 	if ! uses_meshwg; then skip agent "meshwg debug verbs need meshwg.ko"; return; fi
 	mcheck "agent: setup" pair_setup meshwg wireguard 4 || { pair_teardown; return; }
 	mcheck "agent: STUN datagram on the port reaches 'meshwg debug listen'" stun_up
+	mcheck "agent: one host's STUN spray does not crowd out another host's replies" stun_fair
 	mcheck "agent: 'meshwg debug send' leaves from the module's port" agent_send
 	mcheck "agent: WireGuard traffic unaffected" ping_from 2 v4
 	pair_teardown

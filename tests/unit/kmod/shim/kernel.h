@@ -310,6 +310,12 @@ static inline u64 siphash_2u64(u64 a, u64 b, const siphash_key_t *k)
 
 	return siphash(v, sizeof(v), k);
 }
+static inline u64 siphash_3u64(u64 a, u64 b, u64 c, const siphash_key_t *k)
+{
+	u64 v[3] = { a, b, c };
+
+	return siphash(v, sizeof(v), k);
+}
 
 /* ---- networking ---- */
 #define AF_INET 2
