@@ -22,7 +22,8 @@
 #   agent     STUN datagram up to `meshwg debug listen` (per source: a spray
 #             from one host leaves another's through), `meshwg debug send`
 #             from the module's port, relay endpoints with `meshwg debug relay`
-#             and the upgrade to direct
+#             and the upgrade to direct; INJECT limited per relay, cookies
+#             bound to the relay (relayhs)
 #   netlink   10,000 peers / 100,000 allowed IPs set and dumped back
 #             identically; malformed requests refused with no change
 #   teardown  deleting interfaces under traffic, deleting namespaces with
@@ -610,6 +611,46 @@ relay_setup() {
 		{ cat "$LOGDIR/relay1.log" "$LOGDIR/relay2.log"; return 1; }
 }
 
+# INJECT_DATAGRAM is limited per relay: 1000 initiations injected over relay
+# 9 are cut (counted in rx_ratelimited) while the relay-7 loop still carries
+# traffic. The budget is lowered for the check (20 per second, bursts of 10)
+# so that the flood is far over it however fast the guest is.
+relay_inject_limit() {
+	local p=/sys/module/meshwg/parameters rate burst r0 r1 rc=0
+	rate=$(cat $p/inject_rate) burst=$(cat $p/inject_burst) || return 1
+	echo 20 >$p/inject_rate && echo 10 >$p/inject_burst || return 1
+	r0=$(dev_counter "$NS1" wga rx_ratelimited)
+	n1 relayhs flood wga "$P1" 9 1000 || rc=1
+	r1=$(dev_counter "$NS1" wga rx_ratelimited)
+	echo "rx_ratelimited $r0 -> $r1 after 1000 initiations over relay 9"
+	[ $((r1 - r0)) -ge 500 ] || rc=1
+	n1 ping -c 2 -i 0.2 -W 5 10.0.0.2 || { echo "relay 7 carries nothing"; rc=1; }
+	echo "$rate" >$p/inject_rate
+	echo "$burst" >$p/inject_burst
+	return $rc
+}
+
+# Under load (a UDP flood from NS0), the cookie of an injected initiation is
+# bound to its relay: relays 5 and 6 get different cookies, and an initiation
+# over relay 6 whose MAC2 is made with relay 5's cookie is refused (answered
+# with a new cookie reply).
+relay_cookie_bound() {
+	local fp c5 c6 out rc=0
+	ip netns exec "$NS0" wgflood --to "192.168.1.1:$PORT1" --pubkey "$P1" --count 200000 \
+		>/dev/null 2>&1 &
+	fp=$!
+	{ c5=$(n1 relayhs cookie wga "$P1" 5) && c6=$(n1 relayhs cookie wga "$P1" 6); } || rc=1
+	echo "relay 5: $c5; relay 6: $c6"
+	if [ $rc = 0 ]; then
+		[ "$c5" != "$c6" ] || rc=1
+		out=$(n1 relayhs mac2 wga "$P1" 6 "${c5#cookie }") || rc=1
+		echo "relay 5's cookie over relay 6: $out"
+	fi
+	kill $fp 2>/dev/null
+	wait $fp 2>/dev/null
+	return $rc
+}
+
 relay_to_direct() {
 	# B learns A's direct address; A must roam to B's direct address as soon
 	# as authenticated traffic arrives from it.
@@ -630,6 +671,9 @@ agent() {
 	mcheck "agent: endpoints show relay:7" sh -c "ip netns exec $NS1 meshwg wg show wga endpoints | grep -q 'relay:7'"
 	mcheck "agent: traffic through the relay loops" n1 ping -c 2 -i 0.2 -W 5 10.0.0.2
 	mcheck "agent: reverse traffic through the relay loops" n2 ping -c 2 -i 0.2 -W 5 10.0.0.1
+	mcheck "agent: INJECT is limited per relay, another relay still carries traffic" \
+		relay_inject_limit
+	mcheck "agent: a cookie handed out over one relay is refused over another" relay_cookie_bound
 	mcheck "agent: relay to direct once a direct endpoint works" relay_to_direct
 	pair_teardown
 }

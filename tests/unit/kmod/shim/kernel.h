@@ -343,6 +343,7 @@ struct sk_buff {
 	unsigned int len;
 	__be16 protocol;
 	u8 *network_header, *transport_header;
+	char cb[48] __attribute__((aligned(8)));
 };
 #define ip_hdr(skb) ((struct iphdr *)(skb)->network_header)
 #define ipv6_hdr(skb) ((struct ipv6hdr *)(skb)->network_header)
