@@ -5,8 +5,9 @@
  * When a device is under load, each handshake message must come from a
  * source that still has budget: a token bucket per (network namespace,
  * IPv4 address or IPv6 /64). The same tables hold the other per-source
- * buckets (mwg_ratelimiter_allow_key()): STUN/disco datagrams per (device,
- * source address), relayed handshakes per (device, relay). Buckets live in
+ * buckets (mwg_ratelimiter_allow_source() and _allow_key()): STUN/disco
+ * datagrams per (device, source address), injected datagrams per (device,
+ * relay), injected handshakes per (device, relay sender). Buckets live in
  * global hash tables shared by every device, read under RCU (no lock is
  * shared between sources on the packet path), and a work item drops the ones
  * that have been idle for a second. The tables are bounded; when they are
