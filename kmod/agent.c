@@ -14,7 +14,9 @@
  *
  * Nothing here may grow without bound: notifications are built with
  * GFP_ATOMIC (they come from softirq), skipped when nobody listens, paced by
- * per-device token buckets, capped in size, and every drop is counted.
+ * token buckets (DATAGRAM per source address, so that one remote host cannot
+ * crowd out the others' STUN and disco replies; RELAY_DATAGRAM per device),
+ * capped in size, and every drop is counted.
  */
 #include "agent.h"
 #include "device.h"
@@ -27,6 +29,8 @@
 
 #include <uapi/linux/meshwg.h>
 #include <linux/ktime.h>
+#include <linux/siphash.h>
+#include <net/net_namespace.h>
 #include <net/genetlink.h>
 
 #define STUN_MAGIC_COOKIE 0x2112A442
@@ -106,8 +110,9 @@ bool mwg_agent_receive(struct mwg_device *wg, struct sk_buff *skb)
 	if (skb->len > MWG_AGENT_MAX_RX_PAYLOAD ||
 	    !has_listeners(wg, MWG_MCGRP_AGENT) ||
 	    mwg_socket_endpoint_from_skb(&source, skb) ||
-	    !mwg_bucket_take(&wg->agent_bucket, READ_ONCE(mwg_agent_rx_rate),
-			     READ_ONCE(mwg_agent_rx_burst)))
+	    !mwg_ratelimiter_allow_source(skb, wg, MWG_RATELIMIT_AGENT,
+					  READ_ONCE(mwg_agent_rx_rate),
+					  READ_ONCE(mwg_agent_rx_burst)))
 		goto drop_counted;
 
 	msg = genlmsg_new(nla_total_size(skb->len) + 128, GFP_ATOMIC);
@@ -327,11 +332,31 @@ int mwg_agent_send_datagram(struct sk_buff *skb, struct genl_info *info)
 	return ret;
 }
 
+/*
+ * Who sent an injected datagram, as far as the kernel can tell: the relay,
+ * and the sender key the relay named (all zero if none). Keyed, so that a
+ * sender cannot pick its way into another one's cookie or bucket.
+ */
+static u64 relay_sender(u32 relay_id, const struct nlattr *key)
+{
+	static siphash_key_t secret;
+	struct {
+		u8 key[NOISE_PUBLIC_KEY_LEN];
+		u32 relay_id;
+	} in = { .relay_id = relay_id };
+
+	net_get_random_once(&secret, sizeof(secret));
+	if (key)
+		memcpy(in.key, nla_data(key), sizeof(in.key));
+	return siphash(&in, sizeof(in), &secret);
+}
+
 int mwg_agent_inject_datagram(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr **attrs = info->attrs;
 	struct sk_buff *in;
 	struct mwg_device *wg;
+	u32 relay_id;
 	size_t len;
 
 	if (GENL_REQ_ATTR_CHECK(info, MESHWG_AGENT_A_RELAY_ID) ||
@@ -355,6 +380,15 @@ int mwg_agent_inject_datagram(struct sk_buff *skb, struct genl_info *info)
 		dev_put(wg->dev);
 		return -ENETDOWN;
 	}
+	/* Like datagrams on the port: over its relay's budget, dropped. */
+	relay_id = nla_get_u32(attrs[MESHWG_AGENT_A_RELAY_ID]);
+	if (!mwg_ratelimiter_allow_key(relay_id, wg, MWG_RATELIMIT_INJECT,
+				       READ_ONCE(mwg_inject_rate),
+				       READ_ONCE(mwg_inject_burst))) {
+		atomic64_inc(&wg->rx_ratelimited);
+		dev_put(wg->dev);
+		return 0;
+	}
 
 	in = alloc_skb(SKB_HEADER_LEN + len, GFP_KERNEL);
 	if (!in) {
@@ -367,7 +401,9 @@ int mwg_agent_inject_datagram(struct sk_buff *skb, struct genl_info *info)
 	skb_reset_transport_header(in);
 	in->protocol = 0;
 	memset(in->cb, 0, sizeof(in->cb));
-	PACKET_CB(in)->relay_id = nla_get_u32(attrs[MESHWG_AGENT_A_RELAY_ID]);
+	PACKET_CB(in)->relay_id = relay_id;
+	PACKET_CB(in)->relay_sender =
+		relay_sender(relay_id, attrs[MESHWG_AGENT_A_PUBLIC_KEY]);
 
 	/* The receive path expects softirq context. */
 	local_bh_disable();

@@ -20,6 +20,7 @@ struct sk_buff;
 
 extern unsigned int mwg_agent_rx_rate, mwg_agent_rx_burst;
 extern unsigned int mwg_relay_rate, mwg_relay_burst;
+extern unsigned int mwg_inject_rate, mwg_inject_burst;
 
 /* A struct mwg_bucket under its lock, over mwg_token_bucket_take(). */
 void mwg_bucket_init(struct mwg_bucket *b);

@@ -19,6 +19,7 @@
 #include "messages.h"
 #include "ratelimiter.h"
 #include "timers.h"
+#include "queueing.h"
 
 #include <crypto/algapi.h>
 #include <crypto/blake2s.h>
@@ -102,7 +103,12 @@ static void compute_mac2(u8 mac2[COOKIE_LEN], const void *message, size_t len,
 		COOKIE_LEN);
 }
 
-/* The cookie of skb's source: MAC(secret, source address || source port). */
+/*
+ * The cookie of skb's source: MAC(secret, source address || source port),
+ * or for a datagram injected by the agent MAC(secret, relay id || relay
+ * sender), so that a cookie handed out over one relay (or to one sender on
+ * it) is worth nothing over another.
+ */
 static void make_cookie(u8 cookie[COOKIE_LEN], struct sk_buff *skb,
 			struct cookie_checker *checker)
 {
@@ -133,6 +139,11 @@ static void make_cookie(u8 cookie[COOKIE_LEN], struct sk_buff *skb,
 			       sizeof(struct in6_addr));
 		blake2s_update(&state, (u8 *)&udp_hdr(skb)->source,
 			       sizeof(__be16));
+	} else {
+		blake2s_update(&state, (u8 *)&PACKET_CB(skb)->relay_id,
+			       sizeof(PACKET_CB(skb)->relay_id));
+		blake2s_update(&state, (u8 *)&PACKET_CB(skb)->relay_sender,
+			       sizeof(PACKET_CB(skb)->relay_sender));
 	}
 	blake2s_final(&state, cookie);
 	up_read(&checker->secret_lock);
@@ -168,9 +179,14 @@ enum cookie_mac_state mwg_cookie_validate_packet(struct cookie_checker *checker,
 	if (crypto_memneq(computed, macs->mac2, COOKIE_LEN))
 		return VALID_MAC_BUT_NO_COOKIE;
 
-	/* Relay-injected datagrams are bounded by the agent channel. */
-	if (skb_is_ip(skb) &&
-	    !mwg_ratelimiter_allow(skb, dev_net(checker->device->dev)))
+	/* Per source address, or for injected ones per relay and sender. */
+	if (skb_is_ip(skb) ?
+	    !mwg_ratelimiter_allow(skb, dev_net(checker->device->dev)) :
+	    !mwg_ratelimiter_allow_key(PACKET_CB(skb)->relay_sender,
+				       checker->device,
+				       MWG_RATELIMIT_RELAY_HANDSHAKE,
+				       MWG_RATELIMITER_PACKETS_PER_SECOND,
+				       MWG_RATELIMITER_PACKETS_BURSTABLE))
 		return VALID_MAC_WITH_COOKIE_BUT_RATELIMITED;
 	return VALID_MAC_WITH_COOKIE;
 }

@@ -19,6 +19,7 @@
 #include <linux/if_arp.h>
 #include <linux/icmp.h>
 #include <linux/suspend.h>
+#include <linux/random.h>
 #include <net/dst_metadata.h>
 #include <net/icmp.h>
 #include <net/rtnetlink.h>
@@ -277,7 +278,6 @@ static int mwg_newlink(struct net *src_net, struct net_device *dev,
 	mwg_cookie_checker_init(&wg->cookie_checker, wg);
 	INIT_LIST_HEAD(&wg->peer_list);
 	wg->device_update_gen = 1;
-	mwg_bucket_init(&wg->agent_bucket);
 	mwg_bucket_init(&wg->relay_bucket);
 
 	wg->peer_hashtable = mwg_pubkey_hashtable_alloc();
@@ -422,13 +422,79 @@ static struct pernet_operations pernet_ops = {
 	.pre_exit = mwg_netns_pre_exit
 };
 
+/*
+ * Keys must not outlive a suspend or a hibernation image, and a cloned VM
+ * must not go on with the same keys and nonce counters. Every peer of every
+ * device forgets its sessions (and, but for a VM fork, its handshake in
+ * progress); the next packet starts a new handshake at once.
+ */
+static void wipe_all_sessions(bool handshakes)
+{
+	struct mwg_device *wg;
+	struct mwg_peer *peer;
+
+	rtnl_lock();
+	list_for_each_entry(wg, &device_list, device_list) {
+		mutex_lock(&wg->device_update_lock);
+		list_for_each_entry(peer, &wg->peer_list, peer_list) {
+			if (handshakes) {
+				del_timer(&peer->timer_zero_key_material);
+				mwg_noise_handshake_clear(&peer->handshake);
+			}
+			mwg_noise_keypairs_clear(&peer->keypairs);
+			mwg_noise_reset_last_sent_handshake(&peer->last_sent_handshake);
+		}
+		mutex_unlock(&wg->device_update_lock);
+	}
+	rtnl_unlock();
+}
+
+static int mwg_pm_notification(struct notifier_block *nb,
+			       unsigned long action, void *data)
+{
+	/* Where suspending is routine (autosleep), it is no reason to rekey. */
+	if (IS_ENABLED(CONFIG_PM_AUTOSLEEP) ||
+	    IS_ENABLED(CONFIG_PM_USERSPACE_AUTOSLEEP))
+		return NOTIFY_DONE;
+	if (action != PM_HIBERNATION_PREPARE && action != PM_SUSPEND_PREPARE)
+		return NOTIFY_DONE;
+	wipe_all_sessions(true);
+	/* The keypairs are freed after a grace period: before the image. */
+	rcu_barrier();
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block pm_notifier = {
+	.notifier_call = mwg_pm_notification
+};
+
+static int mwg_vm_notification(struct notifier_block *nb,
+			       unsigned long action, void *data)
+{
+	wipe_all_sessions(false);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block vm_notifier = {
+	.notifier_call = mwg_vm_notification
+};
+
 int __init mwg_device_init(void)
 {
 	int ret;
 
-	ret = register_pernet_device(&pernet_ops);
+	ret = register_pm_notifier(&pm_notifier);
 	if (ret)
 		return ret;
+
+	/* A no-op stub without CONFIG_VMGENID, on every supported kernel. */
+	ret = register_random_vmfork_notifier(&vm_notifier);
+	if (ret)
+		goto error_pm;
+
+	ret = register_pernet_device(&pernet_ops);
+	if (ret)
+		goto error_vm;
 
 	ret = rtnl_link_register(&link_ops);
 	if (ret)
@@ -438,6 +504,10 @@ int __init mwg_device_init(void)
 
 error_pernet:
 	unregister_pernet_device(&pernet_ops);
+error_vm:
+	unregister_random_vmfork_notifier(&vm_notifier);
+error_pm:
+	unregister_pm_notifier(&pm_notifier);
 	return ret;
 }
 
@@ -445,5 +515,7 @@ void mwg_device_uninit(void)
 {
 	rtnl_link_unregister(&link_ops);
 	unregister_pernet_device(&pernet_ops);
+	unregister_random_vmfork_notifier(&vm_notifier);
+	unregister_pm_notifier(&pm_notifier);
 	rcu_barrier();
 }

@@ -45,7 +45,7 @@ struct mwg_prev_queue {
 	atomic_t count;
 };
 
-/* A token bucket for the agent and relay notification rate limits. */
+/* A token bucket for the relay notification rate limit. */
 struct mwg_bucket {
 	spinlock_t lock;
 	u64 last_ns;
@@ -74,7 +74,7 @@ struct mwg_device {
 	/* Device counters (MESHWG_DEVICE_A_*). */
 	atomic64_t rx_invalid, rx_ratelimited, agent_rx, agent_rx_drops,
 		agent_tx, relay_tx_drops;
-	struct mwg_bucket agent_bucket, relay_bucket;
+	struct mwg_bucket relay_bucket;
 
 	/* The stateful ACL (filter.c). */
 	struct mwg_filter_dev acl;

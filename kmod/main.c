@@ -36,16 +36,21 @@ module_param_named(keepalive_timeout, mwg_keepalive_timeout, uint, 0444);
 MODULE_PARM_DESC(keepalive_timeout, "Seconds before a passive keepalive (10)");
 
 /* Agent channel limits (agent.c). */
-unsigned int mwg_agent_rx_rate = 1000, mwg_agent_rx_burst = 256;
+unsigned int mwg_agent_rx_rate = 100, mwg_agent_rx_burst = 32;
 unsigned int mwg_relay_rate = 50000, mwg_relay_burst = 4096;
+unsigned int mwg_inject_rate = 50000, mwg_inject_burst = 4096;
 module_param_named(agent_rx_rate, mwg_agent_rx_rate, uint, 0644);
-MODULE_PARM_DESC(agent_rx_rate, "STUN/disco datagrams per second passed to the agent, per device (1000)");
+MODULE_PARM_DESC(agent_rx_rate, "STUN/disco datagrams per second passed to the agent, per device and source address (100)");
 module_param_named(agent_rx_burst, mwg_agent_rx_burst, uint, 0644);
-MODULE_PARM_DESC(agent_rx_burst, "Burst of STUN/disco datagrams (256)");
+MODULE_PARM_DESC(agent_rx_burst, "Burst of STUN/disco datagrams per source address (32)");
 module_param_named(relay_rate, mwg_relay_rate, uint, 0644);
 MODULE_PARM_DESC(relay_rate, "Relay datagrams per second passed to the agent, per device (50000)");
 module_param_named(relay_burst, mwg_relay_burst, uint, 0644);
 MODULE_PARM_DESC(relay_burst, "Burst of relay datagrams (4096)");
+module_param_named(inject_rate, mwg_inject_rate, uint, 0644);
+MODULE_PARM_DESC(inject_rate, "INJECT_DATAGRAM datagrams per second taken, per device and relay (50000)");
+module_param_named(inject_burst, mwg_inject_burst, uint, 0644);
+MODULE_PARM_DESC(inject_burst, "Burst of INJECT_DATAGRAM datagrams per relay (4096)");
 
 static bool __init timer_params_valid(void)
 {

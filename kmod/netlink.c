@@ -67,6 +67,7 @@ static const struct nla_policy inject_datagram_policy[MESHWG_AGENT_A_MAX + 1] = 
 	[MESHWG_AGENT_A_IFNAME]		= { .type = NLA_NUL_STRING, .len = IFNAMSIZ - 1 },
 	[MESHWG_AGENT_A_RELAY_ID]	= NLA_POLICY_MIN(NLA_U32, 1),
 	[MESHWG_AGENT_A_PAYLOAD]	= { .type = NLA_BINARY, .len = MESHWG_MAX_DATAGRAM },
+	[MESHWG_AGENT_A_PUBLIC_KEY]	= NLA_POLICY_EXACT_LEN(MESHWG_KEY_LEN),
 };
 
 struct mwg_device *mwg_netlink_lookup_device(struct net *net,

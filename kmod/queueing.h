@@ -63,6 +63,11 @@ struct packet_cb {
 	atomic_t state;
 	u32 mtu;
 	u32 relay_id;	/* nonzero: arrived over this relay (INJECT_DATAGRAM) */
+	/*
+	 * Injected: keyed hash of relay_id and the sender key the relay named
+	 * (if any), what binds its cookie and keys its handshake ratelimit.
+	 */
+	u64 relay_sender;
 	u8 ds;
 };
 

@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * meshwg: handshake ratelimiter.
+ * meshwg: per-source ratelimiter.
  *
  * When a device is under load, each handshake message must come from a
  * source that still has budget: a token bucket per (network namespace,
- * IPv4 address or IPv6 /64). Buckets live in one global hash table shared by
- * every device, read under RCU, and a work item drops the ones that have
- * been full (idle) for a second. The table is bounded; when it is full,
- * handshakes from unknown sources are refused.
+ * IPv4 address or IPv6 /64). The same tables hold the other per-source
+ * buckets (mwg_ratelimiter_allow_source() and _allow_key()): STUN/disco
+ * datagrams per (device, source address), injected datagrams per (device,
+ * relay), injected handshakes per (device, relay sender). Buckets live in
+ * global hash tables shared by every device, read under RCU (no lock is
+ * shared between sources on the packet path), and a work item drops the ones
+ * that have been idle for a second. The tables are bounded; when they are
+ * full, packets from unknown sources are refused.
  */
 
 #include "ratelimiter.h"
@@ -28,8 +32,9 @@
 struct ratelimiter_entry {
 	u64 last_ns;
 	u64 tokens;
-	u64 ip;			/* IPv4 address, or IPv6 /64 prefix */
-	const struct net *net;
+	u64 ip;			/* IPv4 address, IPv6 /64 prefix, or a key */
+	const void *owner;	/* the netns or device; compared, never used */
+	unsigned int kind;	/* enum mwg_ratelimit_kind */
 	spinlock_t lock;	/* protects last_ns and tokens */
 	struct hlist_node hash;
 	struct rcu_head rcu;
@@ -116,36 +121,27 @@ static void gc_entries(struct work_struct *work)
 	queue_delayed_work(system_power_efficient_wq, &gc_work, GC_INTERVAL);
 }
 
-bool mwg_ratelimiter_allow(struct sk_buff *skb, struct net *net)
+static bool allow(struct hlist_head *table, u64 ip, const void *owner,
+		  unsigned int kind, u32 rate, u32 burst)
 {
 	struct ratelimiter_entry *entry;
 	struct hlist_head *bucket;
-	struct hlist_head *table;
-	u64 ip, now;
+	u64 now;
 	bool ret;
 
-	if (skb->protocol == htons(ETH_P_IP)) {
-		ip = (__force u64)ip_hdr(skb)->saddr;
-		table = table_v4;
-	} else if (skb->protocol == htons(ETH_P_IPV6)) {
-		/* One bucket per /64: what a single host can easily hop in. */
-		memcpy(&ip, &ipv6_hdr(skb)->saddr, sizeof(ip));
-		table = table_v6;
-	} else {
+	if (!rate || !burst)
 		return false;
-	}
-	bucket = &table[siphash_2u64(ip, (u64)(uintptr_t)net, &key) &
+	bucket = &table[siphash_3u64(ip, (u64)(uintptr_t)owner, kind, &key) &
 			(table_size - 1)];
 	now = ktime_get_coarse_boottime_ns();
 
 	rcu_read_lock();
 	hlist_for_each_entry_rcu(entry, bucket, hash) {
-		if (entry->ip == ip && entry->net == net) {
+		if (entry->ip == ip && entry->owner == owner &&
+		    entry->kind == kind) {
 			spin_lock_bh(&entry->lock);
 			ret = mwg_token_bucket_take(&entry->tokens,
-					&entry->last_ns, now,
-					MWG_RATELIMITER_PACKETS_PER_SECOND,
-					MWG_RATELIMITER_PACKETS_BURSTABLE);
+					&entry->last_ns, now, rate, burst);
 			spin_unlock_bh(&entry->lock);
 			rcu_read_unlock();
 			return ret;
@@ -160,9 +156,10 @@ bool mwg_ratelimiter_allow(struct sk_buff *skb, struct net *net)
 	if (!entry)
 		goto refuse;
 	entry->ip = ip;
-	entry->net = net;
+	entry->owner = owner;
+	entry->kind = kind;
 	entry->last_ns = now;
-	entry->tokens = (MWG_RATELIMITER_PACKETS_BURSTABLE - 1) * NSEC_PER_SEC;
+	entry->tokens = (u64)(burst - 1) * NSEC_PER_SEC;
 	spin_lock_init(&entry->lock);
 	spin_lock_bh(&table_lock);
 	hlist_add_head_rcu(&entry->hash, bucket);
@@ -172,6 +169,48 @@ bool mwg_ratelimiter_allow(struct sk_buff *skb, struct net *net)
 refuse:
 	atomic_dec(&total_entries);
 	return false;
+}
+
+/* IPv4 address or IPv6 /64 of skb's source: what one host easily hops in. */
+static struct hlist_head *source_of(const struct sk_buff *skb, u64 *ip)
+{
+	if (skb->protocol == htons(ETH_P_IP)) {
+		*ip = (__force u64)ip_hdr(skb)->saddr;
+		return table_v4;
+	}
+	if (skb->protocol == htons(ETH_P_IPV6)) {
+		memcpy(ip, &ipv6_hdr(skb)->saddr, sizeof(*ip));
+		return table_v6;
+	}
+	return NULL;
+}
+
+bool mwg_ratelimiter_allow(struct sk_buff *skb, struct net *net)
+{
+	struct hlist_head *table;
+	u64 ip;
+
+	table = source_of(skb, &ip);
+	return table && allow(table, ip, net, MWG_RATELIMIT_HANDSHAKE,
+			      MWG_RATELIMITER_PACKETS_PER_SECOND,
+			      MWG_RATELIMITER_PACKETS_BURSTABLE);
+}
+
+bool mwg_ratelimiter_allow_source(const struct sk_buff *skb,
+				  const void *owner, unsigned int kind,
+				  u32 rate, u32 burst)
+{
+	struct hlist_head *table;
+	u64 ip;
+
+	table = source_of(skb, &ip);
+	return table && allow(table, ip, owner, kind, rate, burst);
+}
+
+bool mwg_ratelimiter_allow_key(u64 id, const void *owner, unsigned int kind,
+			       u32 rate, u32 burst)
+{
+	return allow(table_v4, id, owner, kind, rate, burst);
 }
 
 static struct hlist_head *table_alloc(void)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * meshwg: per-source token bucket for handshake messages.
+ * meshwg: per-source token buckets (handshakes, agent datagrams, relays).
  */
 
 #ifndef _MWG_RATELIMITER_H
@@ -23,6 +23,27 @@ void mwg_ratelimiter_uninit(void);
  * neither IPv4 nor IPv6 are refused.
  */
 bool mwg_ratelimiter_allow(struct sk_buff *skb, struct net *net);
+
+/* What a bucket counts; buckets of different kinds never mix. */
+enum mwg_ratelimit_kind {
+	MWG_RATELIMIT_HANDSHAKE,	/* per (netns, source address) */
+	MWG_RATELIMIT_AGENT,		/* STUN/disco, per (device, source) */
+	MWG_RATELIMIT_INJECT,		/* INJECT_DATAGRAM, per (device, relay) */
+	MWG_RATELIMIT_RELAY_HANDSHAKE	/* relayed handshakes, likewise */
+};
+
+/*
+ * The same, with rate packets per second and bursts of burst: per (owner,
+ * source address of skb) for mwg_ratelimiter_allow_source(), per (owner,
+ * id) for mwg_ratelimiter_allow_key(). owner is only compared (a device or
+ * netns pointer). False for a rate or burst of 0, a packet neither IPv4 nor
+ * IPv6, or a new source while the tables are full.
+ */
+bool mwg_ratelimiter_allow_source(const struct sk_buff *skb,
+				  const void *owner, unsigned int kind,
+				  u32 rate, u32 burst);
+bool mwg_ratelimiter_allow_key(u64 id, const void *owner, unsigned int kind,
+			       u32 rate, u32 burst);
 
 enum {
 	MWG_RATELIMITER_PACKETS_PER_SECOND = 20,

@@ -115,8 +115,11 @@ static int send6(struct mwg_device *wg, struct sk_buff *skb,
 		.fl6_dport = endpoint->addr6.sin6_port,
 		.flowi6_mark = wg->fwmark,
 		.flowi6_oif = endpoint->addr6.sin6_scope_id,
+		/*
+		 * No flow label (sin6_flowinfo is left out), as upstream: the
+		 * lookup and the packets carry none.
+		 */
 		.flowi6_proto = IPPROTO_UDP
-		/* TODO: addr->sin6_flowinfo */
 	};
 	struct dst_entry *dst = NULL;
 	struct sock *sock;
@@ -333,6 +336,18 @@ static bool endpoint_eq(const struct mwg_endpoint *a,
 	return true;
 }
 
+/*
+ * A relayed packet never pulls a peer off a direct path: the relay is the
+ * fallback, and the direct path is what disco found.
+ */
+static bool keeps_direct_path(const struct mwg_peer *peer,
+			      const struct mwg_endpoint *endpoint,
+			      bool from_packet)
+{
+	return from_packet && endpoint->relay_id &&
+	       READ_ONCE(peer->endpoint.addr.sa_family);
+}
+
 /* Returns true if the remote part changed. */
 static bool set_peer_endpoint(struct mwg_peer *peer,
 			      const struct mwg_endpoint *endpoint,
@@ -340,16 +355,17 @@ static bool set_peer_endpoint(struct mwg_peer *peer,
 {
 	bool remote_changed = false;
 
-	/* Cheap unlocked check first: the common case is "no change". */
-	if (endpoint_eq(endpoint, &peer->endpoint))
+	/*
+	 * Cheap unlocked checks first: the common cases are "no change" and,
+	 * for every packet a relay delivers while a direct path is set,
+	 * "keep the direct path"; neither may cost the write lock. A writer
+	 * racing with them is caught by the checks under the lock.
+	 */
+	if (endpoint_eq(endpoint, &peer->endpoint) ||
+	    keeps_direct_path(peer, endpoint, from_packet))
 		return false;
 	write_lock_bh(&peer->endpoint_lock);
-	/*
-	 * A relayed packet never pulls a peer off a direct path: the relay
-	 * is the fallback, and the direct path is what disco found.
-	 */
-	if (from_packet && endpoint->relay_id &&
-	    peer->endpoint.addr.sa_family)
+	if (keeps_direct_path(peer, endpoint, from_packet))
 		goto out;
 	remote_changed = !endpoint_eq_remote(endpoint, &peer->endpoint);
 	peer->endpoint = *endpoint;

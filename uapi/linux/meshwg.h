@@ -29,9 +29,13 @@
  *   device's own socket (same source port as WireGuard traffic).
  *
  * MESHWG_CMD_INJECT_DATAGRAM (do, CAP_NET_ADMIN)
- *   MESHWG_AGENT_A_IFINDEX, MESHWG_AGENT_A_RELAY_ID, MESHWG_AGENT_A_PAYLOAD:
- *   a WireGuard datagram received over relay RELAY_ID enters the receive
- *   path as if it had arrived from that relay endpoint.
+ *   MESHWG_AGENT_A_IFINDEX, MESHWG_AGENT_A_RELAY_ID, MESHWG_AGENT_A_PAYLOAD,
+ *   optionally MESHWG_AGENT_A_PUBLIC_KEY (the sender's key as the relay
+ *   names it): a WireGuard datagram received over relay RELAY_ID enters the
+ *   receive path as if it had arrived from that relay endpoint. Cookies and
+ *   handshake rate limits are per (relay, named sender); datagrams over a
+ *   relay's budget (module parameters inject_rate, inject_burst) are
+ *   dropped and counted in RX_RATELIMITED.
  *
  * Notifications (never requests):
  *
@@ -96,7 +100,8 @@ enum meshwg_device_attribute {
 	MESHWG_DEVICE_A_PEERS,		/* NLA_NESTED, of NLA_NESTED peers */
 	/* Device counters, get only (NLA_U64 each). */
 	MESHWG_DEVICE_A_RX_INVALID,	/* datagrams dropped before a peer was known */
-	MESHWG_DEVICE_A_RX_RATELIMITED,	/* handshakes refused by the ratelimiter */
+	MESHWG_DEVICE_A_RX_RATELIMITED,	/* handshakes refused by the ratelimiter,
+					 * injected datagrams over budget */
 	MESHWG_DEVICE_A_AGENT_RX,	/* datagrams delivered to MESHWG_MCGRP_AGENT */
 	MESHWG_DEVICE_A_AGENT_RX_DROPS,	/* agent datagrams dropped (rate, no room) */
 	MESHWG_DEVICE_A_AGENT_TX,	/* datagrams sent with SEND_DATAGRAM */

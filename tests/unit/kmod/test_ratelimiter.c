@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * kmod/ratelimiter.c: token arithmetic, per-source buckets (IPv4 /32,
- * IPv6 /64, per namespace), the bound on the table, garbage collection of
+ * IPv6 /64, per namespace), keyed buckets of other kinds, the bound on the table, garbage collection of
  * idle buckets and the refcounted global init. The source file is included
  * whole so that the GC work function and counters can be reached.
  */
@@ -178,6 +178,53 @@ static void test_per_source_buckets(void **state)
 	assert_int_equal(atomic_read(&total_entries), 5);
 }
 
+/* Buckets of other kinds and owners, with their own rate and burst. */
+static void test_keyed_buckets(void **state)
+{
+	struct net net = { 1 };
+	int dev1, dev2, i, ok;
+	struct src s;
+
+	(void)state;
+	/* A source spent on handshakes still has its agent budget. */
+	assert_int_equal(burst(v4(&s, 0x0a000001), &net, 20), BURST);
+	for (i = 0, ok = 0; i < 50; ++i)
+		ok += mwg_ratelimiter_allow_source(v4(&s, 0x0a000001), &dev1,
+						   MWG_RATELIMIT_AGENT, 100, 32);
+	assert_int_equal(ok, 32);
+	/* Another device, or another source on the same device: fresh. */
+	for (i = 0, ok = 0; i < 50; ++i)
+		ok += mwg_ratelimiter_allow_source(v4(&s, 0x0a000001), &dev2,
+						   MWG_RATELIMIT_AGENT, 100, 32);
+	assert_int_equal(ok, 32);
+	for (i = 0, ok = 0; i < 50; ++i)
+		ok += mwg_ratelimiter_allow_source(v6(&s, 0x20010db8ULL << 32, 1),
+						   &dev1, MWG_RATELIMIT_AGENT,
+						   100, 32);
+	assert_int_equal(ok, 32);
+	/* Keys (relay ids): per key, per owner, per kind. */
+	for (i = 0, ok = 0; i < 10; ++i)
+		ok += mwg_ratelimiter_allow_key(7, &dev1, MWG_RATELIMIT_INJECT,
+						10, 3);
+	assert_int_equal(ok, 3);
+	assert_true(mwg_ratelimiter_allow_key(8, &dev1, MWG_RATELIMIT_INJECT,
+					      10, 3));
+	assert_true(mwg_ratelimiter_allow_key(7, &dev1,
+					      MWG_RATELIMIT_RELAY_HANDSHAKE,
+					      10, 3));
+	/* One more per 1/rate second; a rate or burst of 0 passes nothing. */
+	shim_now_ns += NSEC_PER_SEC / 10;
+	assert_true(mwg_ratelimiter_allow_key(7, &dev1, MWG_RATELIMIT_INJECT,
+					      10, 3));
+	assert_false(mwg_ratelimiter_allow_key(7, &dev1, MWG_RATELIMIT_INJECT,
+					       10, 3));
+	assert_false(mwg_ratelimiter_allow_key(9, &dev1, MWG_RATELIMIT_INJECT,
+					       0, 3));
+	assert_false(mwg_ratelimiter_allow_key(9, &dev1, MWG_RATELIMIT_INJECT,
+					       10, 0));
+	assert_int_equal(atomic_read(&total_entries), 7);
+}
+
 static void test_gc_drops_idle_buckets(void **state)
 {
 	struct net net = { 1 };
@@ -270,6 +317,7 @@ int main(void)
 		cmocka_unit_test(test_token_arithmetic),
 		cmocka_unit_test(test_token_overflow),
 		cmocka_unit_test_setup_teardown(test_per_source_buckets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keyed_buckets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gc_drops_idle_buckets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_is_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_init_refcount_and_failure, setup, teardown),

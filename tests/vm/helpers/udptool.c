@@ -3,9 +3,10 @@
  * udptool: one UDP datagram out from a chosen source, or datagrams in,
  * printed with their source.
  *
- *   udptool send --to IP:PORT --hex HEX [--from IP:PORT]
+ *   udptool send --to IP:PORT --hex HEX [--from IP:PORT] [--count N]
  *   udptool recv --on IP:PORT [--count N] [--timeout SEC]
  *
+ * send sends the datagram N times (default 1), as fast as it can.
  * recv prints "from=IP:PORT len=N hex=..." per datagram and exits 0 once N
  * datagrams arrived, 1 on timeout.
  */
@@ -22,7 +23,7 @@
 
 static void usage(void)
 {
-	fputs("usage: udptool send --to IP:PORT --hex HEX [--from IP:PORT]\n"
+	fputs("usage: udptool send --to IP:PORT --hex HEX [--from IP:PORT] [--count N]\n"
 	      "       udptool recv --on IP:PORT [--count N] [--timeout SEC]\n", stderr);
 }
 
@@ -43,7 +44,8 @@ static int hex2bin(const char *hex, uint8_t *out, size_t max, size_t *len)
 	return 0;
 }
 
-static int do_send(const char *from, const char *to, const char *hex)
+static int do_send(const char *from, const char *to, const char *hex,
+		   unsigned long count)
 {
 	static uint8_t buf[65536];
 	struct sockaddr_storage src, dst;
@@ -66,10 +68,14 @@ static int do_send(const char *from, const char *to, const char *hex)
 		close(fd);
 		return 1;
 	}
-	if (sendto(fd, buf, len, 0, (struct sockaddr *)&dst, dlen) < 0) {
-		perror("udptool: sendto");
-		close(fd);
-		return 1;
+	for (unsigned long i = 0; i < count; i++) {
+		/* A full queue is not an error for a flood: keep going. */
+		if (sendto(fd, buf, len, 0, (struct sockaddr *)&dst, dlen) < 0 &&
+		    (count == 1 || (errno != ENOBUFS && errno != EAGAIN))) {
+			perror("udptool: sendto");
+			close(fd);
+			return 1;
+		}
 	}
 	close(fd);
 	return 0;
@@ -163,7 +169,7 @@ int main(int argc, char *argv[])
 		}
 	}
 	if (!strcmp(argv[1], "send"))
-		return do_send(from, to, hex);
+		return do_send(from, to, hex, count);
 	if (!strcmp(argv[1], "recv"))
 		return do_recv(on, count, timeout);
 	usage();

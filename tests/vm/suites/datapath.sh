@@ -19,13 +19,17 @@
 #   rekey     short timers (module parameters): a new handshake under traffic
 #   cookie    handshake-initiation flood: cookie replies, RX_RATELIMITED, a
 #             legitimate peer still gets through
-#   agent     STUN datagram up to `meshwg debug listen`, `meshwg debug send`
+#   agent     STUN datagram up to `meshwg debug listen` (per source: a spray
+#             from one host leaves another's through), `meshwg debug send`
 #             from the module's port, relay endpoints with `meshwg debug relay`
-#             and the upgrade to direct
+#             and the upgrade to direct; INJECT limited per relay, cookies
+#             bound to the relay (relayhs)
 #   netlink   10,000 peers / 100,000 allowed IPs set and dumped back
 #             identically; malformed requests refused with no change
 #   teardown  deleting interfaces under traffic, deleting namespaces with
 #             live interfaces, rmmod under traffic
+#   suspend   a test suspend (pm_test) wipes every session: the first packet
+#             after it goes out behind a new handshake initiation
 #   txpath    packets staged for a handshake or an endpoint do not hold
 #             their sender's socket memory; fq on the outer interface sees
 #             the inner flows (hash taken before encryption)
@@ -536,6 +540,55 @@ stun_up() {
 	_grep_file "^datagram iface=wga from=192.168.2.2:3478 kind=stun len=20 hex=000100002112a442$txid\$" "$lf"
 }
 
+# Per-source fairness: one remote host sprays STUN-shaped datagrams at the
+# port while another host's STUN replies must all still reach the agent. The
+# budget is lowered for the check (20 per second, bursts of 10) so that the
+# spray is far over it however fast the guest is; the other host sends a
+# burst of 10.
+_agent_drops_over() {   # N: agent_rx_drops above N
+	local d
+	d=$(dev_counter "$NS1" wga agent_rx_drops)
+	[ -n "$d" ] && [ "$d" -gt "$1" ]
+}
+
+_heard_from() {   # FILE SOURCE -> how many datagrams from SOURCE were heard
+	grep -c "^datagram iface=wga from=$2 kind=stun " "$1"
+}
+
+_all_heard() { [ "$(_heard_from "$1" "$2")" -ge "$3" ]; }
+
+stun_fair() {
+	local lf=$LOGDIR/fair.out p=/sys/module/meshwg/parameters rate burst lp sp d0 rc=0
+	rate=$(cat $p/agent_rx_rate) burst=$(cat $p/agent_rx_burst)
+	echo 20 >$p/agent_rx_rate && echo 10 >$p/agent_rx_burst || return 1
+	n1 meshwg debug listen wga --timeout 120 >"$lf" 2>&1 &
+	lp=$!
+	if retry 20 _grep_file '^listening' "$lf"; then
+		d0=$(dev_counter "$NS1" wga agent_rx_drops)
+		n2 udptool send --from 192.168.2.2:3479 --to 192.168.1.1:$PORT1 \
+			--hex 000100002112a442ffffffffffffffffffffffff --count 100000000 &
+		sp=$!
+		# The spray is on and over its budget before the real replies come.
+		retry 30 _agent_drops_over $((d0 + 200)) || { echo "no spray seen"; rc=1; }
+		n0 udptool send --from 192.168.1.254:3478 --to 192.168.1.1:$PORT1 \
+			--hex 000100002112a4420123456789abcdef01234567 --count 10
+		retry 10 _all_heard "$lf" 192.168.1.254:3478 10
+		echo "heard from the sprayer: $(_heard_from "$lf" 192.168.2.2:3479)," \
+			"from the other host: $(_heard_from "$lf" 192.168.1.254:3478) of 10;" \
+			"agent_rx_drops $d0 -> $(dev_counter "$NS1" wga agent_rx_drops)"
+		kill "$sp" 2>/dev/null
+		wait "$sp" 2>/dev/null
+		_all_heard "$lf" 192.168.1.254:3478 10 || rc=1
+	else
+		rc=1
+	fi
+	kill "$lp" 2>/dev/null
+	wait "$lp" 2>/dev/null
+	echo "$rate" >$p/agent_rx_rate
+	echo "$burst" >$p/agent_rx_burst
+	return $rc
+}
+
 agent_send() {
 	local rf=$LOGDIR/recv.out
 	n2 udptool recv --on 192.168.2.2:5555 --count 1 --timeout 20 >"$rf" &
@@ -558,6 +611,46 @@ relay_setup() {
 		{ cat "$LOGDIR/relay1.log" "$LOGDIR/relay2.log"; return 1; }
 }
 
+# INJECT_DATAGRAM is limited per relay: 1000 initiations injected over relay
+# 9 are cut (counted in rx_ratelimited) while the relay-7 loop still carries
+# traffic. The budget is lowered for the check (20 per second, bursts of 10)
+# so that the flood is far over it however fast the guest is.
+relay_inject_limit() {
+	local p=/sys/module/meshwg/parameters rate burst r0 r1 rc=0
+	rate=$(cat $p/inject_rate) burst=$(cat $p/inject_burst) || return 1
+	echo 20 >$p/inject_rate && echo 10 >$p/inject_burst || return 1
+	r0=$(dev_counter "$NS1" wga rx_ratelimited)
+	n1 relayhs flood wga "$P1" 9 1000 || rc=1
+	r1=$(dev_counter "$NS1" wga rx_ratelimited)
+	echo "rx_ratelimited $r0 -> $r1 after 1000 initiations over relay 9"
+	[ $((r1 - r0)) -ge 500 ] || rc=1
+	n1 ping -c 2 -i 0.2 -W 5 10.0.0.2 || { echo "relay 7 carries nothing"; rc=1; }
+	echo "$rate" >$p/inject_rate
+	echo "$burst" >$p/inject_burst
+	return $rc
+}
+
+# Under load (a UDP flood from NS0), the cookie of an injected initiation is
+# bound to its relay: relays 5 and 6 get different cookies, and an initiation
+# over relay 6 whose MAC2 is made with relay 5's cookie is refused (answered
+# with a new cookie reply).
+relay_cookie_bound() {
+	local fp c5 c6 out rc=0
+	ip netns exec "$NS0" wgflood --to "192.168.1.1:$PORT1" --pubkey "$P1" --count 200000 \
+		>/dev/null 2>&1 &
+	fp=$!
+	{ c5=$(n1 relayhs cookie wga "$P1" 5) && c6=$(n1 relayhs cookie wga "$P1" 6); } || rc=1
+	echo "relay 5: $c5; relay 6: $c6"
+	if [ $rc = 0 ]; then
+		[ "$c5" != "$c6" ] || rc=1
+		out=$(n1 relayhs mac2 wga "$P1" 6 "${c5#cookie }") || rc=1
+		echo "relay 5's cookie over relay 6: $out"
+	fi
+	kill $fp 2>/dev/null
+	wait $fp 2>/dev/null
+	return $rc
+}
+
 relay_to_direct() {
 	# B learns A's direct address; A must roam to B's direct address as soon
 	# as authenticated traffic arrives from it.
@@ -570,6 +663,7 @@ agent() {
 	if ! uses_meshwg; then skip agent "meshwg debug verbs need meshwg.ko"; return; fi
 	mcheck "agent: setup" pair_setup meshwg wireguard 4 || { pair_teardown; return; }
 	mcheck "agent: STUN datagram on the port reaches 'meshwg debug listen'" stun_up
+	mcheck "agent: one host's STUN spray does not crowd out another host's replies" stun_fair
 	mcheck "agent: 'meshwg debug send' leaves from the module's port" agent_send
 	mcheck "agent: WireGuard traffic unaffected" ping_from 2 v4
 	pair_teardown
@@ -577,6 +671,9 @@ agent() {
 	mcheck "agent: endpoints show relay:7" sh -c "ip netns exec $NS1 meshwg wg show wga endpoints | grep -q 'relay:7'"
 	mcheck "agent: traffic through the relay loops" n1 ping -c 2 -i 0.2 -W 5 10.0.0.2
 	mcheck "agent: reverse traffic through the relay loops" n2 ping -c 2 -i 0.2 -W 5 10.0.0.1
+	mcheck "agent: INJECT is limited per relay, another relay still carries traffic" \
+		relay_inject_limit
+	mcheck "agent: a cookie handed out over one relay is refused over another" relay_cookie_bound
 	mcheck "agent: relay to direct once a direct endpoint works" relay_to_direct
 	pair_teardown
 }
@@ -659,6 +756,60 @@ teardown() {
 	mcheck "teardown: module loads again" modprobe meshwg
 }
 
+# ---------------------------------------------------------------- suspend
+# A test suspend: with pm_test "freezer" the PM_SUSPEND_PREPARE notifiers
+# run, tasks are frozen, the kernel waits pm_test_delay (5 s) and thaws
+# them; nothing is powered down.
+_test_suspend() {
+	local rc
+	echo freezer >/sys/power/pm_test || return 1
+	echo freeze >/sys/power/state
+	rc=$?
+	echo none >/sys/power/pm_test
+	return $rc
+}
+
+# Handshake initiations (type 1, 148 bytes) A has sent to B's port. An
+# anonymous counter: the debug kernel has no nft_objref for named ones.
+_initiations() {
+	n1 nft -j list chain inet mwgpm out | python3 -c '
+import json, sys
+print(sum(e["counter"]["packets"] for o in json.load(sys.stdin)["nftables"]
+          if "rule" in o for e in o["rule"]["expr"] if "counter" in e))'
+}
+
+# The state, not the time: with the session wiped, A's first packet after
+# the suspend cannot be encrypted and goes out behind a new initiation; with
+# the session kept, no initiation is sent at all.
+_suspend_wipes() {
+	local i0 i1 t0 t1
+	n1 nft -f - <<-EOF || return 1
+	table inet mwgpm {
+		chain out { type filter hook output priority 0;
+			udp dport $PORT2 udp length 156 @th,64,32 0x01000000 counter; }
+	}
+	EOF
+	i0=$(_initiations) t0=$(latest_handshake "$NS1" meshwg wga "$P2")
+	_test_suspend || { echo "the test suspend failed"; return 1; }
+	n1 ping -c 1 -W 5 10.0.0.2 >/dev/null || { echo "no ping after the suspend"; return 1; }
+	i1=$(_initiations) t1=$(latest_handshake "$NS1" meshwg wga "$P2")
+	echo "initiations sent $i0 -> $i1, latest handshake $t0 -> $t1"
+	[ "$i1" -gt "$i0" ] && [ "$t1" -gt "$t0" ]
+}
+
+pm_suspend() {
+	if ! uses_meshwg; then skip "suspend" "meshwg's PM notifier"; return; fi
+	if ! grep -qw freezer /sys/power/pm_test 2>/dev/null ||
+	   ! grep -qw freeze /sys/power/state 2>/dev/null; then
+		skip "suspend" "this kernel has no pm_test freezer level (CONFIG_PM_DEBUG) or no freeze state"
+		return
+	fi
+	mcheck "suspend: setup" pair_setup meshwg meshwg 4 || { pair_teardown; return; }
+	mcheck "suspend: session" ping_from 1 v4
+	mcheck "suspend: sessions wiped, the next packet handshakes" _suspend_wipes
+	pair_teardown
+}
+
 # ----------------------------------------------------------------- txpath
 # udp_burst NS DST PORTS: one unconnected UDP socket sends a 1000-byte
 # datagram to DST at each of PORTS, waits 1 s, and prints its tx_queue (the
@@ -731,6 +882,7 @@ want cookie && cookie
 want agent && agent
 want netlink && netlink
 want rekey && rekey
+want suspend && pm_suspend
 want txpath && txpath
 want teardown && teardown
 suite_end

@@ -310,6 +310,12 @@ static inline u64 siphash_2u64(u64 a, u64 b, const siphash_key_t *k)
 
 	return siphash(v, sizeof(v), k);
 }
+static inline u64 siphash_3u64(u64 a, u64 b, u64 c, const siphash_key_t *k)
+{
+	u64 v[3] = { a, b, c };
+
+	return siphash(v, sizeof(v), k);
+}
 
 /* ---- networking ---- */
 #define AF_INET 2
@@ -337,6 +343,7 @@ struct sk_buff {
 	unsigned int len;
 	__be16 protocol;
 	u8 *network_header, *transport_header;
+	char cb[48] __attribute__((aligned(8)));
 };
 #define ip_hdr(skb) ((struct iphdr *)(skb)->network_header)
 #define ipv6_hdr(skb) ((struct ipv6hdr *)(skb)->network_header)
