@@ -259,6 +259,140 @@ static void check_routes(struct ctx *x, cJSON *peer, const char *who)
 	}
 }
 
+/* ---- sizes ---- */
+
+/* Cuts arr to max entries (reported as what). */
+static void cut_list(struct ctx *x, cJSON *arr, size_t max, const char *who, const char *what)
+{
+	size_t n = (size_t)cJSON_GetArraySize(arr), i = 0;
+	cJSON *a, *next;
+
+	if (!arr || n <= max)
+		return;
+	refuse(x, "%s: %zu %s, more than %zu: the rest ignored", who, n, what, max);
+	for (a = arr->child; a; a = next) {
+		next = a->next;
+		if (i++ >= max)
+			cJSON_Delete(cJSON_DetachItemViaPointer(arr, a));
+	}
+}
+
+/* Removes the entries of arr that are not strings of at most max bytes. */
+static void cut_strings(struct ctx *x, cJSON *arr, size_t max, const char *who, const char *what)
+{
+	cJSON *a, *next;
+
+	for (a = arr ? arr->child : NULL; a; a = next) {
+		next = a->next;
+		if (cJSON_IsString(a) && strlen(a->valuestring) <= max)
+			continue;
+		refuse(x, "%s: %s refused: %s", who, what,
+		       cJSON_IsString(a) ? "too long" : "not a string");
+		cJSON_Delete(cJSON_DetachItemViaPointer(arr, a));
+	}
+}
+
+/* Removes obj's member field unless it is a string of at most max bytes
+ * (max + 1 when it ends in a dot: a fully qualified DNS name). */
+static void bound_string(struct ctx *x, cJSON *obj, const char *field, size_t max, const char *who)
+{
+	cJSON *s = cJSON_GetObjectItemCaseSensitive(obj, field);
+	size_t n;
+
+	if (!s || cJSON_IsNull(s))
+		return;
+	if (cJSON_IsString(s)) {
+		n = strlen(s->valuestring);
+		if (n <= max || (n == max + 1 && s->valuestring[n - 1] == '.'))
+			return;
+	}
+	refuse(x, "%s: %s refused: %s", who, field,
+	       cJSON_IsString(s) ? "too long" : "not a string");
+	cJSON_DeleteItemFromObjectCaseSensitive(obj, field);
+}
+
+/* A bounded list of strings: at most max entries of at most len bytes. */
+static void bound_list(struct ctx *x, cJSON *obj, const char *field, size_t max, size_t len,
+		       const char *who)
+{
+	cJSON *arr = string_array(obj, field, who, x);
+
+	if (!arr)
+		return;
+	cut_list(x, arr, max, who, field);
+	cut_strings(x, arr, len, who, field);
+}
+
+/* The sizes of self or a peer. */
+static void bound_node(struct ctx *x, cJSON *node, const char *who)
+{
+	bound_string(x, node, "hostname", NMC_MAX_HOSTNAME, who);
+	bound_string(x, node, "dns_name", NMC_MAX_DNS_NAME, who);
+	bound_string(x, node, "user", NMC_MAX_USER, who);
+	bound_list(x, node, "tags", NMC_MAX_TAGS, NMC_MAX_TAG, who);
+	/* addresses and routes are checked one by one later: only cut here */
+	cut_list(x, string_array(node, "addresses", who, x), NMC_MAX_ADDRESSES, who, "addresses");
+	cut_list(x, string_array(node, "routes", who, x), NMC_MAX_ROUTES, who, "routes");
+	bound_list(x, node, "endpoints", NMC_MAX_ENDPOINTS, NMC_MAX_ENDPOINT, who);
+}
+
+static void bound_dns(struct ctx *x, cJSON *dns)
+{
+	cJSON *records, *r, *next;
+
+	if (!cJSON_IsObject(dns))
+		return;
+	bound_string(x, dns, "domain", NMC_MAX_DNS_NAME, "dns");
+	bound_list(x, dns, "nameservers", NMC_MAX_DNS_LIST, INET6_ADDRSTRLEN, "dns");
+	bound_list(x, dns, "search_domains", NMC_MAX_DNS_LIST, NMC_MAX_DNS_NAME + 1, "dns");
+	records = string_array(dns, "records", "dns", x);
+	if (!records)
+		return;
+	cut_list(x, records, NMC_MAX_DNS_RECORDS, "dns", "records");
+	for (r = records->child; r; r = next) {
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(r, "name");
+		size_t n = cJSON_IsString(name) ? strlen(name->valuestring) : 0;
+
+		next = r->next;
+		if (cJSON_IsObject(r) && n && (n <= NMC_MAX_DNS_NAME ||
+					       (n == NMC_MAX_DNS_NAME + 1 && name->valuestring[n - 1] == '.'))) {
+			bound_list(x, r, "addresses", NMC_MAX_DNS_LIST, INET6_ADDRSTRLEN, "dns record");
+			continue;
+		}
+		refuse(x, "dns: a record refused: %s", n ? "name too long" : "no name");
+		cJSON_Delete(cJSON_DetachItemViaPointer(records, r));
+	}
+}
+
+/* "peer ID (HOSTNAME)", the hostname as far as it is one. */
+static void peer_who(char *who, size_t len, const cJSON *p)
+{
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(p, "hostname");
+
+	snprintf(who, len, "peer %.0f (%.40s)",
+		 cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(p, "id")),
+		 cJSON_IsString(name) ? name->valuestring : "?");
+}
+
+static void bound_sizes(struct ctx *x, cJSON *msg)
+{
+	static const char *const lists[] = { "peers", "peers_added", "peers_changed" };
+	cJSON *self = cJSON_GetObjectItemCaseSensitive(msg, "self"), *p;
+	char who[120];
+
+	if (cJSON_IsObject(self))
+		bound_node(x, self, "self");
+	for (size_t i = 0; i < 3; i++) {
+		cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(msg, lists[i])) {
+			if (!cJSON_IsObject(p))
+				continue;
+			peer_who(who, sizeof(who), p);
+			bound_node(x, p, who);
+		}
+	}
+	bound_dns(x, cJSON_GetObjectItemCaseSensitive(msg, "dns"));
+}
+
 /* allowed_ips := addresses (+ routes with accept_routes). */
 static void set_allowed_ips(struct ctx *x, cJSON *peer)
 {
@@ -283,13 +417,9 @@ static void check_peers(struct ctx *x, cJSON *msg, const char *list)
 	if (!cJSON_IsArray(peers))
 		return;		/* malformed: the kernel side refuses the whole message */
 	cJSON_ArrayForEach(p, peers) {
-		const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "hostname"));
-
 		if (!cJSON_IsObject(p))
 			continue;
-		snprintf(who, sizeof(who), "peer %.0f (%.40s)",
-			 cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(p, "id")),
-			 name ? name : "?");
+		peer_who(who, sizeof(who), p);
 		check_addresses(x, p, who);
 		if (x->r->accept_routes)
 			check_routes(x, p, who);
@@ -304,6 +434,8 @@ size_t nmc_check(cJSON *msg, const cJSON *before, const struct nmc_rules *r, cJS
 
 	if (!cJSON_IsObject(msg))
 		return 0;
+	/* Sizes first: nothing below works on more than the limits. */
+	bound_sizes(&x, msg);
 	if (collect_keep_off(&x.ko, msg, before, r)) {
 		/* Out of memory: refuse every route rather than check none. */
 		x.drop_routes = true;

@@ -104,8 +104,21 @@ int mwgc_stream(struct mwgc *c, const cJSON *extra, mwgc_msg_cb cb, void *arg,
 int mwgc_update(struct mwgc *c, const cJSON *fields, struct mwg_err *e);
 int mwgc_logout(struct mwgc *c, struct mwg_err *e);
 
+/* The most peers a netmap may hold (docs/protocol.md, "Limits"): a FULL
+ * with more, or a DELTA that would make more, is refused as a whole. */
+#define MWGC_MAX_PEERS 65536
+
 /* Applies a map-stream message to a netmap (full replaces it; delta edits
- * self, peers and packet_filter). *netmap may start NULL. 0 or -1. */
+ * self, peers and packet_filter; peers are matched by "id", a finite
+ * number; entries without one are never matched). *netmap may start NULL.
+ * 0, or -1 with e set and *netmap unchanged: more than max_peers peers
+ * (413), "peers" not an array (400), out of memory (500). Cost
+ * O((n + m) log(n + m)) for n peers and m delta entries. */
+int mwgc_netmap_merge(cJSON **netmap, const cJSON *msg, size_t max_peers, struct mwg_err *e);
+/* mwgc_netmap_merge with MWGC_MAX_PEERS and no message. */
 int mwgc_netmap_apply(cJSON **netmap, const cJSON *msg);
+/* Comparisons and search steps mwgc_netmap_merge made so far (tests count
+ * them to prove the merge is not quadratic, without timing it). */
+extern unsigned long long mwgc_merge_steps;
 
 #endif

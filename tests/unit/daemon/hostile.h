@@ -61,7 +61,7 @@ struct hs_stream {
 	char req[2 * MWG_NONCE_LEN + 1];	/* the nonce of the request it answers */
 	unsigned gen;
 	char *pending;		/* a sealed line being sent */
-	size_t off;
+	size_t off, len;
 };
 
 /*
@@ -141,7 +141,8 @@ static ssize_t hs_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 			sealed = hs_seal_text(s->machine, s->req, plain);
 			free(plain);
 			if (sealed) {
-				s->pending = malloc(strlen(sealed) + 2);
+				s->len = strlen(sealed) + 1;
+				s->pending = malloc(s->len + 1);
 				sprintf(s->pending, "%s\n", sealed);
 				s->off = 0;
 				free(sealed);
@@ -156,13 +157,13 @@ static ssize_t hs_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 			return 0;
 	}
 	{
-		size_t n = strlen(s->pending + s->off);
+		size_t n = s->len - s->off;	/* not strlen: lines of megabytes */
 
 		if (n > max)
 			n = max;
 		memcpy(buf, s->pending + s->off, n);
 		s->off += n;
-		if (!s->pending[s->off]) {
+		if (s->off == s->len) {
 			free(s->pending);
 			s->pending = NULL;
 		}

@@ -156,6 +156,12 @@ static bool saved_netmap_has(const char *needle)
 	return found;
 }
 
+static bool applied_peer3(void)
+{
+	return !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(applied_peer(0), "hostname")) ?: "",
+		       "p3");
+}
+
 static bool applied_two_peers(void)
 {
 	return cJSON_GetArraySize(cJSON_GetObjectItem(fk.applied, "peers")) == 2;
@@ -520,6 +526,87 @@ static void test_oversized_line(void **st)
 	wait_for(running_again);
 }
 
+/* The big FULL was dealt with: refused (health says so) or, wrongly, applied. */
+static bool big_full_handled(void)
+{
+	return cJSON_GetArraySize(cJSON_GetObjectItem(fk.applied, "peers")) != 1 ||
+	       health_has("100000 peers, more than the limit of 65536");
+}
+
+/* A FULL of 100,000 peers (within the line limit: small peers) is refused
+ * as a whole: reported in health, the last netmap stays programmed. */
+static void test_too_many_peers(void **st)
+{
+	size_t n = 100000, cap = n * 160 + 256, len = 0;
+	char *line = malloc(cap);
+	cJSON *s;
+
+	(void)st;
+	assert_non_null(line);
+	up_running();
+	len += (size_t)snprintf(line + len, cap - len,
+				"{\"type\":\"full\",\"seq\":2,\"self\":" SELF_OK ",\"peers\":[");
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(line + len, cap - len,
+					"%s{\"id\":%zu,\"node_key\":\"nodekey:%064zx\","
+					"\"addresses\":[\"100.%zu.%zu.%zu/32\"]}", i ? "," : "", i + 10,
+					i + 10, 64 + (i >> 16), (i >> 8) & 255, i & 255);
+	snprintf(line + len, cap - len, "],\"packet_filter\":null}");
+	hs_send("%s", line);
+	free(line);
+	wait_for(big_full_handled);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(fk.applied, "peers")), 1);
+	assert_string_equal(sget(applied_peer(0), "hostname"), "p2");
+	s = status();
+	assert_string_equal(sget(s, "backend_state"), "Running");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(s, "peers")), 1);
+	cJSON_Delete(s);
+	daemon_save_netmap_now(D);
+	assert_false(saved_netmap_has("nodekey:00000000000000000000000000000000000000000000000000000000000186a9"));
+	/* a FULL within the limit is taken again */
+	hs_send("{\"type\":\"full\",\"seq\":3,\"self\":" SELF_OK ",\"peers\":[" PEER(3, "") "],"
+		"\"packet_filter\":null}");
+	wait_for(applied_peer3);
+	assert_false(health_has("limit"));
+}
+
+/* The delta was dealt with: its peer is in the netmap with 100 endpoints
+ * or fewer. */
+static bool long_delta_handled(void)
+{
+	const cJSON *p = cJSON_GetArrayItem(cJSON_GetObjectItem(D->netmap, "peers"), 0);
+
+	return cJSON_GetArraySize(cJSON_GetObjectItem(p, "endpoints")) != 1;
+}
+
+/* Overlong names and lists from the server: removed or cut, reported,
+ * the peer is still programmed. */
+static void test_overlong_strings(void **st)
+{
+	char name[300], eps[64 * 100], *p = eps;
+	cJSON *peer;
+
+	(void)st;
+	up_running();
+	memset(name, 'h', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	for (int i = 0; i < 100; i++)
+		p += sprintf(p, "%s\"203.0.113.%d:41641\"", i ? "," : "", i + 1);
+	hs_send("{\"type\":\"delta\",\"seq\":2,\"peers_changed\":[{\"id\":2,\"hostname\":\"%s\","
+		"\"node_key\":\"nodekey:0000000000000000000000000000000000000000000000000000000000000020\","
+		"\"addresses\":[\"100.64.0.2/32\"],\"endpoints\":[%s],\"user\":\"%s\"}]}",
+		name, eps, name);
+	wait_for(long_delta_handled);
+	assert_true(health_has("hostname refused: too long"));
+	assert_true(health_has("100 endpoints, more than 64: the rest ignored"));
+	assert_true(health_has("user refused: too long"));
+	peer = cJSON_GetArrayItem(cJSON_GetObjectItem(D->netmap, "peers"), 0);
+	assert_null(cJSON_GetObjectItem(peer, "hostname"));
+	assert_null(cJSON_GetObjectItem(peer, "user"));
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(peer, "endpoints")), 64);
+	assert_string_equal(joined(cJSON_GetObjectItem(peer, "allowed_ips")), "100.64.0.2/32");
+}
+
 /* A log line is one line, whatever the server's text holds. */
 static void test_log_escapes(void **st)
 {
@@ -581,6 +668,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rotation_crash_server_has_new, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_crash_server_has_old, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oversized_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_too_many_peers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overlong_strings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_escapes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostname_sanitized, setup, teardown),
 	};
