@@ -18,6 +18,10 @@
  *   they are dropped without a report.
  * - A peer's allowed IPs are recomputed here as its checked addresses plus
  *   its checked routes: the server's "allowed_ips" is not trusted.
+ * - One prefix, one peer: when peers claim the same prefix (HA routers),
+ *   the lowest node id holds it and the others' allowed IPs lack it
+ *   (reported); in a DELTA, a peer of before whose allowed IPs change so
+ *   is added to the message's peers_changed.
  * - Sizes (docs/agent.md, "Limits"): a string longer than its limit below
  *   (or not a string) is removed, a list longer than its limit is cut to
  *   it. The number of peers is bounded where the netmap is merged

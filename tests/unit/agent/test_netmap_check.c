@@ -321,6 +321,96 @@ static void test_sizes(void **state)
 	cJSON_Delete(m);
 }
 
+/* Two HA routers with one route, and an address given to two peers: the
+ * lowest node id holds each; the others lose it from their allowed IPs
+ * (the route stays listed, the address goes), said so. */
+static void test_overlaps_full(void **state)
+{
+	cJSON *m = parse("{\"type\":\"full\",\"peers\":["
+			 "{\"id\":7,\"hostname\":\"r7\",\"addresses\":[\"100.64.0.7/32\"],"
+			 "\"routes\":[\"10.1.0.0/16\",\"10.2.0.0/16\"]},"
+			 "{\"id\":4,\"hostname\":\"r4\",\"addresses\":[\"100.64.0.4/32\"],"
+			 "\"routes\":[\"10.1.0.0/16\"]},"
+			 "{\"id\":9,\"hostname\":\"x9\",\"addresses\":[\"100.64.0.4/32\",\"100.64.0.9/32\"]}]}");
+	cJSON *pr = cJSON_CreateArray();
+
+	(void)state;
+	rules.accept_routes = true;
+	assert_int_equal(nmc_check(m, NULL, &rules, pr), 2);
+	assert_string_equal(joined(peer_field(m, "peers", 0, "allowed_ips")), "100.64.0.7/32,10.2.0.0/16");
+	assert_string_equal(joined(peer_field(m, "peers", 0, "routes")), "10.1.0.0/16,10.2.0.0/16");
+	assert_string_equal(joined(peer_field(m, "peers", 1, "allowed_ips")), "100.64.0.4/32,10.1.0.0/16");
+	assert_string_equal(joined(peer_field(m, "peers", 2, "allowed_ips")), "100.64.0.9/32");
+	assert_string_equal(joined(peer_field(m, "peers", 2, "addresses")), "100.64.0.9/32");
+	assert_true(has_problem(pr, "peer 7 (r7): 10.1.0.0/16 not used: peer 4 (r4) has it too "
+				"(the lowest node id keeps it)"));
+	assert_true(has_problem(pr, "peer 9 (x9): 100.64.0.4/32 not used: peer 4 (r4) has it too"));
+	cJSON_Delete(pr);
+	cJSON_Delete(m);
+
+	/* without --accept-routes only addresses count */
+	m = parse("{\"type\":\"full\",\"peers\":[{\"id\":3,\"addresses\":[\"100.64.0.3/32\"],"
+		  "\"routes\":[\"10.1.0.0/16\"]},{\"id\":2,\"addresses\":[\"100.64.0.2/32\"],"
+		  "\"routes\":[\"10.1.0.0/16\"]}]}");
+	rules.accept_routes = false;
+	assert_int_equal(nmc_check(m, NULL, &rules, NULL), 0);
+	assert_string_equal(joined(peer_field(m, "peers", 0, "allowed_ips")), "100.64.0.3/32");
+	cJSON_Delete(m);
+}
+
+/* In a DELTA, a newcomer with a lower id takes the route of a peer the
+ * delta does not name: that peer is added to peers_changed without it;
+ * when the newcomer goes, it is added again with the route back. */
+static void test_overlaps_delta(void **state)
+{
+	cJSON *before = parse("{\"type\":\"full\",\"peers\":["
+			      "{\"id\":4,\"hostname\":\"r4\",\"addresses\":[\"100.64.0.4/32\"],"
+			      "\"routes\":[\"10.1.0.0/16\"]},"
+			      "{\"id\":5,\"hostname\":\"p5\",\"addresses\":[\"100.64.0.5/32\"]}]}");
+	cJSON *d = parse("{\"type\":\"delta\",\"peers_added\":[{\"id\":2,\"hostname\":\"r2\","
+			 "\"addresses\":[\"100.64.0.2/32\"],\"routes\":[\"10.1.0.0/16\"]}]}");
+	cJSON *pr = cJSON_CreateArray(), *r4;
+
+	(void)state;
+	rules.accept_routes = true;
+	assert_int_equal(nmc_check(before, NULL, &rules, NULL), 0);
+	assert_int_equal(nmc_check(d, before, &rules, pr), 1);
+	assert_string_equal(joined(peer_field(d, "peers_added", 0, "allowed_ips")),
+			    "100.64.0.2/32,10.1.0.0/16");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(d, "peers_changed")), 1);
+	assert_int_equal(cJSON_GetNumberValue(peer_field(d, "peers_changed", 0, "id")), 4);
+	assert_string_equal(joined(peer_field(d, "peers_changed", 0, "allowed_ips")), "100.64.0.4/32");
+	assert_string_equal(joined(peer_field(d, "peers_changed", 0, "routes")), "10.1.0.0/16");
+	assert_true(has_problem(pr, "peer 4 (r4): 10.1.0.0/16 not used: peer 2 (r2) has it too"));
+
+	/* the netmap after it (what mwgc_netmap_merge makes of it) */
+	r4 = cJSON_DetachItemFromArray(cJSON_GetObjectItem(d, "peers_changed"), 0);
+	cJSON_ReplaceItemInArray(cJSON_GetObjectItem(before, "peers"), 0, r4);
+	cJSON_AddItemToArray(cJSON_GetObjectItem(before, "peers"),
+			     cJSON_DetachItemFromArray(cJSON_GetObjectItem(d, "peers_added"), 0));
+	cJSON_Delete(d);
+	cJSON_Delete(pr);
+
+	/* a delta that names neither: nothing changes, nothing is said again */
+	d = parse("{\"type\":\"delta\",\"peers_changed\":[{\"id\":5,\"hostname\":\"p5\","
+		  "\"addresses\":[\"100.64.0.5/32\"]}]}");
+	pr = cJSON_CreateArray();
+	assert_int_equal(nmc_check(d, before, &rules, pr), 0);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(d, "peers_changed")), 1);
+	cJSON_Delete(d);
+
+	/* the holder goes: peer 4 has its route again */
+	d = parse("{\"type\":\"delta\",\"peers_removed\":[2]}");
+	assert_int_equal(nmc_check(d, before, &rules, pr), 0);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(d, "peers_changed")), 1);
+	assert_string_equal(joined(peer_field(d, "peers_changed", 0, "allowed_ips")),
+			    "100.64.0.4/32,10.1.0.0/16");
+	assert_int_equal(cJSON_GetArraySize(pr), 0);
+	cJSON_Delete(d);
+	cJSON_Delete(pr);
+	cJSON_Delete(before);
+}
+
 static void test_endpoint_host(void **state)
 {
 	struct kprefix p;
@@ -349,6 +439,8 @@ int main(void)
 		cmocka_unit_test_setup(test_many_endpoints, setup),
 		cmocka_unit_test_setup(test_not_arrays, setup),
 		cmocka_unit_test_setup(test_sizes, setup),
+		cmocka_unit_test_setup(test_overlaps_full, setup),
+		cmocka_unit_test_setup(test_overlaps_delta, setup),
 		cmocka_unit_test_setup(test_endpoint_host, setup),
 	};
 

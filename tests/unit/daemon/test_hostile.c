@@ -607,6 +607,27 @@ static void test_overlong_strings(void **st)
 	assert_string_equal(joined(cJSON_GetObjectItem(peer, "allowed_ips")), "100.64.0.2/32");
 }
 
+/* Two HA routers announce one route: the lower node id gets it in the
+ * kernel, the other's claim is reported in health. */
+static void test_overlapping_routes(void **st)
+{
+	struct api_req r;
+
+	(void)st;
+	hs_send("{\"type\":\"full\",\"seq\":1,\"self\":" SELF_OK ",\"peers\":["
+		PEER(3, ",\"routes\":[\"10.20.0.0/16\",\"10.30.0.0/16\"]") ","
+		PEER(2, ",\"routes\":[\"10.20.0.0/16\"]") "],\"packet_filter\":null}");
+	start_up(&r);
+	wait_for(cur_done);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(r.final, "ok")));
+	fake_api_req_free(&r);
+	assert_string_equal(joined(cJSON_GetObjectItem(applied_peer(0), "allowed_ips")),
+			    "100.64.0.3/32,10.30.0.0/16");
+	assert_string_equal(joined(cJSON_GetObjectItem(applied_peer(1), "allowed_ips")),
+			    "100.64.0.2/32,10.20.0.0/16");
+	assert_true(health_has("peer 3 (p3): 10.20.0.0/16 not used: peer 2 (p2) has it too"));
+}
+
 /* A log line is one line, whatever the server's text holds. */
 static void test_log_escapes(void **st)
 {
@@ -670,6 +691,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_oversized_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_many_peers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overlong_strings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overlapping_routes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_escapes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostname_sanitized, setup, teardown),
 	};
