@@ -64,8 +64,6 @@ static void up_set_prefs(struct daemon *d, struct prefs *np);
 static void registered_error(struct daemon *d, const struct ctl_result *r)
 {
 	snprintf(d->last_error, sizeof(d->last_error), "%s", r->error);
-	if (r->status == 401 && strstr(r->error, "timestamp"))
-		ctl_restart_nonces(d->ctl);	/* our clock stepped: the retry may pass */
 	if (r->status == 401 || r->status == 403) {
 		/* A node that is running with its key stays running. */
 		if (!d->connected)

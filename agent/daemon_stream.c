@@ -228,9 +228,6 @@ static void on_stream_end(const struct ctl_result *r, void *arg)
 		need_login(d, r->error);
 		return;
 	}
-	if (r->status == 401 && strstr(r->error, "timestamp"))
-		/* Our clock was off (a step at boot): nonces start again from now. */
-		ctl_restart_nonces(d->ctl);
 	log_warn("map stream ended: %s", r->error);
 	if (was)
 		d->attempt = 0;

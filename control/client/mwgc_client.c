@@ -5,8 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <curl/curl.h>
 #include <sodium.h>
+
+uint64_t (*mwgc_clock_ns)(void) = mwg_now_ns;
 
 int mwgc_init(struct mwgc *c, const char *url, const uint8_t machine_priv[32],
 	      const uint8_t node_priv[32])
@@ -24,6 +28,7 @@ int mwgc_init(struct mwgc *c, const char *url, const uint8_t machine_priv[32],
 	mwg_key_format(c->mkey, sizeof(c->mkey), "mkey:", c->mpub);
 	mwgc_set_node_key(c, node_priv);
 	mwg_nonce_gen_init(&c->gen);
+	c->gen.clock = mwgc_clock_ns;
 	c->timeout_s = 60;
 	c->last_seq = -1;
 	return 0;
@@ -68,8 +73,46 @@ struct sink {
 	bool stopped, bad;
 	struct mwg_err *e;
 	long status;
+	int64_t date;		/* the reply's Date header, Unix seconds; 0: none */
 	CURL *h;
 };
+
+static size_t on_header(char *p, size_t sz, size_t n, void *arg)
+{
+	struct sink *s = arg;
+	size_t len = sz * n;
+	char buf[128];
+
+	if (len > 5 && len < sizeof(buf) && !strncasecmp(p, "date:", 5)) {
+		time_t t;
+
+		memcpy(buf, p + 5, len - 5);
+		buf[len - 5] = '\0';
+		t = curl_getdate(buf, NULL);
+		s->date = t > 0 ? (int64_t)t : 0;
+	}
+	return len;
+}
+
+bool mwgc_clock_refusal(long status, const char *error)
+{
+	return status == 401 && error && (strstr(error, "stale or future timestamp") ||
+					  strstr(error, "nonce from before the server started"));
+}
+
+int64_t mwgc_clock_resync(struct mwgc *c, int64_t server_date)
+{
+	int64_t off;
+
+	pthread_mutex_lock(&c->gen.lock);
+	if (server_date > 0)
+		c->gen.offset_ns = server_date * 1000000000LL - (int64_t)c->gen.clock();
+	c->gen.last_ts = 0;	/* even backwards */
+	c->gen.counter = 0;
+	off = c->gen.offset_ns / 1000000000LL;
+	pthread_mutex_unlock(&c->gen.lock);
+	return off;
+}
 
 static int deliver_line(struct sink *s, const char *line)
 {
@@ -131,6 +174,8 @@ static CURL *handle(struct mwgc *c, const char *path, struct curl_slist **hdrs, 
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, s);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	if (c->timeout_s && !s->cb)
 		curl_easy_setopt(h, CURLOPT_TIMEOUT, c->timeout_s);
@@ -226,6 +271,7 @@ long mwgc_post_raw(struct mwgc *c, const char *path, const char *body, char **re
 		*reply = s.b.data ? s.b.data : strdup("");
 	else
 		mwg_buf_free(&s.b);
+	c->last_date = s.date;
 	return status;
 }
 
@@ -290,8 +336,8 @@ static int error_reply(const char *body, long status, struct mwg_err *e)
 	return -1;
 }
 
-int mwgc_call(struct mwgc *c, const char *path, const cJSON *payload, cJSON **reply,
-	      struct mwg_err *e)
+static int call_once(struct mwgc *c, const char *path, const cJSON *payload, cJSON **reply,
+		     struct mwg_err *e)
 {
 	struct mwgc_exchange x;
 	char *body, *resp = NULL;
@@ -323,6 +369,30 @@ int mwgc_call(struct mwgc *c, const char *path, const cJSON *payload, cJSON **re
 	else
 		cJSON_Delete(msg);
 	return 0;
+}
+
+/* Whether a failed exchange (e, 0 on success) should be tried again: a
+ * clock refusal the first time (the clock is re-synced then). */
+static bool again(struct mwgc *c, int r, const struct mwg_err *e, int attempt)
+{
+	if (!r || attempt || !mwgc_clock_refusal(e->status, e->msg))
+		return false;
+	mwgc_clock_resync(c, c->last_date);
+	return true;
+}
+
+int mwgc_call(struct mwgc *c, const char *path, const cJSON *payload, cJSON **reply,
+	      struct mwg_err *e)
+{
+	struct mwg_err le = { 0 };
+	int r, attempt = 0;
+
+	do
+		r = call_once(c, path, payload, reply, &le);
+	while (again(c, r, &le, attempt++));
+	if (r && e)
+		*e = le;
+	return r;
 }
 
 cJSON *mwgc_payload(const struct mwgc *c, const cJSON *extra)
@@ -361,13 +431,20 @@ int mwgc_register(struct mwgc *c, const char *auth_key, const char *hostname,
 	cJSON *p;
 	int r;
 
+	struct mwg_err le = { 0 };
+	int attempt = 0;
+
 	if (!c->have_server_key && mwgc_fetch_server_key(c, e))
 		return -1;
-	p = mwgc_register_payload(c, auth_key, hostname, extra);
-	if (!p)
-		return mwg_fail(e, 500, "out of memory");
-	r = mwgc_call(c, "/v1/register", p, reply, e);
-	cJSON_Delete(p);
+	do {	/* the proof in the payload has a nonce too: made again */
+		p = mwgc_register_payload(c, auth_key, hostname, extra);
+		if (!p)
+			return mwg_fail(e, 500, "out of memory");
+		r = call_once(c, "/v1/register", p, reply, &le);
+		cJSON_Delete(p);
+	} while (again(c, r, &le, attempt++));
+	if (r && e)
+		*e = le;
 	return r;
 }
 
@@ -409,13 +486,20 @@ int mwgc_rotate(struct mwgc *c, const uint8_t new_node_priv[32], const char *hos
 	cJSON *p;
 	int r;
 
+	struct mwg_err le = { 0 };
+	int attempt = 0;
+
 	if (!c->have_server_key && mwgc_fetch_server_key(c, e))
 		return -1;
-	p = mwgc_rotate_payload(c, new_node_priv, hostname);
-	if (!p)
-		return mwg_fail(e, 500, "out of memory");
-	r = mwgc_call(c, "/v1/register", p, reply, e);
-	cJSON_Delete(p);
+	do {
+		p = mwgc_rotate_payload(c, new_node_priv, hostname);
+		if (!p)
+			return mwg_fail(e, 500, "out of memory");
+		r = call_once(c, "/v1/register", p, reply, &le);
+		cJSON_Delete(p);
+	} while (again(c, r, &le, attempt++));
+	if (r && e)
+		*e = le;
 	if (!r)
 		mwgc_set_node_key(c, new_node_priv);
 	return r;
@@ -457,8 +541,8 @@ int mwgc_logout(struct mwgc *c, struct mwg_err *e)
 	return r;
 }
 
-int mwgc_stream(struct mwgc *c, const cJSON *extra, mwgc_msg_cb cb, void *arg,
-		struct mwg_err *e)
+static int stream_once(struct mwgc *c, const cJSON *extra, mwgc_msg_cb cb, void *arg,
+		       struct mwg_err *e)
 {
 	struct mwgc_exchange x;
 	struct sink s = { .max = 64 << 20, .c = c, .x = &x, .cb = cb, .arg = arg, .e = e };
@@ -491,6 +575,7 @@ int mwgc_stream(struct mwgc *c, const cJSON *extra, mwgc_msg_cb cb, void *arg,
 	curl_easy_cleanup(h);
 	curl_slist_free_all(hd);
 	free(body);
+	c->last_date = s.date;
 	if (s.bad)
 		r = -1;
 	else if (s.status != 200 && s.status > 0)
@@ -498,6 +583,20 @@ int mwgc_stream(struct mwgc *c, const cJSON *extra, mwgc_msg_cb cb, void *arg,
 	else if (rc != CURLE_OK && !s.stopped)
 		r = mwg_fail(e, 503, "stream: %s", curl_easy_strerror(rc));
 	mwg_buf_free(&s.b);
+	return r;
+}
+
+int mwgc_stream(struct mwgc *c, const cJSON *extra, mwgc_msg_cb cb, void *arg,
+		struct mwg_err *e)
+{
+	struct mwg_err le = { 0 };
+	int r, attempt = 0;
+
+	do
+		r = stream_once(c, extra, cb, arg, &le);
+	while (again(c, r, &le, attempt++));
+	if (r && e)
+		*e = le;
 	return r;
 }
 

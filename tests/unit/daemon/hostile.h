@@ -39,6 +39,7 @@ static struct hostile {
 	long map_status, register_status;	/* 0: 200 */
 	long rotate_reply;	/* a rotation is applied, but answered with this status (0: 200) */
 	bool check_keys;	/* /v1/map refuses a node key other than node_key */
+	bool check_time;	/* refuse nonces 300 s off the real clock, as meshwg-control */
 	char node_key[80];	/* the registered one */
 	char map_error[200];
 	char *lines[HS_MAX_LINES];	/* plaintext messages for the current stream */
@@ -47,7 +48,7 @@ static struct hostile {
 	/* seen */
 	uint8_t machine[32];
 	bool have_machine;
-	unsigned map_requests, register_requests, streams_open;
+	unsigned map_requests, register_requests, streams_open, time_refusals;
 	unsigned stream_gen;	/* streams opened; only the newest gets lines */
 } hs;
 
@@ -183,7 +184,8 @@ static void hs_stream_free(void *cls)
 }
 
 /* Opens the envelope of a POST: the machine key, the nonce (hex) and the payload. */
-static cJSON *hs_open(const char *body, uint8_t machine[32], char req[2 * MWG_NONCE_LEN + 1])
+static cJSON *hs_open(const char *body, uint8_t machine[32], char req[2 * MWG_NONCE_LEN + 1],
+		      uint64_t *ts)
 {
 	cJSON *env = cJSON_Parse(body), *payload = NULL;
 	struct mwg_err e;
@@ -198,6 +200,7 @@ static cJSON *hs_open(const char *body, uint8_t machine[32], char req[2 * MWG_NO
 	if (plain)
 		payload = cJSON_Parse(plain);
 	sodium_bin2hex(req, 2 * MWG_NONCE_LEN + 1, nonce, MWG_NONCE_LEN);
+	*ts = mwg_nonce_ts(nonce);
 	free(plain);
 out:
 	cJSON_Delete(env);
@@ -213,14 +216,22 @@ static enum MHD_Result hs_post(struct MHD_Connection *c, const char *url, const 
 {
 	uint8_t machine[32];
 	char req[2 * MWG_NONCE_LEN + 1] = "";
-	cJSON *payload = hs_open(body, machine, req);
+	uint64_t ts = 0;
+	cJSON *payload = hs_open(body, machine, req, &ts);
 	enum MHD_Result ret;
 	long status = 0;
 	char err[200] = "";
+	int64_t skew = (int64_t)(ts - mwg_now_ns());
 
 	if (!payload)
 		return hs_error(c, 401, "box does not open");
 	pthread_mutex_lock(&hs.lock);
+	if (hs.check_time && (skew > 300000000000LL || skew < -300000000000LL)) {
+		hs.time_refusals++;
+		pthread_mutex_unlock(&hs.lock);
+		cJSON_Delete(payload);
+		return hs_error(c, 401, "stale or future timestamp in nonce (check the clock)");
+	}
 	memcpy(hs.machine, machine, 32);
 	hs.have_machine = true;
 	if (!strcmp(url, "/v1/map")) {

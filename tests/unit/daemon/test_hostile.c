@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "daemon_int.h"
+#include "../../../control/client/mwgc_client.h"
 #define DRIVE_GUARD_MS 30000
 #include "drive.h"
 #include "hostile.h"
@@ -103,6 +104,7 @@ static int teardown(void **st)
 	(void)st;
 	daemon_stop(D);
 	D = NULL;
+	mwgc_clock_ns = mwg_now_ns;
 	hs_stop();
 	loop_timer_destroy(&tick);
 	loop_timer_destroy(&guard);
@@ -628,6 +630,70 @@ static void test_overlapping_routes(void **st)
 	assert_true(health_has("peer 3 (p3): 10.20.0.0/16 not used: peer 2 (p2) has it too"));
 }
 
+static int64_t clock_skew_ns;
+
+static uint64_t skewed_clock(void)
+{
+	return mwg_now_ns() + (uint64_t)clock_skew_ns;
+}
+
+static unsigned refusals_base;
+static bool clock_refused_again(void)
+{
+	return hs_get(&hs.time_refusals) > refusals_base;
+}
+
+/*
+ * A node whose clock is skew_s off the server's (booted without NTP): the
+ * server refuses its nonces; meshwgd takes the time from the reply's Date
+ * and registers, streams and runs. Then its clock steps an hour ahead:
+ * the reconnect is refused once, re-synced, and runs again. (A step back
+ * is not refused at once: nonce times never go back, they wait at the last
+ * one until the server finds them stale, and then the same happens.)
+ */
+static void clock_off(int64_t skew_s)
+{
+	struct api_req r;
+	char err[600];
+
+	daemon_stop(D);
+	D = NULL;
+	clock_skew_ns = skew_s * 1000000000LL;
+	mwgc_clock_ns = skewed_clock;	/* the clock meshwgd's ctl reads */
+	hs.check_time = true;
+	assert_int_equal(daemon_start(&D, &L, &dcfg, err, sizeof(err)), 0);
+	hs_send("{\"type\":\"full\",\"seq\":1,\"self\":" SELF_OK ",\"peers\":[" PEER(2, "") "],"
+		"\"packet_filter\":null}");
+	start_up(&r);
+	wait_for(cur_done);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(r.final, "ok")));
+	fake_api_req_free(&r);
+	assert_true(hs_get(&hs.time_refusals) >= 1);
+	assert_true(running_again());
+
+	refusals_base = hs_get(&hs.time_refusals);
+	clock_skew_ns += 3600 * 1000000000LL;
+	hs_end_stream();
+	wait_for(clock_refused_again);
+	hs_send("{\"type\":\"full\",\"seq\":2,\"self\":" SELF_OK ",\"peers\":[" PEER(3, "") "],"
+		"\"packet_filter\":null}");
+	wait_for(applied_peer3);
+	assert_true(running_again());
+	mwgc_clock_ns = mwg_now_ns;
+}
+
+static void test_clock_behind(void **st)
+{
+	(void)st;
+	clock_off(-2 * 86400);
+}
+
+static void test_clock_ahead(void **st)
+{
+	(void)st;
+	clock_off(3 * 3600);
+}
+
 /* A log line is one line, whatever the server's text holds. */
 static void test_log_escapes(void **st)
 {
@@ -692,6 +758,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_too_many_peers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overlong_strings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overlapping_routes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clock_behind, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clock_ahead, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_escapes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostname_sanitized, setup, teardown),
 	};
