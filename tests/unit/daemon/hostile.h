@@ -50,6 +50,7 @@ static struct hostile {
 	bool have_machine;
 	unsigned map_requests, register_requests, streams_open, time_refusals;
 	unsigned stream_gen;	/* streams opened; only the newest gets lines */
+	char register_tags[200];	/* "tags" of the last /v1/register, "" when absent */
 } hs;
 
 struct hs_conn {
@@ -249,6 +250,12 @@ static enum MHD_Result hs_post(struct MHD_Connection *c, const char *url, const 
 		const char *old = cJSON_GetStringValue(cJSON_GetObjectItem(payload, "old_node_key"));
 
 		hs.register_requests++;
+		{
+			char *t = cJSON_PrintUnformatted(cJSON_GetObjectItem(payload, "tags"));
+
+			snprintf(hs.register_tags, sizeof(hs.register_tags), "%s", t ? t : "");
+			free(t);
+		}
 		status = hs.register_status;
 		snprintf(err, sizeof(err), "%s", hs.map_error);
 		if (!status && nk) {

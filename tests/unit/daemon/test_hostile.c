@@ -694,6 +694,33 @@ static void test_clock_ahead(void **st)
 	clock_off(3 * 3600);
 }
 
+/* The "tags" of the registration an `up` (with an auth key) sends. */
+static const char *tags_sent(const char *tags_member)
+{
+	struct api_req r;
+	char req[400];
+
+	snprintf(req, sizeof(req), "{\"cmd\":\"up\",\"login_server\":\"%s\",\"auth_key\":\"k\"%s}",
+		 url, tags_member);
+	request(&r, req);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(r.final, "ok")));
+	fake_api_req_free(&r);
+	return hs.register_tags;
+}
+
+/* `up --advertise-tags=` (an empty list) with an auth key sends "tags": []
+ * (the node becomes personal again); an `up` that does not name tags sends
+ * none (the server keeps them). */
+static void test_empty_tags_sent(void **st)
+{
+	(void)st;
+	up_running();
+	assert_string_equal(tags_sent(",\"advertise_tags\":[\"tag:web\"]"), "[\"tag:web\"]");
+	assert_string_equal(tags_sent(""), "[\"tag:web\"]");	/* kept in the prefs */
+	assert_string_equal(tags_sent(",\"advertise_tags\":[]"), "[]");
+	assert_string_equal(tags_sent(""), "");
+}
+
 /* A log line is one line, whatever the server's text holds. */
 static void test_log_escapes(void **st)
 {
@@ -760,6 +787,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_overlapping_routes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clock_behind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clock_ahead, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_tags_sent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_escapes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostname_sanitized, setup, teardown),
 	};
