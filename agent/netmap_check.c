@@ -520,7 +520,6 @@ static bool in_allowed(const cJSON *peer, const struct kprefix *p)
 
 struct cpeer {
 	cJSON *j;
-	size_t n_claims;
 	bool hot;		/* one of its claims is another's too, or was */
 };
 
@@ -534,6 +533,9 @@ struct overlap {
 
 static int consider(struct overlap *o, cJSON *p)
 {
+	size_t first = o->n;
+	int r;
+
 	if (o->n_peers == o->cap_peers) {
 		size_t nc = o->cap_peers ? 2 * o->cap_peers : 64;
 		struct cpeer *np = realloc(o->peers, nc * sizeof(*np));
@@ -543,14 +545,11 @@ static int consider(struct overlap *o, cJSON *p)
 		o->peers = np;
 		o->cap_peers = nc;
 	}
-	size_t before = o->n;
-	int r = add_claims(&o->c, &o->n, &o->cap, p, o->n_peers, o->x->r->accept_routes);
-
-	/* A claim is missing from its allowed IPs: lost to another peer
-	 * earlier, it may come back now. */
+	r = add_claims(&o->c, &o->n, &o->cap, p, o->n_peers, o->x->r->accept_routes);
+	/* A claim missing from its allowed IPs was lost to another peer
+	 * earlier: it may come back now. */
 	o->peers[o->n_peers++] = (struct cpeer){
-		.j = p, .n_claims = o->n - before,
-		.hot = o->n - before != (size_t)cJSON_GetArraySize(
+		.j = p, .hot = o->n - first != (size_t)cJSON_GetArraySize(
 			cJSON_GetObjectItemCaseSensitive(p, "allowed_ips")) };
 	return r;
 }
