@@ -18,7 +18,7 @@ VERSION := 0.1.0
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	$(lastword $(sort $(filter-out %-common %-cloud-amd64 %-rt-amd64,$(wildcard /usr/src/linux-headers-6.1.0-*-amd64)))))
 
-.PHONY: all module userspace tools control agent deps check unit fuzz vm vm-debug demo bench install \
+.PHONY: all module userspace lib tools control agent deps check unit fuzz vm vm-debug demo bench install \
 	dkms-install clean
 
 all: module userspace
@@ -26,16 +26,20 @@ all: module userspace
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
-userspace: tools control agent
+userspace: lib tools control agent
 
-tools:
+lib:
+	$(MAKE) -C lib
+
+tools: lib
 	$(MAKE) -C tools
 
-control:
+# meshwg-control links lib/libmeshwg.a (keys, hex, prefixes).
+control: lib
 	$(MAKE) -C control
 
-# meshwgd links tools/libmeshwg.a and control/client/libmwgc.a.
-agent: tools control
+# meshwgd links lib/libmeshwg.a and control/client/libmwgc.a.
+agent: lib control
 	$(MAKE) -C agent
 
 deps:
@@ -102,6 +106,7 @@ dkms-install:
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C lib clean
 	$(MAKE) -C tools clean
 	$(MAKE) -C control clean
 	$(MAKE) -C agent clean

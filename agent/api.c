@@ -15,9 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +48,7 @@ struct conn {
 	char *out;
 	size_t out_len, out_off, out_cap;
 	struct api_req *req;
+	struct api_cred cred;
 	uint64_t deadline;	/* CLOCK_MONOTONIC ms; 0 while the handler works */
 	struct conn *prev, *next;
 };
@@ -57,6 +56,7 @@ struct conn {
 struct api_req {
 	struct api *api;
 	struct conn *conn;	/* NULL once the client went away */
+	struct api_cred cred;
 	struct api_req *prev, *next;
 };
 
@@ -224,29 +224,43 @@ static void req_unlink(struct api_req *r)
 		r->next->prev = r->prev;
 }
 
+cJSON *api_parse_request(const char *line, size_t len, const char **why)
+{
+	cJSON *req = cJSON_ParseWithLength(line, len);
+	const cJSON *cmd;
+
+	if (!cJSON_IsObject(req)) {
+		cJSON_Delete(req);
+		*why = "request is not a JSON object";
+		return NULL;
+	}
+	cmd = cJSON_GetObjectItemCaseSensitive(req, "cmd");
+	if (!cJSON_IsString(cmd) || !cmd->valuestring[0]) {
+		cJSON_Delete(req);
+		*why = "request has no \"cmd\" string";
+		return NULL;
+	}
+	return req;
+}
+
 /* The request line is complete (len bytes, without "\n"). */
 static void conn_request(struct conn *c, size_t len)
 {
 	struct api *a = c->api;
 	const cJSON *cmd;
+	const char *why;
 	struct api_req *r;
 	cJSON *req;
 
-	req = cJSON_ParseWithLength(c->in, len);
+	req = api_parse_request(c->in, len, &why);
 	free(c->in);
 	c->in = NULL;
 	c->in_len = c->in_cap = 0;
-	if (!req || !cJSON_IsObject(req)) {
-		cJSON_Delete(req);
-		conn_error(c, "request is not a JSON object");
+	if (!req) {
+		conn_error(c, why);
 		return;
 	}
 	cmd = cJSON_GetObjectItemCaseSensitive(req, "cmd");
-	if (!cJSON_IsString(cmd) || !cmd->valuestring[0]) {
-		cJSON_Delete(req);
-		conn_error(c, "request has no \"cmd\" string");
-		return;
-	}
 	r = calloc(1, sizeof(*r));
 	if (!r) {
 		cJSON_Delete(req);
@@ -255,6 +269,7 @@ static void conn_request(struct conn *c, size_t len)
 	}
 	r->api = a;
 	r->conn = c;
+	r->cred = c->cred;
 	r->next = a->reqs;
 	if (a->reqs)
 		a->reqs->prev = r;
@@ -349,39 +364,37 @@ static bool gid_in_list(gid_t gid, const gid_t *list, int n)
 	return false;
 }
 
-/* Root, or the configured group as primary or supplementary group. */
-static bool peer_allowed(const struct api *a, int fd, char *why, size_t whylen)
+/* The client's uid, gid and pid, and whether the API's group is its
+ * primary or one of its current supplementary groups: numbers from the
+ * kernel only, no user or group database (NSS) in the loop. */
+static int peer_cred(const struct api *a, int fd, struct api_cred *out, char *why,
+		     size_t whylen)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	struct passwd pw, *pwp = NULL;
-	char pwbuf[4096];
 	gid_t groups[256];
-	int ngroups = 256;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-		snprintf(why, whylen, "cannot read peer credentials: %s", strerror(errno));
-		return false;
+		snprintf(why, whylen, "permission denied: cannot read the client's credentials: %s",
+			 strerror(errno));
+		return -1;
 	}
-	if (cred.uid == 0)
-		return true;
-	snprintf(why, whylen, "permission denied: the local API needs root%s (uid %u, pid %d)",
-		 a->gid == (gid_t)-1 ? "" : " or membership in its group",
-		 (unsigned int)cred.uid, (int)cred.pid);
+	out->uid = cred.uid;
+	out->gid = cred.gid;
+	out->pid = cred.pid;
+	out->in_group = false;
 	if (a->gid == (gid_t)-1)
-		return false;
-	if (cred.gid == a->gid)
-		return true;
-	/* The groups the client process has now, then those of its user. */
+		return 0;
 	len = sizeof(groups);
-	if (!getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) &&
-	    gid_in_list(a->gid, groups, (int)(len / sizeof(gid_t))))
-		return true;
-	if (getpwuid_r(cred.uid, &pw, pwbuf, sizeof(pwbuf), &pwp) || !pwp)
-		return false;
-	if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &ngroups) < 0)
-		return false;
-	return gid_in_list(a->gid, groups, ngroups);
+	out->in_group = cred.gid == a->gid ||
+		(!getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) &&
+		 gid_in_list(a->gid, groups, (int)(len / sizeof(gid_t))));
+	return 0;
+}
+
+const struct api_cred *api_req_cred(const struct api_req *r)
+{
+	return &r->cred;
 }
 
 /* Every second (while there are connections): a client that sends no
@@ -475,7 +488,7 @@ static void accept_cb(int fd, uint32_t events, void *arg)
 		a->n_conns++;
 		if (!loop_timer_armed(&a->sweep))
 			loop_timer_arm(&a->sweep, a->timeout_ms < 2000 ? a->timeout_ms / 2 + 1 : 1000);
-		if (!peer_allowed(a, cfd, why, sizeof(why))) {
+		if (peer_cred(a, cfd, &c->cred, why, sizeof(why))) {
 			log_warn("api: %s", why);
 			conn_error(c, why);
 		}
@@ -555,7 +568,6 @@ int api_open(struct api **out, struct loop *l, const char *path, gid_t gid,
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	char dir[sizeof(sun.sun_path)];
 	struct api *a;
-	mode_t old_mask;
 	char *slash;
 	int ret;
 
@@ -602,19 +614,16 @@ int api_open(struct api **out, struct loop *l, const char *path, gid_t gid,
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		goto err_free;
 	}
-	/* Nobody but root may connect before the mode and group are set. */
-	old_mask = umask(0177);
-	ret = bind(a->fd, (struct sockaddr *)&sun, sizeof(sun));
-	umask(old_mask);
-	if (ret < 0) {
+	/* Mode 0666: every local user may connect (read-only requests);
+	 * the handler authorizes each request by its credentials. */
+	if (bind(a->fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot bind %s: %s", path, strerror(errno));
 		goto err_close;
 	}
-	if (gid != (gid_t)-1 && (chown(path, (uid_t)-1, gid) < 0 || chmod(path, 0660) < 0)) {
+	if (chmod(path, 0666) < 0) {	/* whatever the umask was */
 		ret = -errno;
-		snprintf(err, errlen, "cannot give %s to group %u: %s", path, (unsigned int)gid,
-			 strerror(errno));
+		snprintf(err, errlen, "cannot chmod %s: %s", path, strerror(errno));
 		goto err_unlink;
 	}
 	if (listen(a->fd, 64) < 0) {
@@ -648,26 +657,9 @@ void api_set_limits(struct api *a, unsigned max_conns, uint64_t timeout_ms)
 	a->timeout_ms = timeout_ms ? timeout_ms : 1;
 }
 
-int api_set_gid(struct api *a, gid_t gid, char *err, size_t errlen)
+void api_set_gid(struct api *a, gid_t gid)
 {
-	int ret;
-
-	if (gid == a->gid)
-		return 0;
-	if (gid == (gid_t)-1) {
-		/* Tighten the mode first: no moment with group access to group 0. */
-		if (chmod(a->path, 0600) < 0 || chown(a->path, (uid_t)-1, getegid()) < 0)
-			goto fail;
-	} else if (chown(a->path, (uid_t)-1, gid) < 0 || chmod(a->path, 0660) < 0) {
-		goto fail;
-	}
 	a->gid = gid;
-	return 0;
-fail:
-	ret = -errno;
-	snprintf(err, errlen, "cannot give %s to group %d: %s", a->path,
-		 gid == (gid_t)-1 ? -1 : (int)gid, strerror(errno));
-	return ret;
 }
 
 void api_close(struct api *a)

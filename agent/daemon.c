@@ -26,6 +26,7 @@ void daemon_config_defaults(struct daemon_config *c)
 	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/meshwg");
 	snprintf(c->socket_path, sizeof(c->socket_path), "/run/meshwg/meshwgd.sock");
 	c->socket_gid = (gid_t)-1;
+	c->operator_uid = (uid_t)-1;
 	snprintf(c->kern.ifname, sizeof(c->kern.ifname), "meshwg0");
 	c->kern.listen_port = 41641;
 	snprintf(c->kern.tailnet_v4, sizeof(c->kern.tailnet_v4), "100.64.0.0/10");
@@ -35,6 +36,7 @@ void daemon_config_defaults(struct daemon_config *c)
 	c->stream_idle_ms = 70000;
 	c->endpoint_interval_ms = 10000;
 	c->save_delay_ms = 1000;
+	c->status_cache_ms = 1000;
 }
 
 /* ---- state ---- */
@@ -118,14 +120,8 @@ static void on_apply_timer(void *arg)
 {
 	struct daemon *d = arg;
 
-	if (!d->apply_error[0] || !d->kern_is_up || daemon_apply_netmap(d, NULL))
-		return;
-	daemon_schedule_save(d);
-	if (d->connected && d->state == ST_STARTING) {
-		d->last_error[0] = '\0';
-		daemon_set_state(d, ST_RUNNING, "");
-		daemon_finish_up(d, daemon_reply_status(d));
-	}
+	if (d->apply_error[0] && d->kern_is_up)
+		daemon_apply_netmap(d, NULL);
 }
 
 static void on_graveyard_timer(void *arg)
@@ -157,6 +153,7 @@ static int init_timers(struct daemon *d)
 	       loop_timer_init(l, &d->endpoint_timer, on_endpoint_timer, d) ||
 	       loop_timer_init(l, &d->rotate_timer, on_rotate_timer, d) ||
 	       loop_timer_init(l, &d->apply_timer, on_apply_timer, d) ||
+	       loop_timer_init(l, &d->apply_step_timer, daemon_apply_step, d) ||
 	       loop_timer_init(l, &d->graveyard_timer, on_graveyard_timer, d);
 }
 
@@ -168,6 +165,7 @@ static void destroy_timers(struct daemon *d)
 	loop_timer_destroy(&d->endpoint_timer);
 	loop_timer_destroy(&d->rotate_timer);
 	loop_timer_destroy(&d->apply_timer);
+	loop_timer_destroy(&d->apply_step_timer);
 	loop_timer_destroy(&d->graveyard_timer);
 }
 
@@ -231,7 +229,7 @@ int daemon_start(struct daemon **dp, struct loop *l, const struct daemon_config 
 	prefs_init(&d->prefs);
 	d->module_timer.fd = d->reconnect_timer.fd = d->save_timer.fd = -1;
 	d->endpoint_timer.fd = d->rotate_timer.fd = d->apply_timer.fd = -1;
-	d->graveyard_timer.fd = -1;
+	d->graveyard_timer.fd = d->apply_step_timer.fd = -1;
 	prefs_init(&d->trial_prefs);
 	if (load_state(d, err, errlen))
 		goto fail;
@@ -255,13 +253,9 @@ fail:
 
 static void reconfigure_gid(struct daemon *d, gid_t gid)
 {
-	char err[256];
-
-	if (gid == d->cfg.socket_gid)
-		return;
 	d->cfg.socket_gid = gid;
-	if (d->api && api_set_gid(d->api, gid, err, sizeof(err)))
-		log_warn("%s", err);
+	if (d->api)
+		api_set_gid(d->api, gid);
 }
 
 static void reconfigure_fwmark(struct daemon *d, uint32_t fwmark)
@@ -290,9 +284,11 @@ void daemon_reconfigure(struct daemon *d, const struct daemon_config *cfg)
 	d->cfg.stream_idle_ms = cfg->stream_idle_ms;
 	d->cfg.endpoint_interval_ms = cfg->endpoint_interval_ms;
 	d->cfg.save_delay_ms = cfg->save_delay_ms;
+	d->cfg.status_cache_ms = cfg->status_cache_ms;
 	if (d->ctl)
 		ctl_set_stream_idle_ms(d->ctl, cfg->stream_idle_ms);
 	reconfigure_gid(d, cfg->socket_gid);
+	d->cfg.operator_uid = cfg->operator_uid;
 	reconfigure_fwmark(d, cfg->kern.fwmark);
 	log_info("configuration reloaded");
 	daemon_check_rotation(d);
@@ -337,6 +333,7 @@ void daemon_stop(struct daemon *d)
 	cJSON_Delete(d->netmap);
 	cJSON_Delete(d->refused);
 	cJSON_Delete(d->endpoints_sent);
+	cJSON_Delete(d->kview);
 	prefs_free(&d->prefs);
 	free(d->evs);
 	sodium_memzero(d->mkey, 32);

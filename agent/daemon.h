@@ -29,7 +29,8 @@
 struct daemon_config {
 	char state_dir[PATH_MAX];
 	char socket_path[PATH_MAX];
-	gid_t socket_gid;		/* (gid_t)-1: root only */
+	gid_t socket_gid;		/* may change meshwgd; (gid_t)-1: none */
+	uid_t operator_uid;		/* may change meshwgd; (uid_t)-1: none */
 	struct kern_config kern;	/* accept_routes comes from the prefs */
 	bool keep_interface;		/* on shutdown */
 	uint64_t backoff_max_ms;	/* map-stream reconnect backoff cap */
@@ -37,6 +38,7 @@ struct daemon_config {
 	uint64_t stream_idle_ms;	/* no data on the stream for this long: reconnect */
 	uint64_t endpoint_interval_ms;	/* endpoint re-check period */
 	uint64_t save_delay_ms;		/* netmap.json write debounce */
+	uint64_t status_cache_ms;	/* `status` reuses the kernel's view this long */
 };
 
 /* Defaults for every member. */
@@ -50,8 +52,8 @@ struct daemon;
 int daemon_start(struct daemon **d, struct loop *l, const struct daemon_config *cfg, char *err,
 		 size_t errlen);
 /* SIGHUP: takes what can change live (backoff, rotation margin, stream
- * idle time, socket group, keep_interface, fwmark); logs what needs a
- * restart. */
+ * idle time, socket group, operator, keep_interface, fwmark); logs what
+ * needs a restart. */
 void daemon_reconfigure(struct daemon *d, const struct daemon_config *cfg);
 /* Clean shutdown: saves the netmap, deletes the interface unless
  * keep_interface, closes everything, frees d. */

@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "../control/util.h"
+#include "escape.h"
 #include "log.h"
 
 /* ---- replies ---- */
@@ -190,8 +191,8 @@ static void on_registered(const struct ctl_result *r, void *arg)
 /* ---- up: the request ---- */
 
 struct up_args {
-	const char *server, *auth_key, *host;	/* NULL: not given */
-	const cJSON *tags, *accept_routes;
+	const char *server, *auth_key, *host, *op;	/* NULL: not given */
+	const cJSON *tags, *accept_routes, *op_uid;
 };
 
 static int get_string(const cJSON *req, const char *name, const char **out, char *err,
@@ -217,10 +218,17 @@ static cJSON *up_args_parse(const cJSON *j, struct up_args *a)
 
 	a->tags = cJSON_GetObjectItem(j, "advertise_tags");
 	a->accept_routes = cJSON_GetObjectItem(j, "accept_routes");
+	a->op_uid = cJSON_GetObjectItem(j, "operator_uid");
 	if (get_string(j, "login_server", &a->server, err, sizeof(err)) ||
 	    get_string(j, "auth_key", &a->auth_key, err, sizeof(err)) ||
-	    get_string(j, "hostname", &a->host, err, sizeof(err)))
+	    get_string(j, "hostname", &a->host, err, sizeof(err)) ||
+	    get_string(j, "operator", &a->op, err, sizeof(err)))
 		return daemon_reply_error("%s", err);
+	/* The CLI resolves the user name; meshwgd only keeps the numbers. */
+	if (a->op && a->op[0] &&
+	    (!prefs_uid_valid(a->op_uid) || strlen(a->op) >= 64 || esc_needed(a->op)))
+		return daemon_reply_error("%s", "\"operator\" needs \"operator_uid\" (a uid) and a "
+					  "printable name shorter than 64 bytes");
 	if ((a->tags && !cJSON_IsArray(a->tags) && !cJSON_IsNull(a->tags)) ||
 	    (a->accept_routes && !cJSON_IsBool(a->accept_routes) && !cJSON_IsNull(a->accept_routes)))
 		return daemon_reply_error("%s", "\"advertise_tags\" must be an array, \"accept_routes\" a boolean");
@@ -266,6 +274,10 @@ static cJSON *up_prefs(struct daemon *d, const struct up_args *a, struct prefs *
 	}
 	if (cJSON_IsBool(a->accept_routes))
 		np->accept_routes = cJSON_IsTrue(a->accept_routes);
+	if (a->op) {	/* "" clears it; the name is kept for people, the uid counts */
+		np->operator_uid = a->op[0] ? (int64_t)a->op_uid->valuedouble : -1;
+		snprintf(np->operator_user, sizeof(np->operator_user), "%s", a->op);
+	}
 	if (!np->login_server[0])
 		return daemon_reply_error("%s", "no control server known: meshwg up --login-server URL");
 	np->want_running = true;
@@ -382,6 +394,12 @@ static void handle_up(struct daemon *d, struct api_req *req, const cJSON *j)
 
 	if (reply) {
 		api_reply(req, reply);
+		return;
+	}
+	if (a.op && api_req_cred(req)->uid != 0 &&
+	    (a.op[0] ? (int64_t)a.op_uid->valuedouble : -1) != d->prefs.operator_uid) {
+		api_reply(req, daemon_reply_error("%s", "permission denied: only root may change the "
+						  "operator (meshwg up --operator USER)"));
 		return;
 	}
 	if (d->state == ST_NOMODULE) {
@@ -534,12 +552,31 @@ static void handle_rotate(struct daemon *d, struct api_req *req)
 
 /* ---- dispatch ---- */
 
+/* Any local user may read (status: what `meshwg status`, `ip` and `whois`
+ * show). Every other request changes meshwgd and needs root, the socket group (SO_PEERCRED's
+ * gid or SO_PEERGROUPS) or the operator's uid: numbers only, no NSS. */
+static bool may_change(const struct daemon *d, const struct api_cred *c)
+{
+	return c->uid == 0 || c->in_group ||
+	       (d->cfg.operator_uid != (uid_t)-1 && c->uid == d->cfg.operator_uid) ||
+	       (d->prefs.operator_uid >= 0 && (int64_t)c->uid == d->prefs.operator_uid);
+}
+
 void daemon_on_api(struct api_req *req, const cJSON *j, void *arg)
 {
 	struct daemon *d = arg;
 	const char *cmd = cJSON_GetStringValue(cJSON_GetObjectItem(j, "cmd"));
+	const struct api_cred *cred = api_req_cred(req);
 
-	if (!cmd) {
+	if (cmd && strcmp(cmd, "status") && !may_change(d, cred)) {
+		char m[300];
+
+		snprintf(m, sizeof(m), "permission denied: `meshwg %s` changes meshwgd; run it as root "
+			 "or use --operator (uid %u is not root, the operator or in the socket group)",
+			 !strcmp(cmd, "rotate-key") ? "debug rotate-key" : cmd, (unsigned int)cred->uid);
+		log_warn("api: %s (pid %d)", m, (int)cred->pid);
+		api_reply(req, daemon_reply_error("%s", m));
+	} else if (!cmd) {
 		api_reply(req, daemon_reply_error("%s", "missing \"cmd\""));
 	} else if (!strcmp(cmd, "status")) {
 		api_reply(req, daemon_reply_status(d));

@@ -50,6 +50,11 @@ struct daemon {
 	unsigned attempt;
 	struct loop_timer module_timer, reconnect_timer, save_timer, endpoint_timer, rotate_timer,
 		apply_timer, graveyard_timer;
+	/* An apply in steps (kern_apply_start): the next one runs from the
+	 * loop (apply_step_timer), so requests and events are served between. */
+	struct loop_timer apply_step_timer;
+	bool applying;
+	bool applying_delta;
 	/* `up --login-server` to a new server: registered there first (trial),
 	 * switched to only when that succeeded; dead_ctl is closed later (a ctl
 	 * may not be closed from its own callback). */
@@ -68,6 +73,11 @@ struct daemon {
 	bool pending_auth_key;	/* the running `up` carried an auth key */
 	struct peer_ev *evs;
 	size_t nevs, capevs;
+	/* kern_status() as `status` last read it (NULL: none), and when
+	 * (monotonic ms): reused for cfg.status_cache_ms, dropped whenever the
+	 * interface changes (apply, up, down, new key). */
+	cJSON *kview;
+	uint64_t kview_ms;
 };
 
 /* life (daemon.c) */
@@ -91,6 +101,8 @@ void daemon_try_module(struct daemon *d);
 int daemon_bring_up(struct daemon *d);
 /* Deletes the interface if it is up. */
 void daemon_kern_down(struct daemon *d);
+/* The interface changed: the next `status` reads the kernel again. */
+void daemon_kview_drop(struct daemon *d);
 /*
  * Checks a netmap message (a FULL, a DELTA, or the saved netmap) with
  * netmap_check.h before anything acts on it: what it refuses is removed
@@ -99,10 +111,18 @@ void daemon_kern_down(struct daemon *d);
  */
 void daemon_check_netmap(struct daemon *d, cJSON *msg, const cJSON *before, bool full);
 /* Programs the interface from d->netmap: all of it, or (delta != NULL) the
- * peers that map-stream message names. 0 when the kernel took it; else
- * d->apply_error says why (shown by `status`), the netmap is not saved, and
- * a full apply is retried with backoff. */
+ * peers that map-stream message names, in steps of APPLY_STEP_PEERS peers
+ * (one per turn of the loop). An apply in progress is cancelled and d->netmap
+ * applied in full. When the kernel took it: netmap.json is saved, a
+ * connected node becomes Running and the pending `up` gets its reply; when
+ * it refused: d->apply_error says why (shown by `status`), the netmap is not
+ * saved, the state goes back to Starting and a full apply is retried with
+ * backoff. Returns 0 (took it), 1 (in progress) or -1 (refused, or no
+ * interface). */
 int daemon_apply_netmap(struct daemon *d, const cJSON *delta);
+/* Stops an apply in progress (the interface keeps what was sent). */
+void daemon_apply_cancel(struct daemon *d);
+void daemon_apply_step(void *arg);	/* apply_step_timer */
 /* What the kernel's events told about the peer with key, NULL if nothing. */
 const struct peer_ev *daemon_peer_ev(const struct daemon *d, const uint8_t key[32]);
 

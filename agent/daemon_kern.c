@@ -18,6 +18,9 @@
 
 #define MODULE_RETRY_MS 2000
 #define APPLY_RETRY_BASE_MS 1000
+/* Peers programmed per turn of the loop (about 9 SET_DEVICE messages):
+ * the local API, the map stream and events are served between steps. */
+#define APPLY_STEP_PEERS 1024
 
 void daemon_kern_cfg(struct daemon *d, struct kern_config *kc)
 {
@@ -39,6 +42,7 @@ int daemon_bring_up(struct daemon *d)
 		return -1;
 	}
 	d->kern_is_up = true;
+	daemon_kview_drop(d);
 	log_info("interface %s up, listening on port %u", d->cfg.kern.ifname,
 		 kern_listen_port(d->kern));
 	return 0;
@@ -46,6 +50,7 @@ int daemon_bring_up(struct daemon *d)
 
 void daemon_kern_down(struct daemon *d)
 {
+	daemon_apply_cancel(d);
 	if (!d->kern || !d->kern_is_up)
 		return;
 	if (kern_down(d->kern))
@@ -53,6 +58,13 @@ void daemon_kern_down(struct daemon *d)
 	else
 		log_info("interface %s deleted", d->cfg.kern.ifname);
 	d->kern_is_up = false;
+	daemon_kview_drop(d);
+}
+
+void daemon_kview_drop(struct daemon *d)
+{
+	cJSON_Delete(d->kview);
+	d->kview = NULL;
 }
 
 /* ---- checking ---- */
@@ -129,21 +141,30 @@ void daemon_check_netmap(struct daemon *d, cJSON *msg, const cJSON *before, bool
 
 /* ---- programming ---- */
 
-int daemon_apply_netmap(struct daemon *d, const cJSON *delta)
+/* After the kernel took (ok) or refused d->netmap. */
+static void applied(struct daemon *d, bool ok)
 {
-	struct kern_apply_stats st = { 0 };
-	double seq;
-	char err[300];
-	int r;
+	if (!ok) {
+		/* Not Running on a netmap the kernel refused; retried (apply_timer). */
+		if (d->state == ST_RUNNING || d->state == ST_STARTING)
+			daemon_set_state(d, ST_STARTING, d->apply_error);
+		return;
+	}
+	daemon_schedule_save(d);
+	if (d->connected && d->state != ST_RUNNING) {
+		d->last_error[0] = '\0';
+		daemon_set_state(d, ST_RUNNING, "");
+		daemon_finish_up(d, daemon_reply_status(d));
+	}
+}
 
-	if (!d->netmap || daemon_bring_up(d))
-		return -1;
-	/* kern_apply_delta falls back to the whole netmap whenever it must. */
-	if (delta)
-		r = kern_apply_delta(d->kern, d->netmap, delta, &st, err, sizeof(err));
-	else
-		r = kern_apply(d->kern, d->netmap, &st, err, sizeof(err));
-	seq = cJSON_GetNumberValue(cJSON_GetObjectItem(d->netmap, "seq"));
+/* The end of an apply: r as kern_apply's. */
+static int apply_done(struct daemon *d, int r, const struct kern_apply_stats *st, const char *err,
+		      bool delta)
+{
+	double seq = cJSON_GetNumberValue(cJSON_GetObjectItem(d->netmap, "seq"));
+
+	daemon_kview_drop(d);
 	if (r) {
 		uint64_t ms = ctl_backoff_ms(d->apply_attempt++, APPLY_RETRY_BASE_MS,
 					     d->cfg.backoff_max_ms, randombytes_random());
@@ -154,6 +175,7 @@ int daemon_apply_netmap(struct daemon *d, const cJSON *delta)
 			 "the kernel refused netmap seq %.0f: %.240s", seq, err);
 		snprintf(d->last_error, sizeof(d->last_error), "%s", d->apply_error);
 		loop_timer_arm(&d->apply_timer, ms);
+		applied(d, false);
 		return -1;
 	}
 	if (d->apply_error[0])
@@ -163,10 +185,62 @@ int daemon_apply_netmap(struct daemon *d, const cJSON *delta)
 	loop_timer_disarm(&d->apply_timer);
 	/* One line shape for both (tests and benches read it), then how. */
 	log_info("netmap seq %.0f: +%u -%u ~%u peers in %.1f ms (%u messages)%s%s", seq,
-		 st.added, st.removed, st.changed, (double)st.usec / 1000.0, st.messages,
-		 st.filter_changed ? ", filter changed" : "",
-		 !delta ? "" : st.delta ? ", delta" : ", delta applied in full");
+		 st->added, st->removed, st->changed, (double)st->usec / 1000.0, st->messages,
+		 st->filter_changed ? ", filter changed" : "",
+		 !delta ? "" : st->delta ? ", delta" : ", delta applied in full");
+	applied(d, true);
 	return 0;
+}
+
+void daemon_apply_step(void *arg)
+{
+	struct daemon *d = arg;
+	struct kern_apply_stats st;
+	char err[300];
+	int r;
+
+	if (!d->applying)
+		return;
+	r = kern_apply_continue(d->kern, APPLY_STEP_PEERS, &st, err, sizeof(err));
+	if (r == 1) {
+		loop_timer_arm(&d->apply_step_timer, 1);
+		return;
+	}
+	d->applying = false;
+	apply_done(d, r, &st, err, d->applying_delta);
+}
+
+void daemon_apply_cancel(struct daemon *d)
+{
+	if (!d->applying)
+		return;
+	d->applying = false;
+	loop_timer_disarm(&d->apply_step_timer);
+	if (d->kern)
+		kern_apply_cancel(d->kern);
+}
+
+int daemon_apply_netmap(struct daemon *d, const cJSON *delta)
+{
+	struct kern_apply_stats st;
+	char err[300];
+	int r;
+
+	if (!d->netmap || daemon_bring_up(d))
+		return -1;
+	if (d->applying) {	/* what it was sending is part of d->netmap too */
+		daemon_apply_cancel(d);
+		delta = NULL;
+	}
+	/* kern_apply_start falls back to the whole netmap whenever it must. */
+	r = kern_apply_start(d->kern, d->netmap, delta, APPLY_STEP_PEERS, &st, err, sizeof(err));
+	if (r == 1) {
+		d->applying = true;
+		d->applying_delta = delta != NULL;
+		loop_timer_arm(&d->apply_step_timer, 1);
+		return 1;
+	}
+	return apply_done(d, r, &st, err, delta != NULL);
 }
 
 /* Where the event state of key is in d->evs (kept sorted by key), or where it

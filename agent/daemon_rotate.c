@@ -68,6 +68,7 @@ static void commit_key(struct daemon *d)
 
 	if (d->kern_is_up && kern_set_private_key(d->kern, d->new_nkey))
 		log_error("setting the new private key on %s failed", d->cfg.kern.ifname);
+	daemon_kview_drop(d);
 	memcpy(d->nkey, d->new_nkey, 32);
 	if (d->ctl)
 		ctl_set_node_key(d->ctl, d->nkey);

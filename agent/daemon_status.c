@@ -203,15 +203,36 @@ static void status_peers(struct daemon *d, cJSON *st, const cJSON *kpeers, int64
 	free(ki.v);
 }
 
+/*
+ * The kernel's view (peers' counters, the filter): a device dump at 10,000
+ * peers is costly, so requests in a burst share one, at most
+ * cfg.status_cache_ms old; anything that changes the interface drops it.
+ */
+static const cJSON *kern_view(struct daemon *d)
+{
+	uint64_t now = mwg_mono_ms();
+
+	if (!d->kern || !d->kern_is_up) {
+		daemon_kview_drop(d);
+		return NULL;
+	}
+	if (!d->kview || now - d->kview_ms >= d->cfg.status_cache_ms) {
+		cJSON_Delete(d->kview);
+		d->kview = kern_status(d->kern);
+		d->kview_ms = now;
+	}
+	return d->kview;
+}
+
 cJSON *daemon_status(struct daemon *d)
 {
-	cJSON *st = cJSON_CreateObject(), *ks = NULL, *f;
+	cJSON *st = cJSON_CreateObject(), *f;
+	const cJSON *ks;
 	int64_t now = mwg_now();
 
 	if (!st)
 		return NULL;
-	if (d->kern && d->kern_is_up)
-		ks = kern_status(d->kern);
+	ks = kern_view(d);
 	cJSON_AddStringToObject(st, "backend_state", daemon_state_name(d->state));
 	cJSON_AddStringToObject(st, "message", d->message);
 	status_control(d, st);
@@ -221,8 +242,7 @@ cJSON *daemon_status(struct daemon *d)
 				d->kern_is_up ? kern_listen_port(d->kern) : d->cfg.kern.listen_port);
 	status_self(d, st);
 	status_peers(d, st, cJSON_GetObjectItem(ks, "peers"), now);
-	f = cJSON_DetachItemFromObject(ks, "filter");
+	f = cJSON_Duplicate(cJSON_GetObjectItem(ks, "filter"), 1);
 	cJSON_AddItemToObject(st, "filter", f ? f : cJSON_CreateNull());
-	cJSON_Delete(ks);
 	return st;
 }

@@ -162,18 +162,9 @@ static void on_netmap(struct daemon *d, const cJSON *raw, bool full)
 		d->attempt = 0;
 		daemon_settle_rotation(d, true);
 	}
-	if (daemon_apply_netmap(d, full ? NULL : msg)) {
-		/* Not Running on a netmap the kernel refused; retried (apply_timer). */
-		if (d->state == ST_RUNNING || d->state == ST_STARTING)
-			daemon_set_state(d, ST_STARTING, d->apply_error);
-	} else {
-		daemon_schedule_save(d);
-		if (d->state != ST_RUNNING) {
-			d->last_error[0] = '\0';
-			daemon_set_state(d, ST_RUNNING, "");
-			daemon_finish_up(d, daemon_reply_status(d));
-		}
-	}
+	/* Running (and saved) once the kernel took it, maybe a few turns of
+	 * the loop later; not Running on a netmap it refused (retried). */
+	daemon_apply_netmap(d, full ? NULL : msg);
 	cJSON_Delete(msg);
 	if (first)
 		daemon_check_endpoints(d);

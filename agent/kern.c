@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "encoding.h"
+#include "key.h"
 #include "filter.h"
 #include "filterfmt.h"
 #include "kern_int.h"
@@ -104,6 +104,7 @@ void kern_close(struct kern *k)
 {
 	if (!k)
 		return;
+	kern_apply_cancel(k);
 	kevents_close(k);
 	klink_close(k);
 	ipc_close(&k->ipc);
@@ -180,6 +181,7 @@ int kern_up(struct kern *k, const uint8_t private_key[32], char *err, size_t err
 {
 	int ret, ifindex;
 
+	kern_apply_cancel(k);
 	kids_free(&k->ids);	/* the first apply after up is a full one */
 	ret = klink_find(k, &ifindex, err, errlen);
 	if (ret < 0)
@@ -271,7 +273,10 @@ int kern_reconfigure(struct kern *k, const struct kern_config *cfg)
 
 int kern_down(struct kern *k)
 {
-	int ret = klink_delete(k);
+	int ret;
+
+	kern_apply_cancel(k);
+	ret = klink_delete(k);
 
 	if (ret) {
 		log_error("cannot delete %s: %s%s%s", k->cfg.ifname, strerror(-ret),
@@ -317,61 +322,6 @@ static int send_peers(struct kern *k, const struct mw_device *ops, unsigned *mes
 		return 0;
 	*messages += count_messages(ops, k->cfg.ifname);
 	return ipc_set_device(&k->ipc, k->cfg.ifname, ops);
-}
-
-/*
- * Sends one phase of the difference (pre: what narrows; else everything
- * left) and records it. If the kernel refuses it, the interface may hold
- * part of it (a batch is several messages): read the kernel's state back,
- * compute the difference again and send that once; then give up with the
- * kernel's reason, our bookkeeping matching the kernel.
- */
-static int peers_phase(struct kern *k, struct kpeers *want, const struct kdelta *dl, bool pre,
-		       unsigned *messages, char *err, size_t errlen)
-{
-	struct kdiff d;
-	char first[600];
-	int ret, attempt;
-
-	for (attempt = 0; attempt < 2; attempt++) {
-		if (dl)
-			ret = kpeers_diff_some(&k->peers, want, dl->gone, dl->n_gone, pre, &d);
-		else
-			ret = kpeers_diff(&k->peers, want, pre, &d);
-		if (ret) {
-			set_err(err, errlen, "out of memory");
-			return ret;
-		}
-		ret = send_peers(k, pre ? d.pre : d.post, messages);
-		if (!ret) {
-			if (pre)
-				ret = kpeers_apply_ops(&k->peers, d.pre);
-			else if (dl)	/* the named peers now are what the kernel has */
-				ret = kpeers_merge(&k->peers, want, dl->gone, dl->n_gone);
-			else
-				kpeers_move(&k->peers, want); /* want now is what the kernel has */
-			kdiff_free(&d);
-			if (ret) /* out of memory on the bookkeeping: read the truth back */
-				return resync(k, err, errlen);
-			return 0;
-		}
-		kdiff_free(&d);
-		if (!attempt)
-			ipc_err(k, ret, "the kernel refused the peers", first, sizeof(first));
-		else
-			ipc_err(k, ret, "the kernel refused the peers again", err, errlen);
-		log_warn("%s; re-reading %s", attempt ? err : first, k->cfg.ifname);
-		{
-			int r = resync(k, NULL, 0);
-
-			if (r) {
-				if (!attempt)
-					set_err(err, errlen, "%s", first);
-				return ret;
-			}
-		}
-	}
-	return ret;
 }
 
 /* The netmap's packet_filter, parsed; *json NULL when there is none (null or absent). */
@@ -553,18 +503,90 @@ static void plan_free(struct plan *p)
 	free(p->routes.v);
 }
 
-static int apply_plan(struct kern *k, struct plan *p, struct kern_apply_stats *st, char *err,
-		      size_t errlen)
+/*
+ * An apply in progress (kern.h, kern_apply_start): everything parsed before
+ * anything is sent, then sent in steps of at most max_peers peers, the
+ * bookkeeping (k->peers) updated after each, so that the caller's loop may
+ * serve other work between steps.
+ *
+ * Order, so that no packet ever passes under a half-applied state:
+ *
+ * 1. JOB_PRE: remove the peers that go, and cut changed peers down to the
+ *    allowed IPs they keep. This only narrows what may arrive, so it is
+ *    safe under the old filter and under the new one alike; and it must
+ *    come before a relaxed (or cleared) filter, or a peer that lost an
+ *    address would briefly be allowed to send from it under rules meant
+ *    for the address's new owner.
+ * 2. JOB_FILTER: install the new filter (as a whole: the kernel swaps
+ *    rulesets atomically; a refused one leaves the old in force, and we
+ *    stop here without adding anything).
+ * 3. JOB_POST: add new peers and widen changed ones. New peers and new
+ *    addresses only come into existence under the new filter, which is the
+ *    one written for them; under the old filter, a new peer could inherit
+ *    rules meant for whoever had its address before.
+ * 4. JOB_ROUTES: routes last: a route to a peer that is not there yet
+ *    would only blackhole.
+ *
+ * With an unchanged filter, 1 and 3 are one phase (removals first). A
+ * delta follows the same order over the peers it names. Addresses come
+ * first of all (at the start): they are local and widen nothing a peer can
+ * send. If the kernel refuses a step, the interface may hold part of it: the
+ * kernel's state is read back, the phase's difference computed again and
+ * sent once more; then the apply fails with the kernel's reason, our
+ * bookkeeping matching the kernel.
+ */
+enum job_phase { JOB_PRE, JOB_FILTER, JOB_POST, JOB_ROUTES };
+
+struct kjob {
+	struct plan p;
+	struct kpeers want;		/* a full apply's desired peers (p.want) */
+	struct kdelta dl;		/* a delta's (p.want = &dl.want, p.dl = &dl) */
+	bool is_delta;
+	enum job_phase phase;
+	bool diffed;			/* d holds the current phase's difference */
+	struct kdiff d;
+	struct mw_peer *next;		/* the next operation of d to send */
+	int attempt;			/* refusals in this phase */
+	char first[600];		/* the first refusal's reason */
+	char link_err[600];
+	int link_ret;
+	struct kern_apply_stats st;
+	uint64_t t0;
+};
+
+static void job_free(struct kjob *j)
 {
-	char link_err[600] = "";
+	if (j->diffed)
+		kdiff_free(&j->d);
+	if (j->is_delta)
+		kdelta_free(&j->dl);
+	else
+		kpeers_free(&j->want);
+	plan_free(&j->p);
+	free(j);
+}
+
+void kern_apply_cancel(struct kern *k)
+{
+	if (!k->job)
+		return;
+	job_free(k->job);
+	k->job = NULL;
+	/* the interface is not the netmap's: the next delta goes full */
+	kids_free(&k->ids);
+}
+
+/* Addresses, then what changes (for the stats and the phases to come). */
+static int job_begin(struct kern *k, struct kjob *j, char *err, size_t errlen)
+{
+	struct plan *p = &j->p;
 	struct kdiff d;
 	bool filter_changed = false;
-	int ret, link_ret = 0;
+	int ret;
 
-	/* Addresses first: they are local and widen nothing a peer can send. */
 	if (p->sync_addrs)
-		link_ret = klink_sync_addrs(k, p->addrs.v, p->addrs.n, link_err, sizeof(link_err));
-
+		j->link_ret = klink_sync_addrs(k, p->addrs.v, p->addrs.n, j->link_err,
+					       sizeof(j->link_err));
 	if (p->filter) {
 		if (!k->filter_known)
 			adopt_filter(k, p->fjson, &p->rs);
@@ -572,7 +594,7 @@ static int apply_plan(struct kern *k, struct plan *p, struct kern_apply_stats *s
 				 (p->fjson == NULL) != (k->filter_json == NULL) ||
 				 (p->fjson && strcmp(p->fjson, k->filter_json));
 	}
-	st->filter_changed = filter_changed;
+	j->st.filter_changed = filter_changed;
 	if (p->dl)
 		ret = kpeers_diff_some(&k->peers, p->want, p->dl->gone, p->dl->n_gone,
 				       filter_changed, &d);
@@ -582,150 +604,288 @@ static int apply_plan(struct kern *k, struct plan *p, struct kern_apply_stats *s
 		set_err(err, errlen, "out of memory");
 		return ret;
 	}
-	st->added = d.added;
-	st->removed = d.removed;
-	st->changed = d.changed;
-	st->unchanged = d.unchanged;
+	j->st.added = d.added;
+	j->st.removed = d.removed;
+	j->st.changed = d.changed;
+	j->st.unchanged = d.unchanged;
 	kdiff_free(&d);
+	j->phase = filter_changed ? JOB_PRE : JOB_POST;
+	return 0;
+}
 
-	/*
-	 * Order, so that no packet ever passes under a half-applied state:
-	 *
-	 * 1. Remove the peers that go, and cut changed peers down to the
-	 *    allowed IPs they keep. This only narrows what may arrive, so it is
-	 *    safe under the old filter and under the new one alike; and it must
-	 *    come before a relaxed (or cleared) filter, or a peer that lost an
-	 *    address would briefly be allowed to send from it under rules meant
-	 *    for the address's new owner.
-	 * 2. Install the new filter (as a whole: the kernel swaps rulesets
-	 *    atomically; a refused one leaves the old in force, and we stop
-	 *    here without adding anything).
-	 * 3. Add new peers and widen changed ones. New peers and new addresses
-	 *    only come into existence under the new filter, which is the one
-	 *    written for them; under the old filter, a new peer could inherit
-	 *    rules meant for whoever had its address before.
-	 *
-	 * With an unchanged filter, 1 and 3 are one batch (removals first).
-	 * A delta follows the same order over the peers it names.
-	 */
-	if (filter_changed) {
-		ret = peers_phase(k, p->want, p->dl, true, &st->messages, err, errlen);
-		if (ret)
-			return ret;
-		ret = install_filter(k, p->fjson, &p->rs, err, errlen);
-		if (ret)
-			return ret;
-		if (p->fjson)
-			log_info("installed a packet filter of %zu rules", p->rs.n_rules);
-		else
-			log_info("cleared the packet filter");
-	}
-	ret = peers_phase(k, p->want, p->dl, false, &st->messages, err, errlen);
-	if (ret)
+/* The kernel refused a step: read it back; 0: try the phase once more. */
+static int job_refused(struct kern *k, struct kjob *j, int ret, char *err, size_t errlen)
+{
+	bool again = j->attempt++ > 0;
+
+	if (!again)
+		ipc_err(k, ret, "the kernel refused the peers", j->first, sizeof(j->first));
+	else
+		ipc_err(k, ret, "the kernel refused the peers again", err, errlen);
+	log_warn("%s; re-reading %s", again ? err : j->first, k->cfg.ifname);
+	if (resync(k, NULL, 0)) {
+		if (!again)
+			set_err(err, errlen, "%s", j->first);
 		return ret;
+	}
+	return again ? ret : 0;
+}
 
-	/* Routes last: a route to a peer that is not there yet would only blackhole. */
-	if (p->sync_routes) {
-		char route_err[600] = "";
-		int r = klink_sync_routes(k, p->routes.v, p->routes.n, route_err, sizeof(route_err));
+/*
+ * Sends at most *budget peer operations of the current peer phase. 1: the
+ * phase goes on (the budget is spent, or it starts again after a refusal);
+ * 0: it is complete (the bookkeeping is the phase's want).
+ */
+static int job_peers(struct kern *k, struct kjob *j, size_t *budget, char *err, size_t errlen)
+{
+	bool pre = j->phase == JOB_PRE;
+	struct mw_device *ops, chunk;
+	struct mw_peer *last, *after;
+	bool books_lost;
+	size_t n;
+	int ret;
 
-		if (r && !link_ret) {
-			link_ret = r;
-			snprintf(link_err, sizeof(link_err), "%s", route_err);
+	if (!j->diffed) {
+		const struct kdelta *dl = j->p.dl;
+
+		if (dl)
+			ret = kpeers_diff_some(&k->peers, j->p.want, dl->gone, dl->n_gone, pre, &j->d);
+		else
+			ret = kpeers_diff(&k->peers, j->p.want, pre, &j->d);
+		if (ret) {
+			set_err(err, errlen, "out of memory");
+			return ret;
+		}
+		j->diffed = true;
+		j->next = (pre ? j->d.pre : j->d.post)->first_peer;
+	}
+	ops = pre ? j->d.pre : j->d.post;
+	while (j->next && *budget) {
+		for (last = j->next, n = 1; last->next && n < *budget; n++)
+			last = last->next;
+		after = last->next;
+		chunk = *ops;
+		chunk.first_peer = j->next;
+		chunk.last_peer = last;
+		last->next = NULL;	/* the chunk alone, for a moment */
+		ret = send_peers(k, &chunk, &j->st.messages);
+		/* out of memory for the books: the kernel's state is the truth */
+		books_lost = !ret && kpeers_apply_ops(&k->peers, &chunk) &&
+			     resync(k, err, errlen);
+		last->next = after;
+		if (ret || books_lost) {
+			kdiff_free(&j->d);
+			j->diffed = false;
+			if (books_lost)
+				return -ENOMEM;
+			ret = job_refused(k, j, ret, err, errlen);
+			return ret ? ret : 1;
+		}
+		j->next = after;
+		*budget -= n;
+	}
+	if (j->next)
+		return 1;
+	/* The phase is sent: want is what the kernel has (for the peers it names). */
+	if (!pre) {
+		if (j->p.dl)
+			ret = kpeers_merge(&k->peers, j->p.want, j->p.dl->gone, j->p.dl->n_gone);
+		else
+			ret = (kpeers_move(&k->peers, j->p.want), 0);
+		if (ret && (ret = resync(k, err, errlen)))
+			return ret;
+	}
+	kdiff_free(&j->d);
+	j->diffed = false;
+	j->attempt = 0;
+	return 0;
+}
+
+/* Runs the job up to max_peers operations: 1 more to do, 0 done, -errno. */
+static int job_run(struct kern *k, struct kjob *j, size_t max_peers, char *err, size_t errlen)
+{
+	size_t budget = max_peers ? max_peers : SIZE_MAX;
+	int ret;
+
+	for (;;) {
+		switch (j->phase) {
+		case JOB_PRE:
+		case JOB_POST:
+			ret = job_peers(k, j, &budget, err, errlen);
+			if (ret < 0)
+				return ret;
+			if (ret) {	/* spent, or again after a refusal */
+				if (!budget)
+					return 1;
+				break;
+			}
+			j->phase = j->phase == JOB_PRE ? JOB_FILTER : JOB_ROUTES;
+			if (!budget)
+				return 1;
+			break;
+		case JOB_FILTER:
+			ret = install_filter(k, j->p.fjson, &j->p.rs, err, errlen);
+			if (ret)
+				return ret;
+			if (j->p.fjson)
+				log_info("installed a packet filter of %zu rules", j->p.rs.n_rules);
+			else
+				log_info("cleared the packet filter");
+			j->phase = JOB_POST;
+			break;
+		case JOB_ROUTES:
+			if (j->p.sync_routes) {
+				char route_err[600] = "";
+				int r = klink_sync_routes(k, j->p.routes.v, j->p.routes.n,
+							  &j->st.route_msgs, route_err,
+							  sizeof(route_err));
+
+				if (r && !j->link_ret) {
+					j->link_ret = r;
+					snprintf(j->link_err, sizeof(j->link_err), "%s", route_err);
+				}
+			}
+			if (j->link_ret)
+				set_err(err, errlen, "%s", j->link_err);
+			return j->link_ret;
 		}
 	}
-	if (link_ret)
-		set_err(err, errlen, "%s", link_err);
-	return link_ret;
+}
+
+/* The job's outcome (ret of job_run): its stats, and the job ends unless 1. */
+static int job_end(struct kern *k, int ret, struct kern_apply_stats *st)
+{
+	struct kjob *j = k->job;
+
+	j->st.usec += now_usec() - j->t0;
+	if (st)
+		*st = j->st;
+	if (ret == 1)
+		return 1;
+	if (ret)	/* the interface is not the netmap's: the next delta goes full */
+		kids_free(&k->ids);
+	else if (!j->is_delta && !k->ids.valid)
+		log_debug("netmap peers without unique ids: deltas are applied in full");
+	job_free(j);
+	k->job = NULL;
+	return ret;
+}
+
+/* A full apply's plan (j->p), parsed: nothing is sent yet. */
+static int job_full(struct kern *k, struct kjob *j, const cJSON *netmap, char *err,
+		    size_t errlen)
+{
+	int ret;
+
+	/* Everything is parsed first: a malformed netmap changes nothing. */
+	ret = kpeers_from_netmap_ids(&j->want, &k->ids, netmap, k->cfg.accept_routes, err, errlen);
+	if (ret)
+		return ret;
+	j->st.built = (unsigned)j->want.count;
+	j->p.want = &j->want;
+	j->p.filter = j->p.sync_addrs = j->p.sync_routes = true;
+	ret = parse_filter(netmap, &j->p.fjson, &j->p.rs, err, errlen);
+	if (!ret)
+		ret = parse_addresses(netmap, &j->p.addrs, err, errlen);
+	if (!ret)
+		ret = parse_routes(k, netmap, &j->p.routes, err, errlen);
+	return ret;
+}
+
+/* A delta's plan; -EAGAIN when it cannot stand on its own. */
+static int job_delta(struct kern *k, struct kjob *j, const cJSON *netmap, const cJSON *delta,
+		     char *err, size_t errlen)
+{
+	const cJSON *self = cJSON_GetObjectItemCaseSensitive(delta, "self");
+	bool names_peers;
+	int ret;
+
+	if (!k->filter_known || !k->ids.valid)
+		return -EAGAIN;
+	ret = kdelta_from_msg(&j->dl, &k->ids, delta, k->cfg.accept_routes);
+	if (ret == -EAGAIN)
+		return ret;
+	if (ret) {
+		set_err(err, errlen, "out of memory");
+		return ret;
+	}
+	j->is_delta = true;
+	j->st.built = j->dl.built;
+	j->st.delta = true;
+	names_peers = j->dl.want.count || j->dl.n_gone;
+	j->p.want = &j->dl.want;
+	j->p.dl = &j->dl;
+	j->p.filter = !!cJSON_GetObjectItemCaseSensitive(delta, "packet_filter");
+	j->p.sync_addrs = self && !cJSON_IsNull(self);
+	j->p.sync_routes = j->p.sync_addrs || (k->cfg.accept_routes && names_peers);
+	if (j->p.filter)
+		ret = parse_filter(netmap, &j->p.fjson, &j->p.rs, err, errlen);
+	if (!ret && j->p.sync_addrs)
+		ret = parse_addresses(netmap, &j->p.addrs, err, errlen);
+	if (!ret && j->p.sync_routes)
+		ret = parse_routes(k, netmap, &j->p.routes, err, errlen);
+	return ret;
+}
+
+int kern_apply_start(struct kern *k, const cJSON *netmap, const cJSON *delta, size_t max_peers,
+		     struct kern_apply_stats *st, char *err, size_t errlen)
+{
+	struct kjob *j;
+	int ret;
+
+	kern_apply_cancel(k);
+	if (st)
+		memset(st, 0, sizeof(*st));
+	if (!k->ifindex) {
+		set_err(err, errlen, "interface %s is not up", k->cfg.ifname);
+		return -ENODEV;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		set_err(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	j->t0 = now_usec();
+	ret = delta ? job_delta(k, j, netmap, delta, err, errlen) : -EAGAIN;
+	if (ret == -EAGAIN) {	/* in full: a FULL, or a delta that cannot stand alone */
+		job_free(j);
+		j = calloc(1, sizeof(*j));
+		if (!j) {
+			set_err(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		j->t0 = now_usec();
+		ret = job_full(k, j, netmap, err, errlen);
+	}
+	k->job = j;
+	if (!ret)
+		ret = job_begin(k, j, err, errlen);
+	if (!ret)
+		ret = job_run(k, j, max_peers, err, errlen);
+	return job_end(k, ret, st);
+}
+
+int kern_apply_continue(struct kern *k, size_t max_peers, struct kern_apply_stats *st, char *err,
+			size_t errlen)
+{
+	if (!k->job) {
+		set_err(err, errlen, "no apply in progress");
+		return -ENOENT;
+	}
+	k->job->t0 = now_usec();
+	return job_end(k, job_run(k, k->job, max_peers, err, errlen), st);
 }
 
 int kern_apply(struct kern *k, const cJSON *netmap, struct kern_apply_stats *st, char *err,
 	       size_t errlen)
 {
-	struct kern_apply_stats local;
-	struct kpeers want = { 0 };
-	struct plan p;
-	int ret;
-	uint64_t t0 = now_usec();
-
-	if (!st)
-		st = &local;
-	memset(st, 0, sizeof(*st));
-	memset(&p, 0, sizeof(p));
-	if (!k->ifindex) {
-		set_err(err, errlen, "interface %s is not up", k->cfg.ifname);
-		return -ENODEV;
-	}
-	/* Everything is parsed first: a malformed netmap changes nothing. */
-	ret = kpeers_from_netmap_ids(&want, &k->ids, netmap, k->cfg.accept_routes, err, errlen);
-	if (ret)
-		return ret;
-	st->built = (unsigned)want.count;
-	p.want = &want;
-	p.filter = p.sync_addrs = p.sync_routes = true;
-	ret = parse_filter(netmap, &p.fjson, &p.rs, err, errlen);
-	if (!ret)
-		ret = parse_addresses(netmap, &p.addrs, err, errlen);
-	if (!ret)
-		ret = parse_routes(k, netmap, &p.routes, err, errlen);
-	if (!ret)
-		ret = apply_plan(k, &p, st, err, errlen);
-	if (ret)	/* the interface is not the netmap's: the next delta goes full */
-		kids_free(&k->ids);
-	else if (!k->ids.valid)
-		log_debug("netmap peers without unique ids: deltas are applied in full");
-	st->usec = now_usec() - t0;
-	kpeers_free(&want);
-	plan_free(&p);
-	return ret;
+	return kern_apply_start(k, netmap, NULL, 0, st, err, errlen);
 }
 
 int kern_apply_delta(struct kern *k, const cJSON *netmap, const cJSON *delta,
 		     struct kern_apply_stats *st, char *err, size_t errlen)
 {
-	struct kern_apply_stats local;
-	struct kdelta dl;
-	struct plan p;
-	const cJSON *self = cJSON_GetObjectItemCaseSensitive(delta, "self");
-	bool names_peers;
-	int ret;
-	uint64_t t0 = now_usec();
-
-	if (!st)
-		st = &local;
-	if (!k->ifindex || !k->filter_known || !k->ids.valid)
-		return kern_apply(k, netmap, st, err, errlen);
-	memset(st, 0, sizeof(*st));
-	memset(&p, 0, sizeof(p));
-	ret = kdelta_from_msg(&dl, &k->ids, delta, k->cfg.accept_routes);
-	if (ret == -EAGAIN)
-		return kern_apply(k, netmap, st, err, errlen);
-	if (ret) {
-		set_err(err, errlen, "out of memory");
-		return ret;
-	}
-	st->built = dl.built;
-	st->delta = true;
-	names_peers = dl.want.count || dl.n_gone;
-	p.want = &dl.want;
-	p.dl = &dl;
-	p.filter = !!cJSON_GetObjectItemCaseSensitive(delta, "packet_filter");
-	p.sync_addrs = self && !cJSON_IsNull(self);
-	p.sync_routes = p.sync_addrs || (k->cfg.accept_routes && names_peers);
-	if (p.filter)
-		ret = parse_filter(netmap, &p.fjson, &p.rs, err, errlen);
-	if (!ret && p.sync_addrs)
-		ret = parse_addresses(netmap, &p.addrs, err, errlen);
-	if (!ret && p.sync_routes)
-		ret = parse_routes(k, netmap, &p.routes, err, errlen);
-	if (!ret)
-		ret = apply_plan(k, &p, st, err, errlen);
-	if (ret)
-		kids_free(&k->ids);	/* the next message is applied in full */
-	st->usec = now_usec() - t0;
-	kdelta_free(&dl);
-	plan_free(&p);
-	return ret;
+	return kern_apply_start(k, netmap, delta, 0, st, err, errlen);
 }
 
 /* ---- status ---- */

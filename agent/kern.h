@@ -43,6 +43,7 @@ struct kern_apply_stats {
 	unsigned built;		/* desired peer entries made from the netmap / the delta */
 	bool filter_changed;
 	bool delta;		/* kern_apply_delta applied the delta on its own */
+	unsigned route_msgs;	/* routes the kernel listed for the route sync (0: no sync) */
 	uint64_t usec;
 };
 int kern_apply(struct kern *k, const cJSON *netmap, struct kern_apply_stats *st, char *err, size_t errlen);
@@ -56,6 +57,25 @@ int kern_apply(struct kern *k, const cJSON *netmap, struct kern_apply_stats *st,
  * kern_apply(k, netmap, ...) and st->delta is false. */
 int kern_apply_delta(struct kern *k, const cJSON *netmap, const cJSON *delta,
 		     struct kern_apply_stats *st, char *err, size_t errlen);
+/*
+ * The same in steps, so that a loop stays responsive while thousands of
+ * peers are programmed: kern_apply_start parses everything (a malformed
+ * netmap changes nothing), syncs the addresses and sends at most max_peers
+ * peer operations (0: all); then each kern_apply_continue sends at most
+ * max_peers more, until the filter and the routes are done. Both return 1
+ * while there is more to do (st: the stats so far), else kern_apply's
+ * result. Between steps the bookkeeping matches what was sent, kern_status
+ * may be called, and the ordering rules hold (narrowing before a new filter,
+ * widening after it, routes last). kern_apply_start with delta NULL is
+ * kern_apply, with a delta kern_apply_delta; it cancels an apply in
+ * progress, as do kern_apply_cancel, kern_up, kern_down and kern_close (the
+ * next delta is then applied in full). st->usec counts the steps' time only.
+ */
+int kern_apply_start(struct kern *k, const cJSON *netmap, const cJSON *delta, size_t max_peers,
+		     struct kern_apply_stats *st, char *err, size_t errlen);
+int kern_apply_continue(struct kern *k, size_t max_peers, struct kern_apply_stats *st, char *err,
+			size_t errlen);
+void kern_apply_cancel(struct kern *k);
 int kern_down(struct kern *k);             /* deletes the link, forgets programmed state */
 /* Events (group "events"): the loop calls back into kern; kern calls cb. */
 enum kern_event_type { KERN_EV_HANDSHAKE = 1, KERN_EV_ENDPOINT = 2, KERN_EV_WANTS_ENDPOINT = 3, KERN_EV_ACL_DENY = 4 };

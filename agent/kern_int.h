@@ -11,6 +11,7 @@
 #include "log.h"
 
 struct nl_sock;
+struct kjob;
 
 struct kern {
 	struct kern_config cfg;
@@ -30,6 +31,7 @@ struct kern {
 	size_t n_addrs;
 	kern_event_cb cb;
 	void *cb_arg;
+	struct kjob *job;		/* an apply in progress (kern_apply_start), or NULL */
 };
 
 /* rtnetlink half (kern_link.c) */
@@ -43,8 +45,11 @@ int klink_set_up(struct kern *k, char *err, size_t errlen);
 int klink_delete(struct kern *k);
 /* Makes the addresses of the link exactly want (of those meshwgd owns). */
 int klink_sync_addrs(struct kern *k, const struct kprefix *want, size_t n, char *err, size_t errlen);
-/* Makes meshwgd's routes through the link exactly want. */
-int klink_sync_routes(struct kern *k, const struct kprefix *want, size_t n, char *err, size_t errlen);
+/* Makes meshwgd's routes through the link exactly want. *dumped: the route
+ * messages the kernel sent for the dump of what is there (filtered by the
+ * kernel since 4.20: ours only). */
+int klink_sync_routes(struct kern *k, const struct kprefix *want, size_t n, unsigned *dumped,
+		      char *err, size_t errlen);
 
 /* events (kern_events.c) */
 int kevents_open(struct kern *k, char *err, size_t errlen);

@@ -26,6 +26,9 @@
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
 #endif
+#ifndef NETLINK_GET_STRICT_CHK
+#define NETLINK_GET_STRICT_CHK 12
+#endif
 
 /*
  * The routing protocol number that marks meshwgd's routes (`ip route` shows
@@ -36,14 +39,9 @@
 static int rt_err_cb(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
 {
 	struct kern *k = arg;
-	const struct nlmsghdr *nlh = (const struct nlmsghdr *)((const char *)e - NLMSG_HDRLEN);
-	int ret;
 
 	(void)nla;
-	ret = nlerr_parse(nlh, k->rt_extack, sizeof(k->rt_extack));
-	k->rt_error = ret == -EBADMSG ? e->error : ret;
-	if (k->rt_error >= 0)
-		k->rt_error = -EIO;
+	k->rt_error = nlerr_from_cb(e, k->rt_extack, sizeof(k->rt_extack));
 	return NL_STOP;
 }
 
@@ -386,34 +384,112 @@ static bool route_is_ours(const struct kern *k, struct rtnl_route *r)
 	return nh && rtnl_route_nh_get_ifindex(nh) == k->ifindex;
 }
 
-int klink_sync_routes(struct kern *k, const struct kprefix *want, size_t n, char *err, size_t errlen)
+/* Our routes as one dump reports them (route_dump_cb). */
+struct route_dump {
+	struct kern *k;
+	struct rtnl_route **ours;
+	size_t n, cap;
+	unsigned msgs;		/* route messages received, ours or not */
+	bool nomem;
+};
+
+static int route_dump_cb(struct nl_msg *msg, void *arg)
 {
-	struct nl_cache *cache = NULL;
-	struct nl_object *obj;
+	struct route_dump *d = arg;
+	struct rtnl_route *r = NULL;
+
+	d->msgs++;
+	if (rtnl_route_parse(nlmsg_hdr(msg), &r) < 0 || !r)
+		return NL_OK;	/* not a route we could have made */
+	if (!route_is_ours(d->k, r)) {
+		rtnl_route_put(r);
+		return NL_OK;
+	}
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 16;
+		struct rtnl_route **v = realloc(d->ours, cap * sizeof(*v));
+
+		if (!v) {
+			rtnl_route_put(r);
+			d->nomem = true;
+			return NL_OK;
+		}
+		d->ours = v;
+		d->cap = cap;
+	}
+	d->ours[d->n++] = r;
+	return NL_OK;
+}
+
+/*
+ * Dumps the routes of the main table through our link with our protocol
+ * mark: since Linux 4.20, with NETLINK_GET_STRICT_CHK, the kernel filters
+ * by rtm_table/RTA_TABLE, rtm_protocol and RTA_OIF, so a host with a full
+ * BGP table (in any table) does not send us a million routes per sync.
+ * Older kernels ignore the filter; route_is_ours filters again. Strict
+ * checking is on for this request only (libnl's other dumps on the socket
+ * send headers it would refuse).
+ */
+static int route_dump(struct kern *k, struct route_dump *d, char *err, size_t errlen)
+{
+	struct rtmsg rtm = {
+		.rtm_family = AF_UNSPEC,
+		.rtm_table = RT_TABLE_MAIN,
+		.rtm_protocol = KERN_RTPROT,
+	};
+	int fd = nl_socket_get_fd(k->rt), on = 1, off = 0, ret;
+	struct nl_msg *msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_DUMP);
+	struct nl_cb *sock_cb = nl_socket_get_cb(k->rt);
+	struct nl_cb *cb = sock_cb ? nl_cb_clone(sock_cb) : NULL;
+
+	if (sock_cb)
+		nl_cb_put(sock_cb);
+	if (!msg || !cb || nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_u32(msg, RTA_TABLE, RT_TABLE_MAIN) < 0 ||
+	    nla_put_u32(msg, RTA_OIF, (uint32_t)k->ifindex) < 0) {
+		ret = -NLE_NOMEM;
+		goto out;
+	}
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, route_dump_cb, d);
+	(void)setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &on, sizeof(on));
+	rt_begin(k);
+	ret = nl_send_auto(k->rt, msg);
+	if (ret >= 0)
+		ret = nl_recvmsgs(k->rt, cb);
+	(void)setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &off, sizeof(off));
+	if (ret >= 0 && d->nomem)
+		ret = -NLE_NOMEM;
+out:
+	nlmsg_free(msg);
+	if (cb)
+		nl_cb_put(cb);
+	return rt_end(k, ret < 0 ? ret : 0, "cannot list routes", err, errlen);
+}
+
+int klink_sync_routes(struct kern *k, const struct kprefix *want, size_t n, unsigned *dumped,
+		      char *err, size_t errlen)
+{
+	struct route_dump d = { .k = k };
 	bool *present = calloc(n + 1, sizeof(*present));
 	char msg[512], what[128], text[64];
 	int first = 0, ret;
-	size_t i;
+	size_t i, j;
 
 	if (!present) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	rt_begin(k);
-	ret = rtnl_route_alloc_cache(k->rt, AF_UNSPEC, 0, &cache);
-	ret = rt_end(k, ret, "cannot list routes", err, errlen);
-	if (ret) {
-		free(present);
-		return ret;
-	}
-	for (obj = nl_cache_get_first(cache); obj; obj = nl_cache_get_next(obj)) {
-		struct rtnl_route *r = (struct rtnl_route *)obj;
+	ret = route_dump(k, &d, err, errlen);
+	*dumped = d.msgs;
+	if (ret)
+		goto out;
+	for (j = 0; j < d.n; j++) {
+		struct rtnl_route *r = d.ours[j];
 		struct nl_addr *dst = rtnl_route_get_dst(r);
 		struct kprefix p;
 		bool found = false;
 
-		if (!route_is_ours(k, r) ||
-		    from_nl_addr(&p, dst, dst ? nl_addr_get_prefixlen(dst) : 0))
+		if (from_nl_addr(&p, dst, dst ? nl_addr_get_prefixlen(dst) : 0))
 			continue;
 		for (i = 0; i < n; i++) {
 			if (!kprefix_cmp(&want[i], &p)) {
@@ -458,7 +534,11 @@ int klink_sync_routes(struct kern *k, const struct kprefix *want, size_t n, char
 		if (r)
 			rtnl_route_put(r);
 	}
+	ret = first;
+out:
+	for (j = 0; j < d.n; j++)
+		rtnl_route_put(d.ours[j]);
+	free(d.ours);
 	free(present);
-	nl_cache_free(cache);
-	return first;
+	return ret;
 }

@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "encoding.h"
+#include "hex.h"
+#include "key.h"
 #include "format.h"
 #include "kern_peers.h"
 
@@ -199,17 +200,6 @@ bool kendpoint_equal(const union mw_endpoint *a, const union mw_endpoint *b)
 	return true;
 }
 
-int knodekey_parse(uint8_t key[KEY_LEN], const char *text)
-{
-	static const char prefix[] = "nodekey:";
-
-	if (!text || strncmp(text, prefix, sizeof(prefix) - 1) ||
-	    strlen(text) != sizeof(prefix) - 1 + 2 * KEY_LEN ||
-	    hex_decode(key, KEY_LEN, text + sizeof(prefix) - 1) != KEY_LEN)
-		return -EINVAL;
-	return 0;
-}
-
 /* ---- netmap to peers ---- */
 
 int choose_endpoint(const cJSON *peer, union mw_endpoint *ep)
@@ -263,7 +253,7 @@ int kpeer_from_json(const cJSON *jp, size_t index, bool accept_routes, struct kp
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	if (!cJSON_IsString(key) || knodekey_parse(p->key, key->valuestring)) {
+	if (!cJSON_IsString(key) || mwg_key_parse(key->valuestring, "nodekey:", p->key)) {
 		snprintf(err, errlen, "netmap peers[%zu].node_key is not a nodekey:<64 hex>", index);
 		goto inval;
 	}
@@ -1004,7 +994,7 @@ int kids_from_netmap(struct kids *ids, const cJSON *netmap)
 		int64_t id;
 
 		if (peer_id(cJSON_GetObjectItemCaseSensitive(jp, "id"), &id) ||
-		    !cJSON_IsString(key) || knodekey_parse(k, key->valuestring)) {
+		    !cJSON_IsString(key) || mwg_key_parse(key->valuestring, "nodekey:", k)) {
 			ret = -EINVAL;
 			break;
 		}

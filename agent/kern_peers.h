@@ -60,8 +60,6 @@ int kendpoint_parse(union mw_endpoint *ep, const char *text);
 /* "ip:port" / "[ip]:port" (fmt_sockaddr), "" for none. */
 void kendpoint_format(const union mw_endpoint *ep, char *buf, size_t len);
 bool kendpoint_equal(const union mw_endpoint *a, const union mw_endpoint *b);
-/* "nodekey:<64 hex>" into 32 bytes. 0 or -EINVAL. */
-int knodekey_parse(uint8_t key[KEY_LEN], const char *text);
 
 /*
  * Where NAT traversal will later choose: the endpoint meshwgd programs for a

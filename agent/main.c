@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "../control/util.h"
+#include "conf.h"
 #include "daemon.h"
 #include "log.h"
 #include "loop.h"
@@ -34,7 +36,9 @@ static const char usage_text[] =
 	"Options (they override the configuration file):\n"
 	"  --state-dir DIR        keys, prefs and the last netmap (default /var/lib/meshwg)\n"
 	"  --socket PATH          local API socket (default /run/meshwg/meshwgd.sock)\n"
-	"  --socket-group GROUP   members of GROUP may use the socket (default: root only)\n"
+	"  --socket-group GROUP   members of GROUP may change meshwgd (up, down, ...)\n"
+	"  --operator USER        USER may change meshwgd (up, down, ...); anyone may\n"
+	"                         read (status, ip, whois); default: root only\n"
 	"  --interface NAME       interface name (default meshwg0)\n"
 	"  --port N               WireGuard listen port, 0 = any (default 41641)\n"
 	"  --config FILE          JSON configuration (default " DEFAULT_CONFIG ",\n"
@@ -44,8 +48,10 @@ static const char usage_text[] =
 	"  --help                 this text\n"
 	"\n"
 	"Configuration file: one JSON object; every member optional, unknown members\n"
-	"are errors. Durations are seconds or strings like \"30s\", \"15m\", \"7d\".\n"
-	"  state_dir, socket, socket_group, interface (strings), port, fwmark (numbers),\n"
+	"are errors. Durations are seconds or strings like \"30s\", \"15m\", \"7d\"\n"
+	"(at most 100 years).\n"
+	"  state_dir, socket, socket_group, operator, interface (strings),\n"
+	"  port, fwmark (numbers),\n"
 	"  keep_interface (bool), log_level (string),\n"
 	"  backoff_max (duration, 30s)        cap of the map-stream reconnect backoff\n"
 	"  rotate_before (duration, 7d)       rotate the node key this long before expiry\n"
@@ -54,7 +60,8 @@ static const char usage_text[] =
 	"  tailnet_v4, tailnet_v6 (prefixes)  routed to the interface\n"
 	"\n"
 	"Signals: SIGHUP re-reads the configuration file (log level, backoff,\n"
-	"rotation margin, stream timeout, socket group, keep_interface, fwmark);\n"
+	"rotation margin, stream timeout, socket group, operator, keep_interface,\n"
+	"fwmark);\n"
 	"SIGTERM and SIGINT shut down cleanly (the interface is deleted unless\n"
 	"--keep-interface).\n"
 	"\n"
@@ -63,55 +70,18 @@ static const char usage_text[] =
 
 /* What the command line set (wins over the file). */
 struct cli {
-	const char *state_dir, *socket, *socket_group, *ifname, *config, *log_level;
+	const char *state_dir, *socket, *socket_group, *operator_user, *ifname, *config, *log_level;
 	long port;
 	bool keep_interface;
 };
 
-struct opts {
-	struct daemon_config dc;
-	char socket_group[64];
-	int log_level;
-};
-
-static int duration_ms(const cJSON *it, uint64_t *out, const char *name, char *err, size_t errlen)
-{
-	int64_t s = -1;
-
-	if (cJSON_IsNumber(it) && it->valuedouble >= 0) {
-		*out = (uint64_t)(it->valuedouble * 1000.0);
-		return 0;
-	}
-	if (cJSON_IsString(it))
-		s = mwg_duration_parse(it->valuestring);
-	if (s < 0) {
-		snprintf(err, errlen, "\"%s\": want seconds or a duration like \"30s\"", name);
-		return -1;
-	}
-	*out = (uint64_t)s * 1000;
-	return 0;
-}
-
-static int set_str(char *dst, size_t dstlen, const cJSON *it, const char *name, char *err,
-		   size_t errlen)
-{
-	if (!cJSON_IsString(it) || !it->valuestring[0] || strlen(it->valuestring) >= dstlen) {
-		snprintf(err, errlen, "\"%s\": want a non-empty string shorter than %zu bytes", name,
-			 dstlen);
-		return -1;
-	}
-	snprintf(dst, dstlen, "%s", it->valuestring);
-	return 0;
-}
-
-static int parse_config(struct opts *o, const char *path, bool must_exist, char *err,
+/* The file: absent is fine unless named on the command line. */
+static int parse_config(struct meshwgd_opts *o, const char *path, bool must_exist, char *err,
 			size_t errlen)
 {
 	struct mwg_err e = { 0 };
-	char *text, why[300] = "";
-	const cJSON *it;
-	cJSON *j;
-	uint64_t ms;
+	char *text;
+	int r;
 
 	if (access(path, F_OK) && errno == ENOENT && !must_exist)
 		return 0;
@@ -120,83 +90,13 @@ static int parse_config(struct opts *o, const char *path, bool must_exist, char 
 		snprintf(err, errlen, "%s", e.msg);
 		return -1;
 	}
-	j = cJSON_Parse(text);
+	r = conf_apply(o, text, path, err, errlen);
 	free(text);
-	if (!cJSON_IsObject(j)) {
-		cJSON_Delete(j);
-		snprintf(err, errlen, "%s: not a JSON object", path);
-		return -1;
-	}
-	cJSON_ArrayForEach(it, j) {
-		const char *k = it->string;
-		struct daemon_config *dc = &o->dc;
-		int r = 0;
-
-		if (!strcmp(k, "state_dir"))
-			r = set_str(dc->state_dir, sizeof(dc->state_dir), it, k, why, sizeof(why));
-		else if (!strcmp(k, "socket"))
-			r = set_str(dc->socket_path, sizeof(dc->socket_path), it, k, why, sizeof(why));
-		else if (!strcmp(k, "socket_group"))
-			r = set_str(o->socket_group, sizeof(o->socket_group), it, k, why, sizeof(why));
-		else if (!strcmp(k, "interface"))
-			r = set_str(dc->kern.ifname, sizeof(dc->kern.ifname), it, k, why, sizeof(why));
-		else if (!strcmp(k, "tailnet_v4"))
-			r = set_str(dc->kern.tailnet_v4, sizeof(dc->kern.tailnet_v4), it, k, why, sizeof(why));
-		else if (!strcmp(k, "tailnet_v6"))
-			r = set_str(dc->kern.tailnet_v6, sizeof(dc->kern.tailnet_v6), it, k, why, sizeof(why));
-		else if (!strcmp(k, "port")) {
-			if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble > 65535 ||
-			    it->valuedouble != (int)it->valuedouble)
-				r = snprintf(why, sizeof(why), "\"port\": want 0..65535");
-			else
-				dc->kern.listen_port = (uint16_t)it->valueint;
-		} else if (!strcmp(k, "fwmark")) {
-			if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble > 4294967295.0)
-				r = snprintf(why, sizeof(why), "\"fwmark\": want a 32-bit number");
-			else
-				dc->kern.fwmark = (uint32_t)it->valuedouble;
-		} else if (!strcmp(k, "keep_interface")) {
-			if (!cJSON_IsBool(it))
-				r = snprintf(why, sizeof(why), "\"keep_interface\": want true or false");
-			else
-				dc->keep_interface = cJSON_IsTrue(it);
-		} else if (!strcmp(k, "log_level")) {
-			o->log_level = log_level_parse(cJSON_GetStringValue(it));
-			if (o->log_level < 0)
-				r = snprintf(why, sizeof(why), "\"log_level\": want debug, info, warn or error");
-		} else if (!strcmp(k, "backoff_max")) {
-			r = duration_ms(it, &ms, k, why, sizeof(why));
-			if (!r && ms < 100)
-				r = snprintf(why, sizeof(why), "\"backoff_max\": at least 0.1 s");
-			dc->backoff_max_ms = ms;
-		} else if (!strcmp(k, "rotate_before")) {
-			r = duration_ms(it, &ms, k, why, sizeof(why));
-			dc->rotate_before_s = ms / 1000;
-		} else if (!strcmp(k, "stream_timeout")) {
-			r = duration_ms(it, &ms, k, why, sizeof(why));
-			if (!r && ms < 1000)
-				r = snprintf(why, sizeof(why), "\"stream_timeout\": at least 1 s");
-			dc->stream_idle_ms = ms;
-		} else if (!strcmp(k, "endpoint_interval")) {
-			r = duration_ms(it, &ms, k, why, sizeof(why));
-			if (!r && ms < 1000)
-				r = snprintf(why, sizeof(why), "\"endpoint_interval\": at least 1 s");
-			dc->endpoint_interval_ms = ms;
-		} else {
-			r = snprintf(why, sizeof(why), "unknown member \"%s\"", k);
-		}
-		if (r) {
-			snprintf(err, errlen, "%s: %s", path, why);
-			cJSON_Delete(j);
-			return -1;
-		}
-	}
-	cJSON_Delete(j);
-	return 0;
+	return r;
 }
 
 /* Defaults, then the file, then the command line. */
-static int build_opts(struct opts *o, const struct cli *cli, char *err, size_t errlen)
+static int build_opts(struct meshwgd_opts *o, const struct cli *cli, char *err, size_t errlen)
 {
 	memset(o, 0, sizeof(*o));
 	daemon_config_defaults(&o->dc);
@@ -210,6 +110,8 @@ static int build_opts(struct opts *o, const struct cli *cli, char *err, size_t e
 		snprintf(o->dc.socket_path, sizeof(o->dc.socket_path), "%s", cli->socket);
 	if (cli->socket_group)
 		snprintf(o->socket_group, sizeof(o->socket_group), "%s", cli->socket_group);
+	if (cli->operator_user)
+		snprintf(o->operator_user, sizeof(o->operator_user), "%s", cli->operator_user);
 	if (cli->ifname)
 		snprintf(o->dc.kern.ifname, sizeof(o->dc.kern.ifname), "%s", cli->ifname);
 	if (cli->port >= 0)
@@ -228,6 +130,18 @@ static int build_opts(struct opts *o, const struct cli *cli, char *err, size_t e
 		}
 		o->dc.socket_gid = g->gr_gid;
 	}
+	/* Names are resolved here, at start and on SIGHUP: the loop only
+	 * compares numbers (SO_PEERCRED). */
+	o->dc.operator_uid = (uid_t)-1;
+	if (o->operator_user[0]) {
+		struct passwd *pw = getpwnam(o->operator_user);
+
+		if (!pw) {
+			snprintf(err, errlen, "operator user \"%s\" does not exist", o->operator_user);
+			return -1;
+		}
+		o->dc.operator_uid = pw->pw_uid;
+	}
 	return 0;
 }
 
@@ -242,7 +156,7 @@ static void on_signal(int fd, uint32_t events, void *arg)
 {
 	struct sigctx *s = arg;
 	struct signalfd_siginfo si;
-	struct opts o;
+	struct meshwgd_opts o;
 	char err[600];
 
 	(void)events;
@@ -267,6 +181,7 @@ int main(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 'd' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "socket-group", required_argument, NULL, 'g' },
+		{ "operator", required_argument, NULL, 'o' },
 		{ "interface", required_argument, NULL, 'i' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "config", required_argument, NULL, 'c' },
@@ -278,7 +193,7 @@ int main(int argc, char **argv)
 	struct cli cli = { .port = -1 };
 	struct sigctx sc = { .cli = &cli, .fd = -1 };
 	struct loop loop;
-	struct opts o;
+	struct meshwgd_opts o;
 	sigset_t mask;
 	char err[600], *end;
 	int c, ret = 1;
@@ -288,6 +203,7 @@ int main(int argc, char **argv)
 		case 'd': cli.state_dir = optarg; break;
 		case 's': cli.socket = optarg; break;
 		case 'g': cli.socket_group = optarg; break;
+		case 'o': cli.operator_user = optarg; break;
 		case 'c': cli.config = optarg; break;
 		case 'k': cli.keep_interface = true; break;
 		case 'i':

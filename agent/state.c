@@ -19,6 +19,7 @@ void prefs_init(struct prefs *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->advertise_tags = cJSON_CreateArray();
+	p->operator_uid = -1;
 }
 
 void prefs_free(struct prefs *p)
@@ -50,7 +51,17 @@ cJSON *prefs_to_json(const struct prefs *p)
 	cJSON_AddItemToObject(j, "advertise_tags", cJSON_Duplicate(p->advertise_tags, 1));
 	cJSON_AddBoolToObject(j, "accept_routes", p->accept_routes);
 	cJSON_AddBoolToObject(j, "want_running", p->want_running);
+	if (p->operator_uid >= 0) {
+		cJSON_AddStringToObject(j, "operator", p->operator_user);
+		cJSON_AddNumberToObject(j, "operator_uid", (double)p->operator_uid);
+	}
 	return j;
+}
+
+bool prefs_uid_valid(const cJSON *it)
+{
+	return cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble < (double)UINT32_MAX &&
+		it->valuedouble == (double)(int64_t)it->valuedouble;
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
@@ -78,6 +89,9 @@ int prefs_from_json(struct prefs *p, const cJSON *j, char *err, size_t errlen)
 		} else if (!strcmp(k, "hostname")) {
 			dst = n.hostname;
 			dstlen = sizeof(n.hostname);
+		} else if (!strcmp(k, "operator")) {
+			dst = n.operator_user;
+			dstlen = sizeof(n.operator_user);
 		}
 		if (dst) {
 			if (!cJSON_IsString(it) || strlen(it->valuestring) >= dstlen)
@@ -88,6 +102,10 @@ int prefs_from_json(struct prefs *p, const cJSON *j, char *err, size_t errlen)
 				goto bad;
 			*(!strcmp(k, "accept_routes") ? &n.accept_routes : &n.want_running) =
 				cJSON_IsTrue(it);
+		} else if (!strcmp(k, "operator_uid")) {
+			if (!prefs_uid_valid(it))
+				goto bad;
+			n.operator_uid = (int64_t)it->valuedouble;
 		} else if (!strcmp(k, "advertise_tags")) {
 			const cJSON *t;
 

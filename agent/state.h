@@ -4,7 +4,8 @@
  *   machine.key   "privkey:<hex>", 0600   the machine key (never changes)
  *   node.key      "privkey:<hex>", 0600   the node (WireGuard) key (rotates)
  *   prefs.json    what `meshwg up` asked for (login_server, hostname,
- *                 advertise_tags, accept_routes, want_running)
+ *                 advertise_tags, accept_routes, want_running, operator,
+ *                 operator_uid)
  *   netmap.json   the last netmap, so a restart without the control server
  *                 brings the mesh back
  *   server.pin    "URL mkey:<hex>": the control server's key, pinned the
@@ -29,6 +30,11 @@ struct prefs {
 	cJSON *advertise_tags;	/* array of strings, owned; never NULL after prefs_init */
 	bool accept_routes;
 	bool want_running;
+	/* `meshwg up --operator USER`: this local user may also change meshwgd
+	 * (up, down, logout...). The CLI resolves the name; meshwgd checks the
+	 * uid. operator_uid -1: none. */
+	char operator_user[64];
+	int64_t operator_uid;
 };
 
 void prefs_init(struct prefs *p);
@@ -39,6 +45,8 @@ cJSON *prefs_to_json(const struct prefs *p);
 /* Parses and checks every member (unknown ones are errors). On error p is
  * untouched and err says what is wrong. */
 int prefs_from_json(struct prefs *p, const cJSON *j, char *err, size_t errlen);
+/* A uid as JSON: an integer from 0 to 2^32 - 2 ((uid_t)-1 is "none"). */
+bool prefs_uid_valid(const cJSON *it);
 
 /* Creates dir (and its parents) if needed, mode 0700; refuses a path that
  * is not a directory. */

@@ -24,6 +24,7 @@ SPID=
 trap '[ -n "$SPID" ] && kill $SPID 2>/dev/null; rm -rf "$TMP"' EXIT
 CF="-O2 -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread -I$CTL $(pkg-config --cflags libcjson)"
 cc $CF -o "$TMP/control_bench" "$HERE/control_bench.c" "$CTL/client/libmwgc.a" "$CTL/libcontrol.a" \
+	"$HERE/../lib/libmeshwg.a" \
 	$(pkg-config --libs libcjson libsodium libcurl) -pthread
 B=$TMP/control_bench
 BIN=$CTL/meshwg-control

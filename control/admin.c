@@ -132,6 +132,8 @@ static int policy_users_known(struct mwg_store *st, const struct policy *p, stru
 	return r;
 }
 
+/* Parse, then users (a typo is reported as such), then the tests against
+ * the nodes. */
 static int policy_validate_text(struct mwg_store *st, const cJSON *args, struct mwg_err *e)
 {
 	const char *text = sarg(args, "text"), *name = sarg(args, "name");
@@ -142,13 +144,16 @@ static int policy_validate_text(struct mwg_store *st, const cJSON *args, struct 
 
 	if (!text)
 		return mwg_fail(e, 400, "policy text is required");
-	if (mwg_store_node_list(st, &nodes, &n, e))
-		return -1;
-	p = mwg_policy_validate(text, strlen(text), name ? name : "policy", nodes, n, e);
-	mwg_nodes_free(nodes, n);
+	p = mwg_policy_parse_text(text, strlen(text), name ? name : "policy", e);
 	if (!p)
 		return -1;
 	r = policy_users_known(st, p, e);
+	if (!r)
+		r = mwg_store_node_list(st, &nodes, &n, e);
+	if (!r) {
+		r = mwg_policy_run_tests(p, nodes, n, e);
+		mwg_nodes_free(nodes, n);
+	}
 	policy_free(p);
 	return r;
 }

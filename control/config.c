@@ -19,8 +19,8 @@ void mwg_config_defaults(struct mwg_config *c)
 	strcpy(c->server_url, "http://127.0.0.1:8080");
 	strcpy(c->base_domain, "meshwg.internal");
 	c->magic_dns = true;
-	mwg_prefix_parse("100.64.0.0/10", &c->v4);
-	mwg_prefix_parse("fd7a:115c:a1e0::/48", &c->v6);
+	kprefix_parse_cidr(&c->v4, "100.64.0.0/10");
+	kprefix_parse_cidr(&c->v6, "fd7a:115c:a1e0::/48");
 	c->db_type = MWG_DB_SQLITE;
 	strcpy(c->db_path, "/var/lib/meshwg/control.db");
 	c->node_key_expiry = 180 * 86400;
@@ -90,8 +90,9 @@ static int get_duration(const cJSON *v, int64_t *out, const char *what, struct m
 
 static int get_int(const cJSON *v, long lo, long hi, long *out, const char *what, struct mwg_err *e)
 {
-	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long)v->valuedouble ||
-	    v->valuedouble < lo || v->valuedouble > hi)
+	/* the range first: converting an out-of-range double is undefined */
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi) ||
+	    v->valuedouble != (double)(long)v->valuedouble)
 		return mwg_fail(e, 400, "%s: must be an integer in %ld..%ld", what, lo, hi);
 	*out = (long)v->valuedouble;
 	return 0;
@@ -201,13 +202,13 @@ static int apply(struct mwg_config *c, const cJSON *root, struct mwg_err *e)
 			if (string_array(it, &c->search_domains, k, e))
 				return -1;
 		} else if (!strcmp(k, "prefix_v4") || !strcmp(k, "prefix_v6")) {
-			struct mwg_prefix p;
+			struct kprefix p;
 			int fam = k[8] == '4' ? AF_INET : AF_INET6;
 
-			if (!cJSON_IsString(it) || mwg_prefix_parse(it->valuestring, &p) ||
+			if (!cJSON_IsString(it) || kprefix_parse_cidr(&p, it->valuestring) ||
 			    p.family != fam)
 				return mwg_fail(e, 400, "%s: not an IPv%c prefix", k, k[8]);
-			if ((fam == AF_INET && p.bits > 30) || (fam == AF_INET6 && p.bits > 126))
+			if ((fam == AF_INET && p.cidr > 30) || (fam == AF_INET6 && p.cidr > 126))
 				return mwg_fail(e, 400, "%s: prefix too small", k);
 			if (fam == AF_INET)
 				c->v4 = p;
@@ -387,9 +388,9 @@ cJSON *mwg_config_to_json(const struct mwg_config *c)
 	cJSON_AddStringToObject(o, "server_url", c->server_url);
 	cJSON_AddBoolToObject(o, "tls", c->tls_cert[0] != 0);
 	cJSON_AddStringToObject(o, "base_domain", c->base_domain);
-	mwg_prefix_format(&c->v4, buf, sizeof(buf));
+	kprefix_format(&c->v4, buf, sizeof(buf));
 	cJSON_AddStringToObject(o, "prefix_v4", buf);
-	mwg_prefix_format(&c->v6, buf, sizeof(buf));
+	kprefix_format(&c->v6, buf, sizeof(buf));
 	cJSON_AddStringToObject(o, "prefix_v6", buf);
 	cJSON_AddStringToObject(o, "database", c->db_type == MWG_DB_SQLITE ? "sqlite" : "postgres");
 	if (c->db_type == MWG_DB_SQLITE)

@@ -21,7 +21,7 @@ struct mwg_config {
 	bool magic_dns;
 	cJSON *nameservers;	/* array of strings (owned) */
 	cJSON *search_domains;	/* array of strings (owned) */
-	struct mwg_prefix v4, v6;
+	struct kprefix v4, v6;
 	enum mwg_db_type db_type;
 	char db_path[256];	/* sqlite */
 	char db_dsn[512];	/* postgres connection string */

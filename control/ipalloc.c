@@ -6,75 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int mwg_prefix_parse(const char *s, struct mwg_prefix *p)
-{
-	char buf[64], *slash, *end;
-	long bits;
-	int i, max;
-
-	if (!s || strlen(s) >= sizeof(buf))
-		return -1;
-	strcpy(buf, s);
-	slash = strchr(buf, '/');
-	if (!slash)
-		return -1;
-	*slash = '\0';
-	memset(p, 0, sizeof(*p));
-	if (inet_pton(AF_INET, buf, p->addr) == 1) {
-		p->family = AF_INET;
-		max = 32;
-	} else if (inet_pton(AF_INET6, buf, p->addr) == 1) {
-		p->family = AF_INET6;
-		max = 128;
-	} else {
-		return -1;
-	}
-	if (!slash[1])
-		return -1;
-	bits = strtol(slash + 1, &end, 10);
-	if (*end || bits < 0 || bits > max)
-		return -1;
-	p->bits = (int)bits;
-	for (i = 0; i < 16; i++) {
-		int keep = p->bits - i * 8;
-
-		if (keep >= 8)
-			continue;
-		if (keep <= 0)
-			p->addr[i] = 0;
-		else
-			p->addr[i] &= (uint8_t)(0xff << (8 - keep));
-	}
-	return 0;
-}
-
-void mwg_prefix_format(const struct mwg_prefix *p, char *out, size_t outlen)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	inet_ntop(p->family, p->addr, a, sizeof(a));
-	snprintf(out, outlen, "%s/%d", a, p->bits);
-}
-
-bool mwg_prefix_contains(const struct mwg_prefix *p, const uint8_t *addr)
-{
-	int i, bits = p->bits;
-
-	for (i = 0; bits > 0; i++, bits -= 8) {
-		uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
-
-		if ((addr[i] & mask) != p->addr[i])
-			return false;
-	}
-	return true;
-}
-
-bool mwg_prefix_overlaps(const struct mwg_prefix *a, const struct mwg_prefix *b)
-{
-	return a->family == b->family &&
-	       (mwg_prefix_contains(a, b->addr) || mwg_prefix_contains(b, a->addr));
-}
-
 /* ---- allocator ---- */
 
 enum { SLOT_EMPTY, SLOT_USED, SLOT_GONE };
@@ -85,7 +16,7 @@ struct slot {
 };
 
 struct mwg_ipalloc {
-	struct mwg_prefix prefix;
+	struct kprefix prefix;
 	int alen;		/* 4 or 16 */
 	uint64_t size;		/* host offsets 0..size-1 considered */
 	uint64_t cursor;	/* last offset handed out */
@@ -103,7 +34,7 @@ static uint64_t hash16(const uint8_t *a)
 	return h;
 }
 
-struct mwg_ipalloc *mwg_ipalloc_new(const struct mwg_prefix *p)
+struct mwg_ipalloc *mwg_ipalloc_new(const struct kprefix *p)
 {
 	struct mwg_ipalloc *a = calloc(1, sizeof(*a));
 	int hostbits;
@@ -112,7 +43,7 @@ struct mwg_ipalloc *mwg_ipalloc_new(const struct mwg_prefix *p)
 		return NULL;
 	a->prefix = *p;
 	a->alen = p->family == AF_INET ? 4 : 16;
-	hostbits = a->alen * 8 - p->bits;
+	hostbits = a->alen * 8 - p->cidr;
 	a->size = hostbits >= 63 ? (1ull << 63) : (1ull << hostbits);
 	a->nslots = 64;
 	a->slots = calloc(a->nslots, sizeof(*a->slots));
@@ -173,10 +104,13 @@ static int grow(struct mwg_ipalloc *a)
 
 static int parse_addr(const struct mwg_ipalloc *a, const char *text, uint8_t out[16])
 {
+	struct kprefix host;
+
 	memset(out, 0, 16);
 	if (inet_pton(a->prefix.family, text, out) != 1)
 		return -1;
-	return mwg_prefix_contains(&a->prefix, out) ? 0 : -1;
+	kprefix_host(&host, a->prefix.family, out);
+	return kprefix_covers(&a->prefix, &host) ? 0 : -1;
 }
 
 static int insert(struct mwg_ipalloc *a, const uint8_t addr[16])

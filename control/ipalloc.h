@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* IP prefixes and address allocation for nodes. */
+/* Address allocation for nodes over a tailnet prefix (lib/prefix.h). */
 #ifndef MWG_IPALLOC_H
 #define MWG_IPALLOC_H
 
@@ -7,17 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct mwg_prefix {
-	int family;		/* AF_INET or AF_INET6 */
-	uint8_t addr[16];	/* network address, host bits zero */
-	int bits;
-};
-
-int mwg_prefix_parse(const char *s, struct mwg_prefix *p);
-void mwg_prefix_format(const struct mwg_prefix *p, char *out, size_t outlen);
-bool mwg_prefix_contains(const struct mwg_prefix *p, const uint8_t *addr);
-/* True when a and b share an address (one contains the other). */
-bool mwg_prefix_overlaps(const struct mwg_prefix *a, const struct mwg_prefix *b);
+#include "../lib/prefix.h"
 
 /* An address allocator over one prefix: a set of used addresses and a
  * cursor. The network and (v4) broadcast addresses and .0/.255-ish reserved
@@ -25,7 +15,7 @@ bool mwg_prefix_overlaps(const struct mwg_prefix *a, const struct mwg_prefix *b)
  * allocation and wraps, so a freed address is not reused immediately. */
 struct mwg_ipalloc;
 
-struct mwg_ipalloc *mwg_ipalloc_new(const struct mwg_prefix *p);
+struct mwg_ipalloc *mwg_ipalloc_new(const struct kprefix *p);
 void mwg_ipalloc_free(struct mwg_ipalloc *a);
 /* Marks addr (text) as used; returns 0, or -1 if outside the prefix/bad. */
 int mwg_ipalloc_mark(struct mwg_ipalloc *a, const char *addr);

@@ -91,11 +91,12 @@ static const struct cmd cmds[] = {
 	  "meshwg-control policy get\n  Prints the policy in force (HuJSON).\n" },
 	{ "policy", "set", { "file" }, "", "",
 	  "meshwg-control policy set FILE\n"
-	  "  Parses FILE and runs its tests; on error prints file:line:col and keeps the\n"
-	  "  old policy, else installs it (every affected map stream gets a delta).\n" },
+	  "  Parses FILE, checks that its users exist and runs its tests against the\n"
+	  "  nodes; on error prints file:line:col and keeps the old policy, else\n"
+	  "  installs it (every affected map stream gets a delta).\n" },
 	{ "policy", "check", { "file" }, "", "",
 	  "meshwg-control policy check FILE\n  Like set, without installing. Without a configuration file, only\n"
-	  "  checks the file itself (no users or nodes to check it against).\n" },
+	  "  checks the file itself (no users to check, no nodes to run its tests on).\n" },
 	{ "apikeys", "create", { 0 }, "", "expiration",
 	  "meshwg-control apikeys create [--expiration 90d]\n"
 	  "  Creates an admin API key (printed once) for the /api/v1 HTTP API:\n"
@@ -312,7 +313,7 @@ static int run_admin(const struct mwg_config *cfg, const struct cmd *c, int argc
 }
 
 /* `policy check FILE` without a configuration file: a linter (no database,
- * so no users or nodes to check the policy against). */
+ * so no users or nodes to check the policy or run its tests against). */
 static int policy_lint(int argc, char **argv)
 {
 	struct mwg_err e = { 0 };
@@ -330,12 +331,15 @@ static int policy_lint(int argc, char **argv)
 		free(text);
 		return 1;
 	}
-	p = mwg_policy_validate(text, len, argv[0], NULL, 0, &e);
+	p = mwg_policy_parse_text(text, len, argv[0], &e);
 	free(text);
 	if (!p) {
 		fprintf(stderr, "meshwg-control: %s\n", e.msg);
 		return 1;
 	}
+	if (policy_test_count(p))
+		fprintf(stderr, "meshwg-control: %s: tests not run (they need the nodes: "
+			"give --config)\n", argv[0]);
 	policy_free(p);
 	printf("ok\n");
 	return 0;

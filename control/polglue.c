@@ -47,32 +47,39 @@ int mwg_pnode_fill(struct mwg_pnode *p, const struct mwg_node *n)
 	return 0;
 }
 
-struct policy *mwg_policy_validate(const char *text, size_t len, const char *name,
-				   const struct mwg_node *nodes, size_t n, struct mwg_err *e)
+struct policy *mwg_policy_parse_text(const char *text, size_t len, const char *name,
+				     struct mwg_err *e)
 {
 	struct policy_error perr;
-	struct mwg_pnode *pn;
-	struct policy_node *arr;
 	struct policy *p;
-	size_t i, k = 0;
 	char msg[600];
-	int r = 0;
 
 	memset(&perr, 0, sizeof(perr));
 	p = policy_parse(text, len, name, &perr);
 	if (!p) {
 		policy_error_format(&perr, msg, sizeof(msg));
 		mwg_fail(e, 400, "%.250s", msg);
-		return NULL;
 	}
+	return p;
+}
+
+int mwg_policy_run_tests(const struct policy *p, const struct mwg_node *nodes, size_t n,
+			 struct mwg_err *e)
+{
+	struct policy_error perr;
+	struct mwg_pnode *pn;
+	struct policy_node *arr;
+	size_t i, k = 0;
+	char msg[600];
+	int r = 0;
+
+	memset(&perr, 0, sizeof(perr));
 	pn = calloc(n + 1, sizeof(*pn));
 	arr = calloc(n + 1, sizeof(*arr));
 	if (!pn || !arr) {
 		free(pn);
 		free(arr);
-		policy_free(p);
-		mwg_fail(e, 500, "out of memory");
-		return NULL;
+		return mwg_fail(e, 500, "out of memory");
 	}
 	for (i = 0; i < n && !r; i++) {
 		if (nodes[i].pending || !nodes[i].ipv4[0])
@@ -82,7 +89,7 @@ struct policy *mwg_policy_validate(const char *text, size_t len, const char *nam
 			arr[k] = pn[k].pn, k++;
 	}
 	if (r) {
-		mwg_fail(e, 500, "out of memory");
+		r = mwg_fail(e, 500, "out of memory");
 	} else if (policy_check(p, arr, k, &perr) < 0) {
 		policy_error_format(&perr, msg, sizeof(msg));
 		r = mwg_fail(e, 400, "%.250s", msg);
@@ -91,11 +98,7 @@ struct policy *mwg_policy_validate(const char *text, size_t len, const char *nam
 		mwg_pnode_release(&pn[i]);
 	free(pn);
 	free(arr);
-	if (r) {
-		policy_free(p);
-		return NULL;
-	}
-	return p;
+	return r;
 }
 
 static bool has(const cJSON *a, const char *s)

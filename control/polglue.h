@@ -16,10 +16,14 @@ struct mwg_pnode {
 int mwg_pnode_fill(struct mwg_pnode *p, const struct mwg_node *n);
 void mwg_pnode_release(struct mwg_pnode *p);
 
-/* Parses policy text and runs its tests against nodes. Returns the policy
- * or NULL with "file:line:col: message" in e (status 400). */
-struct policy *mwg_policy_validate(const char *text, size_t len, const char *name,
-				   const struct mwg_node *nodes, size_t n, struct mwg_err *e);
+/* Parses policy text. Returns the policy or NULL with "file:line:col:
+ * message" in e (status 400). */
+struct policy *mwg_policy_parse_text(const char *text, size_t len, const char *name,
+				     struct mwg_err *e);
+/* Runs the policy's tests against the approved nodes of nodes[]: 0, or -1
+ * with "file:line:col: test failed: ..." in e (400; 500 out of memory). */
+int mwg_policy_run_tests(const struct policy *p, const struct mwg_node *nodes, size_t n,
+			 struct mwg_err *e);
 
 /* The routes of n (advertised, not yet approved) that the policy's
  * autoApprovers approve, merged with the approved ones; NULL if nothing new. */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "seal.h"
+#include "../lib/hex.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +79,7 @@ cJSON *mwg_seal(const uint8_t priv[32], const uint8_t peer_pub[32], struct mwg_n
 	b64 = mwg_b64_encode(c, len + crypto_box_MACBYTES);
 	free(c);
 	o = cJSON_CreateObject();
-	mwg_hex_encode(hex, nonce, sizeof(nonce));
+	hex_encode(hex, nonce, sizeof(nonce));
 	if (!b64 || !o || !cJSON_AddStringToObject(o, "nonce", hex) ||
 	    !cJSON_AddStringToObject(o, "box", b64)) {
 		free(b64);
@@ -98,7 +99,7 @@ char *mwg_unseal(const uint8_t priv[32], const uint8_t peer_pub[32], const cJSON
 	size_t clen = 0;
 	char *p;
 
-	if (!cJSON_IsString(jn) || mwg_hex_decode(jn->valuestring, nonce, MWG_NONCE_LEN)) {
+	if (!cJSON_IsString(jn) || hex_decode(nonce, MWG_NONCE_LEN, jn->valuestring) != MWG_NONCE_LEN) {
 		mwg_fail(e, 400, "\"nonce\" must be %d hex digits", 2 * MWG_NONCE_LEN);
 		return NULL;
 	}
@@ -153,7 +154,7 @@ char *mwg_seal_line(const uint8_t k[32], struct mwg_nonce_gen *g, const void *pl
 	free(c);
 	if (!b64)
 		return NULL;
-	mwg_hex_encode(hex, nonce, sizeof(nonce));
+	hex_encode(hex, nonce, sizeof(nonce));
 	if (asprintf(&line, "{\"nonce\":\"%s\",\"box\":\"%s\"}\n", hex, b64) < 0)
 		line = NULL;
 	free(b64);
@@ -166,7 +167,7 @@ char *mwg_reply_text(const char *plain, const uint8_t req[MWG_NONCE_LEN])
 
 	if (plain[0] != '{')
 		return NULL;
-	mwg_hex_encode(hex, req, MWG_NONCE_LEN);
+	hex_encode(hex, req, MWG_NONCE_LEN);
 	if (asprintf(&out, "{\"req\":\"%s\"%s%s", hex, plain[1] == '}' ? "" : ",", plain + 1) < 0)
 		return NULL;
 	return out;

@@ -644,13 +644,14 @@ static int shared_nonce_check(void *arg, const char *mkey, uint64_t ts, uint64_t
 }
 
 
-/* Loads the configured policy file into the database when it differs. */
+/* Loads the configured policy file into the database when it differs.
+ * Neither its users nor its tests are checked here (as in Headscale, a
+ * start must not depend on nodes or users that may not exist yet);
+ * `policy set`/`policy check` do. */
 static int sync_policy_file(struct server *sv, struct mwg_err *e)
 {
 	char *text, *cur = NULL;
 	size_t len;
-	struct mwg_node *nodes = NULL;
-	size_t n = 0;
 	struct policy *p;
 	int r = 0;
 
@@ -659,12 +660,7 @@ static int sync_policy_file(struct server *sv, struct mwg_err *e)
 	text = mwg_read_file(sv->cfg->policy_file, POLICY_MAX_FILE, &len, e);
 	if (!text)
 		return -1;
-	if (mwg_store_node_list(sv->store, &nodes, &n, e)) {
-		free(text);
-		return -1;
-	}
-	p = mwg_policy_validate(text, len, sv->cfg->policy_file, nodes, n, e);
-	mwg_nodes_free(nodes, n);
+	p = mwg_policy_parse_text(text, len, sv->cfg->policy_file, e);
 	if (!p) {
 		free(text);
 		return -1;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "store.h"
 #include "polglue.h"
+#include "../lib/hex.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -301,13 +302,13 @@ int mwg_routes_validate(const cJSON *routes, struct mwg_err *e)
 	if (!cJSON_IsArray(routes))
 		return mwg_fail(e, 400, "routes: want an array of prefixes");
 	cJSON_ArrayForEach(r, routes) {
-		struct mwg_prefix p;
+		struct kprefix p;
 		char canon[64];
 
-		if (!cJSON_IsString(r) || mwg_prefix_parse(r->valuestring, &p))
+		if (!cJSON_IsString(r) || kprefix_parse_cidr(&p, r->valuestring))
 			return mwg_fail(e, 400, "routes: \"%s\" is not an IP prefix",
 					cJSON_IsString(r) ? r->valuestring : "?");
-		mwg_prefix_format(&p, canon, sizeof(canon));
+		kprefix_format(&p, canon, sizeof(canon));
 		if (strcmp(canon, r->valuestring))
 			return mwg_fail(e, 400, "routes: \"%s\" has host bits set (did you mean %s?)",
 					r->valuestring, canon);
@@ -326,15 +327,15 @@ static int routes_outside_tailnet(const struct mwg_store *s, const cJSON *routes
 	const cJSON *r;
 
 	cJSON_ArrayForEach(r, routes) {
-		struct mwg_prefix p;
-		const struct mwg_prefix *t;
+		struct kprefix p;
+		const struct kprefix *t;
 		char tn[64];
 
-		if (mwg_prefix_parse(r->valuestring, &p) || p.bits == 0)
+		if (kprefix_parse_cidr(&p, r->valuestring) || p.cidr == 0)
 			continue;
 		t = p.family == s->cfg->v4.family ? &s->cfg->v4 : &s->cfg->v6;
-		if (mwg_prefix_overlaps(&p, t)) {
-			mwg_prefix_format(t, tn, sizeof(tn));
+		if (kprefix_overlaps(&p, t)) {
+			kprefix_format(t, tn, sizeof(tn));
 			return mwg_fail(e, 400, "routes: %s overlaps the tailnet prefix %s",
 					r->valuestring, tn);
 		}
@@ -473,7 +474,7 @@ static void secret_hash(const char *key, char out[65])
 	uint8_t h[32];
 
 	crypto_generichash(h, sizeof(h), (const uint8_t *)key, strlen(key), NULL, 0);
-	mwg_hex_encode(out, h, sizeof(h));
+	hex_encode(out, h, sizeof(h));
 }
 
 static void secret_new(const char *kind, char *key, size_t keylen, char prefix[13])
@@ -482,7 +483,7 @@ static void secret_new(const char *kind, char *key, size_t keylen, char prefix[1
 	char hex[61];
 
 	randombytes_buf(rnd, sizeof(rnd));
-	mwg_hex_encode(hex, rnd, sizeof(rnd));
+	hex_encode(hex, rnd, sizeof(rnd));
 	memcpy(prefix, hex, 12);
 	prefix[12] = '\0';
 	snprintf(key, keylen, "%s-%.12s-%s", kind, hex, hex + 12);

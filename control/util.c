@@ -22,63 +22,6 @@ int mwg_fail(struct mwg_err *e, int status, const char *fmt, ...)
 	return -1;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int mwg_hex_decode(const char *hex, uint8_t *out, size_t len)
-{
-	size_t i;
-
-	if (strlen(hex) != len * 2)
-		return -1;
-	for (i = 0; i < len; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
-void mwg_hex_encode(char *out, const uint8_t *in, size_t len)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * len] = '\0';
-}
-
-int mwg_key_parse(const char *text, const char *prefix, uint8_t key[MWG_KEY_LEN])
-{
-	size_t pl = strlen(prefix);
-
-	if (!text || strncmp(text, prefix, pl) != 0)
-		return -1;
-	return mwg_hex_decode(text + pl, key, MWG_KEY_LEN);
-}
-
-void mwg_key_format(char *out, size_t outlen, const char *prefix,
-		    const uint8_t key[MWG_KEY_LEN])
-{
-	char hex[2 * MWG_KEY_LEN + 1];
-
-	mwg_hex_encode(hex, key, MWG_KEY_LEN);
-	snprintf(out, outlen, "%s%s", prefix, hex);
-}
-
 char *mwg_b64_encode(const uint8_t *in, size_t len)
 {
 	size_t n = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);

@@ -8,7 +8,8 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#define MWG_KEY_LEN 32
+/* Keys as text, MWG_KEY_LEN: every message of the protocol carries them. */
+#include "../lib/key.h"
 
 /* An error to report: an HTTP status (4xx/5xx) and a human message. */
 struct mwg_err {
@@ -19,15 +20,6 @@ struct mwg_err {
 /* Sets e (if non-NULL) and returns -1, so callers can "return mwg_fail(...)". */
 int mwg_fail(struct mwg_err *e, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-
-/* "prefix:<64 hex>" <-> 32 bytes. Returns 0 or -1 on bad text. */
-int mwg_key_parse(const char *text, const char *prefix, uint8_t key[MWG_KEY_LEN]);
-void mwg_key_format(char *out, size_t outlen, const char *prefix,
-		    const uint8_t key[MWG_KEY_LEN]);
-#define MWG_KEY_TEXT_MAX 80
-
-int mwg_hex_decode(const char *hex, uint8_t *out, size_t len);
-void mwg_hex_encode(char *out, const uint8_t *in, size_t len);
 
 /* Base64 (standard, padded) via libsodium. Returns malloc'd string. */
 char *mwg_b64_encode(const uint8_t *in, size_t len);

@@ -11,7 +11,8 @@
 #include <netlink/genl/genl.h>
 
 #include "agentfmt.h"
-#include "encoding.h"
+#include "hex.h"
+#include "key.h"
 #include "format.h"
 
 static const char *kind_name(uint32_t kind, char buf[32])

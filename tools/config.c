@@ -13,7 +13,7 @@
 #include <strings.h>
 
 #include "config.h"
-#include "encoding.h"
+#include "key.h"
 
 static bool fail(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -16,7 +16,8 @@
 #include "agentfmt.h"
 #include "apiclient.h"
 #include "config.h"
-#include "encoding.h"
+#include "hex.h"
+#include "key.h"
 #include "format.h"
 #include "ipc.h"
 #include "subcommands.h"
@@ -60,6 +61,7 @@ static void usage(FILE *f)
 		"  rotate-key\n"
 		"      Asks meshwgd (over its local API, see `meshwg --socket') to rotate the\n"
 		"      node key now, as it does before the key expires; prints the new key.\n"
+		"      Needs root, the operator (meshwg up --operator) or meshwgd's group.\n"
 		"\n"
 		"Payloads of up to %u bytes are hex strings or @file (raw bytes of file).\n",
 		MESHWG_MAX_DATAGRAM);

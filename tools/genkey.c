@@ -7,7 +7,8 @@
 #include <unistd.h>
 #include <sodium.h>
 
-#include "encoding.h"
+#include "containers.h"
+#include "key.h"
 #include "subcommands.h"
 
 static void usage(FILE *f, const char *cmd)

@@ -6,7 +6,8 @@
 #include <string.h>
 #include <sodium.h>
 
-#include "encoding.h"
+#include "containers.h"
+#include "key.h"
 #include "subcommands.h"
 
 static void usage(FILE *f)

@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "containers.h"
-#include "encoding.h"
+#include "key.h"
 #include "format.h"
 #include "ipc.h"
 #include "show.h"

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "encoding.h"
+#include "key.h"
 #include "format.h"
 #include "ipc.h"
 #include "subcommands.h"

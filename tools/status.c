@@ -31,6 +31,7 @@ static void status_usage(FILE *f)
 		"  --json   prints the status object as meshwgd sent it (docs/agent.md), control\n"
 		"           characters in its strings escaped\n"
 		"\n"
+		"Any local user may run it (and ip, whois); changes need root or the operator.\n"
 		"Exit status: 0 when Running or Starting, 1 otherwise or on error.\n");
 }
 

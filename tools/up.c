@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,8 @@ static void up_usage(FILE *f)
 	fprintf(f,
 		"Usage: meshwg [--socket PATH] up [--login-server URL] [--auth-key KEY|file:PATH]\n"
 		"                                 [--hostname NAME] [--advertise-tags TAG,...]\n"
-		"                                 [--accept-routes[=true|false]] [--timeout SECONDS]\n"
+		"                                 [--accept-routes[=true|false]] [--operator USER]\n"
+		"                                 [--timeout SECONDS]\n"
 		"\n"
 		"Connects this node to the tailnet through meshwgd: registers with the control\n"
 		"server if needed, then waits until the node is Running and prints its name and\n"
@@ -35,11 +37,15 @@ static void up_usage(FILE *f)
 		"                       default routes, routes wider than /8 or /16, or routes\n"
 		"                       over the control server, relays, peers or this host's\n"
 		"                       own addresses: those are refused, see meshwg status)\n"
+		"  --operator USER      USER may also run up, down and logout without root\n"
+		"                       (remembered; only root may change it; --operator=\n"
+		"                       removes it). Anyone may run status, ip and whois\n"
 		"  --timeout SECONDS    give up after SECONDS (default: wait until done; meshwgd\n"
 		"                       keeps trying after the command gives up)\n"
 		"\n"
-		"Options not given keep the values meshwgd stored from earlier runs. Exit status:\n"
-		"0 when the node is Running, 1 on error (meshwgd's message on stderr).\n");
+		"Options not given keep the values meshwgd stored from earlier runs. Needs root,\n"
+		"the operator, or meshwgd's --socket-group. Exit status: 0 when the node is\n"
+		"Running, 1 on error (meshwgd's message on stderr).\n");
 }
 
 static void down_usage(FILE *f)
@@ -48,7 +54,8 @@ static void down_usage(FILE *f)
 		"Usage: meshwg [--socket PATH] down\n"
 		"\n"
 		"Disconnects from the tailnet: meshwgd stops following the control server and\n"
-		"deletes the interface. The node stays registered; `meshwg up' reconnects it.\n");
+		"deletes the interface. The node stays registered; `meshwg up' reconnects it.\n"
+		"Needs root, the operator (meshwg up --operator) or meshwgd's --socket-group.\n");
 }
 
 static void logout_usage(FILE *f)
@@ -57,7 +64,8 @@ static void logout_usage(FILE *f)
 		"Usage: meshwg [--socket PATH] logout\n"
 		"\n"
 		"Logs this node out of the control server, forgets its node key and brings\n"
-		"the interface down. Joining again needs `meshwg up' with an auth key.\n");
+		"the interface down. Joining again needs `meshwg up' with an auth key.\n"
+		"Needs root, the operator (meshwg up --operator) or meshwgd's --socket-group.\n");
 }
 
 /* "--name VALUE" or "--name=VALUE": *val set and *i advanced. */
@@ -122,6 +130,29 @@ static bool valid_tags(const char *list, cJSON *arr)
 	return ok;
 }
 
+/* "operator" and its uid: the name is resolved here, so that meshwgd never
+ * looks a name up while it serves requests. "" removes the operator. */
+static bool add_operator(cJSON *req, const char *user)
+{
+	struct passwd *pw = NULL;
+
+	if (user[0]) {
+		errno = 0;
+		pw = getpwnam(user);
+		if (!pw) {
+			fprintf(stderr, "meshwg up: --operator: no user `%s'%s%s\n", user,
+				errno ? ": " : "", errno ? strerror(errno) : "");
+			return false;
+		}
+	}
+	if (!cJSON_AddStringToObject(req, "operator", user) ||
+	    (pw && !cJSON_AddNumberToObject(req, "operator_uid", (double)pw->pw_uid))) {
+		fprintf(stderr, "meshwg up: out of memory\n");
+		return false;
+	}
+	return true;
+}
+
 static void print_progress(const cJSON *line, void *arg)
 {
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(line, "message");
@@ -150,7 +181,7 @@ static void print_up(const cJSON *status)
 
 int up_main(int argc, char *argv[])
 {
-	const char *server = NULL, *key = NULL, *hostname = NULL, *tags = NULL, *val;
+	const char *server = NULL, *key = NULL, *hostname = NULL, *tags = NULL, *op = NULL, *val;
 	int accept_routes = -1, timeout_ms = -1, ret = 1;
 	cJSON *req = NULL, *final = NULL;
 	char *keybuf = NULL, err[1024];
@@ -165,7 +196,8 @@ int up_main(int argc, char *argv[])
 		if ((r = opt_value(argc, argv, &i, "--login-server", &server)) ||
 		    (r = opt_value(argc, argv, &i, "--auth-key", &key)) ||
 		    (r = opt_value(argc, argv, &i, "--hostname", &hostname)) ||
-		    (r = opt_value(argc, argv, &i, "--advertise-tags", &tags))) {
+		    (r = opt_value(argc, argv, &i, "--advertise-tags", &tags)) ||
+		    (r = opt_value(argc, argv, &i, "--operator", &op))) {
 			if (r < 0)
 				return 1;
 			continue;
@@ -228,6 +260,8 @@ int up_main(int argc, char *argv[])
 			goto out;
 		key = keybuf;
 	}
+	if (op && !add_operator(req, op))
+		goto out;
 	if ((server && !cJSON_AddStringToObject(req, "login_server", server)) ||
 	    (key && !cJSON_AddStringToObject(req, "auth_key", key)) ||
 	    (hostname && !cJSON_AddStringToObject(req, "hostname", hostname)) ||

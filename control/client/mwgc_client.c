@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "mwgc_client.h"
+#include "../../lib/hex.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -237,8 +238,8 @@ char *mwgc_seal_request(struct mwgc *c, const cJSON *payload, struct mwgc_exchan
 		return NULL;
 	if (x) {
 		memset(x, 0, sizeof(*x));
-		mwg_hex_decode(cJSON_GetStringValue(cJSON_GetObjectItem(env, "nonce")), x->req,
-			       MWG_NONCE_LEN);
+		hex_decode(x->req, MWG_NONCE_LEN,
+			   cJSON_GetStringValue(cJSON_GetObjectItem(env, "nonce")));
 	}
 	cJSON_AddStringToObject(env, "machine_key", c->mkey);
 	out = cJSON_PrintUnformatted(env);
@@ -301,7 +302,7 @@ cJSON *mwgc_open(struct mwgc *c, const char *text, struct mwgc_exchange *x, stru
 	}
 	ts = mwg_nonce_ts(nonce);
 	ctr = mwg_nonce_counter(nonce);
-	mwg_hex_encode(want, x->req, MWG_NONCE_LEN);
+	hex_encode(want, x->req, MWG_NONCE_LEN);
 	seq = cJSON_GetObjectItemCaseSensitive(msg, "seq");
 	if (nonce[MWG_NONCE_DIR] != MWG_DIR_REPLY)
 		mwg_fail(e, 502, "sealed message is not a reply (direction label): reflected?");
@@ -310,6 +311,10 @@ cJSON *mwgc_open(struct mwgc *c, const char *text, struct mwgc_exchange *x, stru
 		mwg_fail(e, 502, "reply does not answer this request: replayed?");
 	else if (ts < x->last_ts || (ts == x->last_ts && ctr <= x->last_ctr))
 		mwg_fail(e, 502, "reply is not newer than the previous one: replayed or reordered?");
+	else if (seq && (!cJSON_IsNumber(seq) || !(seq->valuedouble >= 0) ||
+			 seq->valuedouble > 9007199254740992.0 ||
+			 seq->valuedouble != (double)(int64_t)seq->valuedouble))
+		mwg_fail(e, 502, "netmap seq is not an integer from 0 to 2^53");
 	else if (cJSON_IsNumber(seq) && seq->valuedouble < (double)c->last_seq)
 		mwg_fail(e, 502, "netmap seq %.0f is older than seq %lld already applied: replayed?",
 			 seq->valuedouble, (long long)c->last_seq);

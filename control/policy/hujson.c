@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "hujson.h"
+#include "../../lib/hex.h"
 
 struct hj_parser {
 	const char *s;
@@ -89,23 +90,12 @@ static int skip_ws(struct hj_parser *p)
 	}
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int read_hex4(struct hj_parser *p, unsigned int *out)
 {
 	unsigned int v = 0;
 
 	for (int i = 0; i < 4; i++) {
-		int h = hexval(peek(p));
+		int h = hex_nibble(peek(p));
 
 		if (h < 0)
 			return perr(p, p->line, p->col,

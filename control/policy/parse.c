@@ -29,6 +29,8 @@ struct pctx {
 #define DST_KINDS (SRC_KINDS | BIT(AL_SELF) | BIT(AL_INTERNET))
 #define OWNER_KINDS (BIT(AL_USER) | BIT(AL_GROUP) | BIT(AL_TAG))
 #define TEST_KINDS (BIT(AL_USER) | BIT(AL_TAG) | BIT(AL_HOST) | BIT(AL_PREFIX))
+#define TEST_SRC_KINDS (TEST_KINDS | BIT(AL_GROUP) | BIT(AL_MEMBER) | \
+			BIT(AL_TAGGED))
 
 static int verr(struct pctx *c, int line, int col, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -91,6 +93,8 @@ static const char *kind_what(unsigned int allowed)
 		return "a user, group or tag";
 	if (allowed == TEST_KINDS)
 		return "a user, tag, host or IP address";
+	if (allowed == TEST_SRC_KINDS)
+		return "a user, group, tag, autogroup:member, autogroup:tagged, host or IP address";
 	return "allowed";
 }
 
@@ -766,7 +770,6 @@ static int parse_test(struct pctx *c, const struct hj_value *v,
 
 	t->line = v->line;
 	t->col = v->col;
-	t->proto = 6;
 	if (want_type(c, v, HJ_OBJECT, "a test") < 0 ||
 	    check_keys(c, v, keys, "a test") < 0)
 		return -1;
@@ -777,22 +780,25 @@ static int parse_test(struct pctx *c, const struct hj_value *v,
 	if (!src)
 		return verr(c, v->line, v->col, "a test needs \"src\"");
 	if (want_type(c, src, HJ_STRING, "a test's src") < 0 ||
-	    parse_alias(c, src->str, src, TEST_KINDS, "a test", &t->src) < 0)
+	    parse_alias(c, src->str, src, TEST_SRC_KINDS, "a test's src",
+			&t->src) < 0)
 		return -1;
 	if (t->src.kind == AL_PREFIX &&
 	    t->src.prefix.bits != (t->src.prefix.family == 4 ? 32 : 128))
 		return verr(c, src->line, src->col,
 			    "a test src must be a single address, not a CIDR");
 	if (proto) {
-		uint8_t buf[2];
-		size_t n = 0;
-
 		if (proto->type == HJ_ARRAY)
 			return verr(c, proto->line, proto->col,
 				    "a test's proto must be one protocol");
-		if (parse_one_proto(c, proto, buf, &n) < 0)
+		if (parse_one_proto(c, proto, t->protos, &t->n_protos) < 0)
 			return -1;
-		t->proto = buf[0];
+	} else {
+		/* what a rule without proto matches, each checked */
+		static const uint8_t dflt[] = { 6, 17, 1, 58 };
+
+		memcpy(t->protos, dflt, sizeof(dflt));
+		t->n_protos = sizeof(dflt);
 	}
 	if (acc && parse_test_dsts(c, acc, &t->accept, &t->n_accept) < 0)
 		return -1;

@@ -100,11 +100,15 @@ struct policy *policy_parse(const char *text, size_t len, const char *filename,
 struct policy *policy_load(const char *path, struct policy_error *err);
 void policy_free(struct policy *p);
 
-/* Runs the policy's "tests" section against the policy, with the given node
- * set used to resolve addresses (see docs/policy.md, "tests"). Returns 0
- * when all pass, -1 with *err pointing at the first failing assertion. */
+/* Runs the policy's "tests" section against the policy and the given node
+ * set (see docs/policy.md, "tests"): a user/group/tag/autogroup src stands
+ * for each of its nodes (none: the test fails), a test without proto checks
+ * TCP, UDP, ICMP and ICMPv6. Returns 0 when all pass, -1 with *err pointing
+ * at the first failing assertion. */
 int policy_check(const struct policy *p, const struct policy_node *nodes,
 		 size_t n_nodes, struct policy_error *err);
+/* The number of entries in the policy's "tests" section. */
+size_t policy_test_count(const struct policy *p);
 
 /* Optional stricter check for the server: every user referenced by the
  * policy (in groups, tagOwners, acls, autoApprovers, tests) must be one of

@@ -84,7 +84,9 @@ struct test_dst {
 
 struct policy_test {
 	struct alias src;
-	uint8_t proto;
+	/* proto given: its numbers (icmp is two); none: 6, 17, 1, 58 */
+	uint8_t protos[4];
+	size_t n_protos;
 	struct test_dst *accept;
 	size_t n_accept;
 	struct test_dst *deny;

@@ -267,6 +267,13 @@ EOP
 	sed 's/"src": \["alice@"\]/"src": ["alcie@"]/' "$W/p1.hujson" >"$W/typo.hujson"
 	expect_out "a policy naming an unknown user is refused" "typo.hujson:[0-9]+:[0-9]+: unknown user \"alcie@\"" ctl policy check "$W/typo.hujson"
 	expect_out "policy check needs no configuration file" "^ok$" "$BIN" --config "$W/none.json" policy check "$W/p1.hujson"
+	# tests: a group src stands for its users' nodes; a user without nodes fails
+	check "user without nodes" ctl users create dana
+	sed 's|^}|"groups": {"group:a": ["alice@"]}, "tests": [{"src": "group:a", "proto": "tcp", "accept": ["alice@:22"]}],\n}|' "$W/p1.hujson" >"$W/t1.hujson"
+	check "policy tests with a group src pass" ctl policy check "$W/t1.hujson"
+	sed 's|^}|"tests": [{"src": "dana@", "deny": ["alice@:22"]}],\n}|' "$W/p1.hujson" >"$W/t2.hujson"
+	expect_out "a test src without nodes fails" 't2.hujson:[0-9]+:[0-9]+: test failed: src dana@ resolves to no node' ctl policy check "$W/t2.hujson"
+	expect_out "without a configuration file the tests are not run" "t2.hujson: tests not run" "$BIN" --config "$W/none.json" policy check "$W/t2.hujson"
 	expect_out "and reports file:line:col without one" "bad.hujson:4:[0-9]+" "$BIN" --config "$W/none.json" policy check "$W/bad.hujson"
 	check "policy set" ctl policy set "$W/p1.hujson"
 	expect_out "policy get" "alice's machines" ctl policy get

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 #include "auth.h"
+#include "../../lib/hex.h"
 
 static uint8_t spriv[32], spub[32], mpriv[32], mpub[32], npriv[32], npub[32];
 static struct mwg_auth A;
@@ -54,7 +55,7 @@ static char *envelope(const uint8_t *from_priv, const uint8_t *to_pub, const uin
 	assert_true(n + crypto_box_MACBYTES <= sizeof(c));
 	assert_int_equal(crypto_box_easy(c, (const uint8_t *)plain, n, nonce, to_pub, from_priv), 0);
 	b64 = mwg_b64_encode(c, n + crypto_box_MACBYTES);
-	mwg_hex_encode(hex, nonce, 24);
+	hex_encode(hex, nonce, 24);
 	cJSON_AddStringToObject(o, "machine_key", mkey);
 	cJSON_AddStringToObject(o, "nonce", hex);
 	cJSON_AddStringToObject(o, "box", b64);
@@ -386,7 +387,7 @@ static void test_reply_seal(void **state)
 	assert_non_null(plain);
 	/* labelled a reply, and naming the request it answers */
 	assert_int_equal(nonce[MWG_NONCE_DIR], MWG_DIR_REPLY);
-	mwg_hex_encode(hex, req, sizeof(req));
+	hex_encode(hex, req, sizeof(req));
 	snprintf(want, sizeof(want), "{\"req\":\"%s\",\"ok\":true}", hex);
 	assert_string_equal(plain, want);
 	free(plain);

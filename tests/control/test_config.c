@@ -19,9 +19,9 @@ static void test_defaults(void **state)
 	assert_int_equal(mwg_config_parse(&c, "{}", "t.json", &e), 0);
 	assert_string_equal(c.listen_addr, "127.0.0.1");
 	assert_int_equal(c.listen_port, 8080);
-	mwg_prefix_format(&c.v4, buf, sizeof(buf));
+	kprefix_format(&c.v4, buf, sizeof(buf));
 	assert_string_equal(buf, "100.64.0.0/10");
-	mwg_prefix_format(&c.v6, buf, sizeof(buf));
+	kprefix_format(&c.v6, buf, sizeof(buf));
 	assert_string_equal(buf, "fd7a:115c:a1e0::/48");
 	assert_int_equal(c.node_key_expiry, 180 * 86400);
 	assert_int_equal(c.db_type, MWG_DB_SQLITE);
@@ -54,7 +54,7 @@ static void test_full(void **state)
 	assert_int_equal(c.node_key_expiry, 90 * 86400);
 	assert_int_equal(c.ephemeral_timeout, 300);
 	assert_int_equal(c.keepalive_interval, 10);
-	assert_int_equal(c.v4.bits, 16);
+	assert_int_equal(c.v4.cidr, 16);
 	assert_int_equal(c.threads, 8);
 	assert_string_equal(cJSON_GetArrayItem(c.nameservers, 0)->valuestring, "9.9.9.9");
 	mwg_config_free(&c);

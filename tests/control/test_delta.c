@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <sodium.h>
+#include "../../lib/hex.h"
 #include "netmap.h"
 #include "seal.h"
 #include "store.h"
@@ -134,7 +135,7 @@ static cJSON *next(struct node *n)
 	assert_non_null(m);
 	/* labelled a reply, answering the stream's request */
 	assert_int_equal(nonce[MWG_NONCE_DIR], MWG_DIR_REPLY);
-	mwg_hex_encode(want, REQ, sizeof(REQ));
+	hex_encode(want, REQ, sizeof(REQ));
 	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(m, "req")), want);
 	cJSON_DeleteItemFromObject(m, "req");
 	return m;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Address allocation: unique, stable across reloads, exhaustion, reserved. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,31 +13,54 @@
 
 static struct mwg_ipalloc *mk(const char *prefix)
 {
-	struct mwg_prefix p;
+	struct kprefix p;
 
-	assert_int_equal(mwg_prefix_parse(prefix, &p), 0);
+	assert_int_equal(kprefix_parse_cidr(&p, prefix), 0);
 	return mwg_ipalloc_new(&p);
 }
 
 static void test_prefix_parse(void **state)
 {
-	struct mwg_prefix p;
+	struct kprefix p;
 	char buf[64];
 
 	(void)state;
-	assert_int_equal(mwg_prefix_parse("100.64.0.0/10", &p), 0);
+	assert_int_equal(kprefix_parse_cidr(&p, "100.64.0.0/10"), 0);
 	assert_int_equal(p.family, AF_INET);
-	assert_int_equal(p.bits, 10);
-	assert_int_equal(mwg_prefix_parse("100.64.1.7/10", &p), 0);	/* host bits masked */
-	mwg_prefix_format(&p, buf, sizeof(buf));
+	assert_int_equal(p.cidr, 10);
+	assert_int_equal(kprefix_parse_cidr(&p, "100.64.1.7/10"), 0);	/* host bits masked */
+	kprefix_format(&p, buf, sizeof(buf));
 	assert_string_equal(buf, "100.64.0.0/10");
-	assert_int_equal(mwg_prefix_parse("fd7a:115c:a1e0::/48", &p), 0);
+	assert_int_equal(kprefix_parse_cidr(&p, "fd7a:115c:a1e0::/48"), 0);
 	assert_int_equal(p.family, AF_INET6);
-	assert_int_equal(mwg_prefix_parse("100.64.0.0", &p), -1);
-	assert_int_equal(mwg_prefix_parse("100.64.0.0/33", &p), -1);
-	assert_int_equal(mwg_prefix_parse("100.64.0.0/", &p), -1);
-	assert_int_equal(mwg_prefix_parse("nonsense/8", &p), -1);
-	assert_int_equal(mwg_prefix_parse("::/129", &p), -1);
+	assert_int_equal(kprefix_parse_cidr(&p, "100.64.0.0"), -EINVAL);
+	assert_int_equal(kprefix_parse_cidr(&p, "100.64.0.0/33"), -EINVAL);
+	assert_int_equal(kprefix_parse_cidr(&p, "100.64.0.0/"), -EINVAL);
+	assert_int_equal(kprefix_parse_cidr(&p, "nonsense/8"), -EINVAL);
+	assert_int_equal(kprefix_parse_cidr(&p, "::/129"), -EINVAL);
+	/* The length is decimal digits only, as in meshwgd's parser (this
+	 * server's own strtol() took a sign, blanks and leading zeros). */
+	assert_int_equal(kprefix_parse_cidr(&p, "100.64.0.0/+10"), -EINVAL);
+	assert_int_equal(kprefix_parse_cidr(&p, "100.64.0.0/ 10"), -EINVAL);
+	assert_int_equal(kprefix_parse_cidr(&p, "100.64.0.0/0010"), -EINVAL);
+	assert_int_equal(kprefix_parse_cidr(&p, "100.64.0.0/-0"), -EINVAL);
+}
+
+static void test_prefix_overlaps(void **state)
+{
+	struct kprefix a, b;
+
+	(void)state;
+	assert_int_equal(kprefix_parse_cidr(&a, "100.64.0.0/10"), 0);
+	assert_int_equal(kprefix_parse_cidr(&b, "64.0.0.0/2"), 0);
+	assert_true(kprefix_overlaps(&a, &b));
+	assert_true(kprefix_overlaps(&b, &a));
+	assert_int_equal(kprefix_parse_cidr(&b, "100.64.3.4/32"), 0);
+	assert_true(kprefix_overlaps(&a, &b));
+	assert_int_equal(kprefix_parse_cidr(&b, "100.128.0.0/9"), 0);
+	assert_false(kprefix_overlaps(&a, &b));
+	assert_int_equal(kprefix_parse_cidr(&b, "::/0"), 0);
+	assert_false(kprefix_overlaps(&a, &b));	/* other family */
 }
 
 static void test_unique_sequential(void **state)
@@ -146,6 +170,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_prefix_parse),
+		cmocka_unit_test(test_prefix_overlaps),
 		cmocka_unit_test(test_unique_sequential),
 		cmocka_unit_test(test_stable_after_reload),
 		cmocka_unit_test(test_exhaustion_and_release),

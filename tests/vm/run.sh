@@ -327,8 +327,14 @@ DMESG_RE='BUG|WARNING|refcount_t|Oops|general protection|leak|UBSAN|KASAN|lockde
 # Banners the debug kernel prints at boot, which name a checker and report nothing.
 DMESG_BENIGN='RCU lockdep checking is enabled|kmemleak: Kernel memory leak detector initialized|KernelAddressSanitizer initialized'
 
+# Every failure is also listed once more at the very end, after all the
+# kernels' output, where a CI log's tail shows it.
+FAILS=$(mktemp "${TMPDIR:-/tmp}/meshwg-vm-fails.XXXXXX")
+trap 'rm -f "$FAILS"' EXIT
+
 record_fail() {   # kernel name reason
 	echo "FAIL [$1] $2: $3"
+	echo "[$1] $2: $3" >>"$FAILS"
 	TOTAL_FAIL=$((TOTAL_FAIL + 1))
 }
 
@@ -439,6 +445,8 @@ run_kernel() {
 	TOTAL_PASS=$((TOTAL_PASS + p))
 	TOTAL_FAIL=$((TOTAL_FAIL + f))
 	[ "$f" -gt 0 ] && bad=1
+	awk -F'\t' -v k="$ver" '$1 == "FAIL" { printf "[%s] %s: %s\n", k, $3, $4 }' \
+		"$run/scratch/results" >>"$FAILS"
 
 	# Kernel log scan: the guest's dmesg, or the serial log if it died.
 	local klog=$run/scratch/dmesg
@@ -511,6 +519,10 @@ else
 	for k in "${KERNELS[@]}"; do
 		run_kernel "$k"
 	done
+fi
+if [ -s "$FAILS" ]; then
+	echo "== what failed:"
+	sed 's/^/   /' "$FAILS"
 fi
 echo "$TOTAL_PASS passed, $TOTAL_FAIL failed"
 [ "$TOTAL_FAIL" = 0 ] && [ $((TOTAL_PASS + TOTAL_FAIL)) -gt 0 ]

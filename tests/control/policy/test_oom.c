@@ -43,7 +43,7 @@ static const char *text =
 	" {\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:internet:*\", \"tag:b:1\"]},\n"
 	"],\n"
 	"\"autoApprovers\": {\"routes\": {\"10.0.0.0/8\": [\"tag:a\"]}, \"exitNode\": [\"u0@\"]},\n"
-	"\"tests\": [{\"src\": \"u0@\", \"accept\": [\"tag:a:22\"], \"deny\": [\"u1@:1\"]}]}";
+	"\"tests\": [{\"src\": \"u0@\", \"proto\": \"tcp\", \"accept\": [\"tag:a:22\"], \"deny\": [\"u1@:1\"]}]}";
 
 static struct tnode nodes[6];
 
@@ -126,6 +126,12 @@ static void test_compile_and_query_oom(void **state)
 	for (int k = 0; k < 6; k++)
 		list[k] = nodes[k].n;
 	assert_int_equal(policy_check(p, list, 6, &e), 0);
+	/* the tests' source list is allocated */
+	n_allocs = 0;
+	fail_at = 0;
+	assert_int_equal(policy_check(p, list, 6, &e), -1);
+	fail_at = -1;
+	assert_string_equal(e.msg, "out of memory");
 	for (i = 0;; i++) {
 		struct policy_compiled *pc;
 

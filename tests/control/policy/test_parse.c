@@ -56,10 +56,25 @@ static const char *full =
 	"  },\n"
 	"  \"tests\": [\n"
 	"    {\"src\": \"alice@\", \"accept\": [\"tag:server:22\", \"db:5432\"],\n"
-	"     \"deny\": [\"tag:server:23\"]},\n"
+	"     \"deny\": [\"tag:server:23\"], \"proto\": \"tcp\"},\n"
 	"    {\"src\": \"bob@\", \"deny\": [\"db:5432\"], \"proto\": \"udp\"},\n"
 	"  ],\n"
 	"}\n";
+
+/* alice's and bob's nodes and a tag:server node: a test's user src
+ * stands for the user's nodes. */
+static int check_with_nodes(const struct policy *p, struct policy_error *e)
+{
+	struct tnode t[3];
+	struct policy_node n[3];
+
+	mknode(&t[0], 1, "alice", NULL, 1);
+	mknode(&t[1], 2, "bob", NULL, 1);
+	mknode(&t[2], 3, "bob", "tag:server", 1);
+	for (int i = 0; i < 3; i++)
+		n[i] = t[i].n;
+	return policy_check(p, n, 3, e);
+}
 
 static void test_full_policy(void **state)
 {
@@ -69,7 +84,11 @@ static void test_full_policy(void **state)
 
 	assert_true(policy_tag_defined(p, "tag:web"));
 	assert_false(policy_tag_defined(p, "tag:nope"));
-	assert_int_equal(policy_check(p, NULL, 0, &e), 0);
+	if (check_with_nodes(p, &e) < 0)
+		fail_msg("%d:%d: %s", e.line, e.col, e.msg);
+	/* without nodes, alice@ stands for nothing: the test fails */
+	assert_int_equal(policy_check(p, NULL, 0, &e), -1);
+	assert_non_null(strstr(e.msg, "src alice@ resolves to no node"));
 	policy_free(p);
 }
 
@@ -261,7 +280,11 @@ static void test_tests_errors(void **state)
 	fails_at_tok("{\"tests\": [{\"src\": \"a@\", \"allow\": []}]}",
 		     "\"allow\"", "unknown key \"allow\" in a test");
 	fails_at_tok("{\"tests\": [{\"src\": \"*\"}]}", "\"*\"",
-		     "is not a user, tag, host or IP address in a test");
+		     "is not a user, group, tag, autogroup:member, autogroup:tagged, host or IP address in a test's src");
+	fails_at_tok("{\"tests\": [{\"src\": \"autogroup:self\"}]}",
+		     "\"autogroup:self\"", "is not a user, group, tag");
+	fails_at_tok("{\"tests\": [{\"src\": \"autogroup:internet\"}]}",
+		     "\"autogroup:internet\"", "is not a user, group, tag");
 	fails_at_tok("{\"tests\": [{\"src\": \"10.0.0.0/8\"}]}", "\"10.0.0.0/8\"",
 		     "a test src must be a single address");
 	fails_at_tok("{\"tests\": [{\"src\": \"a@\", \"accept\": [\"b@:*\"]}]}",
@@ -402,7 +425,8 @@ static void test_doc_example(void **state)
 	assert_non_null(end);
 	*end = '\0';
 	p = parse_ok(start);
-	assert_int_equal(policy_check(p, NULL, 0, &e), 0);
+	if (check_with_nodes(p, &e) < 0)
+		fail_msg("%d:%d: %s", e.line, e.col, e.msg);
 	assert_true(policy_tag_defined(p, "tag:exit"));
 	policy_free(p);
 	free(doc);

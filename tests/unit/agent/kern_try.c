@@ -16,7 +16,8 @@
 #include <string.h>
 #include <sodium.h>
 
-#include "encoding.h"
+#include "hex.h"
+#include "key.h"
 #include "kern.h"
 #include "loop.h"
 
@@ -29,6 +30,8 @@ static void usage(FILE *f)
 		"after the other in one process (the programmed state carries over).\n"
 		"  -i IFNAME  interface (default meshwg0)   -p PORT  listen port (default 0)\n"
 		"  -m FWMARK  fwmark                        -r       accept_routes\n"
+		"  -s N       apply in steps of N peers (kern_apply_start/continue), as\n"
+		"             meshwgd does; apply's line then ends with \" steps=S\"\n"
 		"  -k FILE    private key (base64, as wg genkey) for up, else a random one\n"
 		"Tailnet prefixes: 100.64.0.0/10 and fd7a:115c:a1e0::/48.\n"
 		"\n"
@@ -37,8 +40,12 @@ static void usage(FILE *f)
 		"  key             rotates the private key (kern_set_private_key)\n"
 		"  apply FILE      kern_apply of the netmap in FILE; prints its stats as\n"
 		"                  \"added=A removed=R changed=C unchanged=U messages=M\n"
-		"                  filter_changed=0|1 usec=T\"; on error prints \"error: ERRNO: MSG\"\n"
-		"                  and the run goes on (the exit status will be 1)\n"
+		"                  filter_changed=0|1 usec=T route_msgs=N\" (N: route messages\n"
+		"                  the route sync's dump received); on error prints\n"
+		"                  \"error: ERRNO: MSG\" and the run goes on (the exit status\n"
+		"                  will be 1)\n"
+		"  start FILE      only the first step (-s) of an apply of FILE; prints\n"
+		"                  \"started=1|0 messages=M\"; the next apply cancels it\n"
 		"  delta AFTER MSG kern_apply_delta of the DELTA message in MSG, AFTER being\n"
 		"                  the netmap with it applied; prints apply's line and\n"
 		"                  \" delta=0|1 built=B\" (0: it was applied in full)\n"
@@ -164,6 +171,7 @@ int main(int argc, char *argv[])
 	struct kern *k = NULL;
 	struct loop loop;
 	const char *keyfile = NULL;
+	size_t step = 0;	/* -s: peers per step of apply; 0: kern_apply */
 	char err[1024];
 	int i = 1, ret, status = 0;
 
@@ -181,6 +189,8 @@ int main(int argc, char *argv[])
 			cfg.listen_port = (uint16_t)atoi(argv[++i]);
 		} else if (i + 1 < argc && !strcmp(argv[i], "-k")) {
 			keyfile = argv[++i];
+		} else if (i + 1 < argc && !strcmp(argv[i], "-s")) {
+			step = (size_t)atoi(argv[++i]);
 		} else if (i + 1 < argc && !strcmp(argv[i], "-m")) {
 			cfg.fwmark = (uint32_t)strtoul(argv[++i], NULL, 0);
 		} else {
@@ -241,13 +251,39 @@ int main(int argc, char *argv[])
 				status = 1;
 				continue;
 			}
-			ret = kern_apply(k, nm, &st, err, sizeof(err));
+			unsigned steps = 1;
+
+			if (!step) {
+				ret = kern_apply(k, nm, &st, err, sizeof(err));
+			} else {	/* in steps, as meshwgd does */
+				ret = kern_apply_start(k, nm, NULL, step, &st, err, sizeof(err));
+				for (; ret == 1; steps++)
+					ret = kern_apply_continue(k, step, &st, err, sizeof(err));
+			}
 			cJSON_Delete(nm);
 			if (ret)
 				printf("error: %d: %s\n", ret, err);
-			printf("added=%u removed=%u changed=%u unchanged=%u messages=%u filter_changed=%d usec=%" PRIu64 "\n",
+			printf("added=%u removed=%u changed=%u unchanged=%u messages=%u filter_changed=%d usec=%" PRIu64 " route_msgs=%u",
 			       st.added, st.removed, st.changed, st.unchanged, st.messages,
-			       st.filter_changed, st.usec);
+			       st.filter_changed, st.usec, st.route_msgs);
+			if (step)
+				printf(" steps=%u", steps);
+			printf("\n");
+		} else if (!strcmp(c, "start") && i + 1 < argc) {
+			struct kern_apply_stats st;
+			cJSON *nm = read_json(argv[++i]);
+
+			if (!nm) {
+				printf("error: cannot read %s\n", argv[i]);
+				status = 1;
+				continue;
+			}
+			ret = kern_apply_start(k, nm, NULL, step, &st, err, sizeof(err));
+			cJSON_Delete(nm);
+			if (ret < 0)
+				printf("error: %d: %s\n", ret, err);
+			printf("started=%d messages=%u\n", ret, st.messages);
+			ret = ret < 0 ? ret : 0;
 		} else if (!strcmp(c, "delta") && i + 2 < argc) {
 			struct kern_apply_stats st;
 			cJSON *nm = read_json(argv[++i]), *msg = read_json(argv[++i]);

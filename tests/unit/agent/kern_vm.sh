@@ -19,8 +19,13 @@
 #   status     kern_status() JSON
 #   routes     accept_routes installs approved subnet routes, drops them after
 #   noclobber  an approved route the machine already has is left alone
+#   routedump  with 50,000 routes in another table and 2,000 in the main one on
+#              another device, a route sync receives only meshwgd's own routes
+#              (the kernel filters the dump by table, protocol and device)
 #   events     a handshake from a peer reaches the event callback
 #   big        10,000 peers in one batched apply; again: 0; 1-peer delta: 1
+#   steps      10,000 peers in steps of 1,000 (meshwgd's way); again: 0; an
+#              apply cancelled after its first step, then done: only the rest
 #   down       kern_down deletes the link
 [ -n "$CHECKS_PASSED" ] || . "$REPO/tests/vm/lib.sh"
 
@@ -201,6 +206,24 @@ t_noclobber() {
 	has "not routing 10.1.0.0/24 through mwk0" "$KD/nc.err"
 }
 
+t_routedump() {
+	python3 -c '
+for i in range(50000):
+    print("route add 10.%d.%d.0/24 dev kd1 table 100" % (i // 256, i % 256))
+for i in range(2000):
+    print("route add 172.%d.%d.0/24 dev kd1" % (16 + i // 256, i % 256))' >"$KD/routes.batch"
+	kn ip link add kd1 type dummy && kn ip link set kd1 up &&
+	kn ip -batch "$KD/routes.batch" || return 1
+	kn "$KT" -i mwk0 up apply "$KD/e.json" >"$KD/rd.out"
+	local rc=$? n
+	kn ip link del kd1
+	cat "$KD/rd.out"
+	# ours: 100.64.0.0/10 and fd7a:115c:a1e0::/48
+	n=$(sed -n 's/.* route_msgs=\([0-9]*\).*/\1/p' "$KD/rd.out")
+	echo "route messages received: ${n:-none} (52,000 routes on the machine)"
+	[ $rc = 0 ] && [ -n "$n" ] && [ "$n" -ge 2 ] && [ "$n" -le 10 ]
+}
+
 t_events() {
 	local ka kb pa pb
 	ka=$(wg genkey) kb=$(wg genkey)
@@ -240,6 +263,29 @@ t_big() {
 	stats "$KD/big.out" 3 | grep -q "changed=1 unchanged=9999 messages=1"
 }
 
+t_steps() {
+	# as meshwgd programs: steps of at most 1,000 peers, the books kept
+	# after each (the same netmap again sends nothing)
+	kn "$KT" -s 1000 -i mwk2 up apply "$KD/big.json" apply "$KD/big.json" \
+		>"$KD/steps.out" || { cat "$KD/steps.out"; return 1; }
+	cat "$KD/steps.out"
+	[ "$(kn meshwg wg show mwk2 peers | wc -l)" = 10000 ] &&
+	stats "$KD/steps.out" 1 | grep -Eq "added=10000 removed=0 changed=0 unchanged=0 .* steps=1[01]$" &&
+	stats "$KD/steps.out" 2 | grep -q "unchanged=10000 messages=0 " || return 1
+	# cancelled after the first step (a newer netmap came): the next apply
+	# sends only what is missing
+	kn ip link del mwk2 &&
+	kn "$KT" -s 1000 -i mwk2 up start "$KD/big.json" apply "$KD/big.json" >"$KD/cancel.out" ||
+		{ cat "$KD/cancel.out"; return 1; }
+	cat "$KD/cancel.out"
+	local n
+	n=$(kn meshwg wg show mwk2 peers | wc -l)
+	kn ip link del mwk2
+	has "^started=1 " "$KD/cancel.out" &&
+	stats "$KD/cancel.out" 1 | grep -q "added=9000 removed=0 changed=0 unchanged=1000 " &&
+	[ "$n" = 10000 ]
+}
+
 t_down() {
 	kn "$KT" -i mwk1 up down && ! kn ip link show mwk1 2>/dev/null
 }
@@ -257,8 +303,10 @@ check kern/lowkey t_lowkey
 check kern/status t_status
 check kern/routes t_routes
 check kern/noclobber t_noclobber
+check kern/routedump t_routedump
 check kern/events t_events
 check kern/big t_big
+check kern/steps t_steps
 echo "== 10,000-peer apply (one kern_try process: up, full, same, 1-peer delta):"
 cat "$KD/big.out" 2>/dev/null
 check kern/down t_down

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "kern_peers.h"
+#include "key.h"
 #include "netmap_check.h"
 
 /* ---- helpers ---- */
@@ -32,7 +33,7 @@ static void key_bytes(uint8_t key[KEY_LEN], unsigned n)
 	char t[80];
 
 	key_text(t, n);
-	assert_int_equal(knodekey_parse(key, t), 0);
+	assert_int_equal(mwg_key_parse(t, "nodekey:", key), 0);
 }
 
 static cJSON *make_peer(unsigned n, const char *const *addrs, const char *const *allowed,
@@ -154,11 +155,11 @@ static void test_parse_text_forms(void **state)
 	assert_int_equal(kendpoint_parse(&ep, "[1.2.3.4]:5"), -EINVAL);
 	assert_int_equal(kendpoint_parse(&ep, "host.example:5"), -EINVAL);
 
-	assert_int_equal(knodekey_parse(key, "nodekey:0000000000000000000000000000000000000000000000000000000000000001"), 0);
+	assert_int_equal(mwg_key_parse("nodekey:0000000000000000000000000000000000000000000000000000000000000001", "nodekey:", key), 0);
 	assert_int_equal(key[31], 1);
-	assert_int_equal(knodekey_parse(key, "mkey:0000000000000000000000000000000000000000000000000000000000000001"), -EINVAL);
-	assert_int_equal(knodekey_parse(key, "nodekey:00"), -EINVAL);
-	assert_int_equal(knodekey_parse(key, "nodekey:g000000000000000000000000000000000000000000000000000000000000001"), -EINVAL);
+	assert_int_equal(mwg_key_parse("mkey:0000000000000000000000000000000000000000000000000000000000000001", "nodekey:", key), -1);
+	assert_int_equal(mwg_key_parse("nodekey:00", "nodekey:", key), -1);
+	assert_int_equal(mwg_key_parse("nodekey:g000000000000000000000000000000000000000000000000000000000000001", "nodekey:", key), -1);
 }
 
 static void test_netmap_to_peers(void **state)

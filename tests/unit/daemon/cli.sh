@@ -2,9 +2,10 @@
 # meshwgd's command line, configuration file and signals (main.c), on this
 # machine (no meshwg.ko here: the daemon sits in NoModule, which is enough
 # for options, config, SIGHUP and SIGTERM). Prints "N passed, N failed".
-#   cli.sh PATH/TO/meshwgd
+#   cli.sh PATH/TO/meshwgd PATH/TO/meshwg
 set -u
-BIN=${1:?usage: cli.sh PATH/TO/meshwgd}
+BIN=${1:?usage: cli.sh PATH/TO/meshwgd PATH/TO/meshwg}
+MESHWG=${2:?usage: cli.sh PATH/TO/meshwgd PATH/TO/meshwg}
 T=$(mktemp -d /tmp/mwgd-cli-XXXXXX)
 PID=""
 cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$T"; }
@@ -47,6 +48,8 @@ echo '{"port": 1.5}' >"$T/c3.json"
 expect "bad port in config" 1 "\"port\": want 0..65535" "$BIN" --config "$T/c3.json"
 echo 'not json' >"$T/c4.json"
 expect "config not JSON" 1 "c4.json: not a JSON object" "$BIN" --config "$T/c4.json"
+expect "unknown operator" 1 "operator user \"no-such-user-mwg\" does not exist" \
+	"$BIN" --operator no-such-user-mwg --state-dir "$T/s" --socket "$T/sock"
 expect "unknown socket group" 1 "socket group \"no-such-group-mwg\" does not exist" \
 	"$BIN" --socket-group no-such-group-mwg --state-dir "$T/s" --socket "$T/sock"
 mkdir -p "$T/bad"
@@ -70,6 +73,31 @@ echo '{"log_level": "debug", "port": 1234}' >"$T/c.json"
 kill -HUP "$PID"
 if waitlog "change only with a restart" && waitlog "configuration reloaded"; then ok; else bad "SIGHUP reload: $(tail -3 "$T/log")"; fi
 if kill -0 "$PID" 2>/dev/null; then ok; else bad "daemon died on SIGHUP"; fi
+
+# Any local user may read, changes need root or the operator: a real
+# non-root client (uid 65534) when this runs as root.
+if [ "$(stat -c %a "$T/sock")" = 666 ]; then ok; else bad "socket mode $(stat -c %a "$T/sock")"; fi
+if [ "$(id -u)" = 0 ]; then
+	chmod 755 "$T"
+	as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; }
+	expect "status as uid 65534" 1 "kernel module not loaded" \
+		as_nobody "$MESHWG" --socket "$T/sock" status
+	expect "down as uid 65534 refused" 1 \
+		"permission denied: .meshwg down. changes meshwgd; run it as root or use --operator" \
+		as_nobody "$MESHWG" --socket "$T/sock" down
+	if grep -q "api: permission denied: .meshwg down. changes meshwgd.*uid 65534" "$T/log"; then ok; else
+		bad "refusal not logged"; fi
+	# SIGHUP with "operator": the operator may change.
+	nobody=$(id -un 65534)
+	n=$(grep -c "configuration reloaded" "$T/log")
+	echo '{"operator": "'"$nobody"'"}' >"$T/c.json"
+	kill -HUP "$PID"
+	for i in $(seq 1 100); do
+		[ "$(grep -c "configuration reloaded" "$T/log")" -gt "$n" ] && break
+		sleep 0.1
+	done
+	expect "down as the operator" 0 "^meshwg is down" as_nobody "$MESHWG" --socket "$T/sock" down
+fi
 kill -TERM "$PID"
 wait "$PID"
 rc=$?

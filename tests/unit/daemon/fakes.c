@@ -34,6 +34,7 @@ int kern_open(struct kern **k, const struct kern_config *cfg, struct loop *l, ch
 
 void kern_close(struct kern *k)
 {
+	kern_apply_cancel(k);
 	fk.open = false;
 	free(k);
 }
@@ -74,33 +75,61 @@ int kern_ifindex(struct kern *k)
 	return 7;
 }
 
-int kern_apply(struct kern *k, const cJSON *netmap, struct kern_apply_stats *st, char *err,
-	       size_t errlen)
+/* The netmap is taken as a whole (a delta as the netmap after it, which is
+ * what the real one falls back to): fk.applied is that netmap either way,
+ * after fk.apply_steps calls of kern_apply_continue (0: at once). */
+int kern_apply_start(struct kern *k, const cJSON *netmap, const cJSON *delta, size_t max_peers,
+		     struct kern_apply_stats *st, char *err, size_t errlen)
 {
 	(void)k;
+	(void)delta;
+	(void)max_peers;
+	kern_apply_cancel(k);
 	memset(st, 0, sizeof(*st));
 	if (fk.apply_fail) {
 		snprintf(err, errlen, "Invalid argument (the fake kernel refuses)");
 		fk.refusals++;
 		return fk.apply_fail;
 	}
+	fk.pending = cJSON_Duplicate(netmap, 1);
+	fk.steps_left = fk.apply_steps;
+	return kern_apply_continue(k, max_peers, st, err, errlen);
+}
+
+int kern_apply_continue(struct kern *k, size_t max_peers, struct kern_apply_stats *st, char *err,
+			size_t errlen)
+{
+	(void)k;
+	(void)max_peers;
+	(void)err;
+	(void)errlen;
+	memset(st, 0, sizeof(*st));
+	if (!fk.pending)
+		return -ENOENT;
+	if (fk.steps_left) {
+		fk.steps_left--;
+		fk.steps++;
+		if (fk.on_step)
+			fk.on_step();
+		return 1;
+	}
 	cJSON_Delete(fk.applied);
-	fk.applied = cJSON_Duplicate(netmap, 1);
+	fk.applied = fk.pending;
+	fk.pending = NULL;
 	fk.applies++;
 	return 0;
 }
 
-/* The fake applies a delta as the whole netmap after it (what the real one
- * falls back to): fk.applied is that netmap either way. */
-int kern_apply_delta(struct kern *k, const cJSON *netmap, const cJSON *delta,
-		     struct kern_apply_stats *st, char *err, size_t errlen)
+void kern_apply_cancel(struct kern *k)
 {
-	(void)delta;
-	return kern_apply(k, netmap, st, err, errlen);
+	(void)k;
+	cJSON_Delete(fk.pending);
+	fk.pending = NULL;
 }
 
 int kern_down(struct kern *k)
 {
+	kern_apply_cancel(k);
 	(void)k;
 	fk.up = false;
 	fk.downs++;
@@ -121,6 +150,7 @@ cJSON *kern_status(struct kern *k)
 	cJSON *j = cJSON_CreateObject(), *peers;
 	const cJSON *p;
 
+	fk.status_calls++;
 	cJSON_AddStringToObject(j, "interface", k->cfg.ifname);
 	peers = cJSON_AddObjectToObject(j, "peers");
 	cJSON_ArrayForEach(p, cJSON_GetObjectItem(fk.applied, "peers")) {
@@ -172,13 +202,17 @@ int api_open(struct api **a, struct loop *l, const char *path, gid_t gid, api_ha
 	return 0;
 }
 
-int api_set_gid(struct api *a, gid_t gid, char *err, size_t errlen)
+void api_set_gid(struct api *a, gid_t gid)
 {
 	(void)a;
 	(void)gid;
-	(void)err;
-	(void)errlen;
-	return 0;
+}
+
+struct api_cred fake_api_cred;
+
+const struct api_cred *api_req_cred(const struct api_req *r)
+{
+	return &r->cred;
 }
 
 void api_close(struct api *a)
@@ -208,6 +242,7 @@ void fake_api_request(struct api_req *r, const char *json)
 	cJSON *j = cJSON_Parse(json);
 
 	memset(r, 0, sizeof(*r));
+	r->cred = fake_api_cred;
 	the_api->h(r, j, the_api->arg);
 	cJSON_Delete(j);
 }

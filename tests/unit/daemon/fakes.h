@@ -21,7 +21,12 @@ struct fake_kern_state {
 	uint8_t private_key[32];
 	cJSON *applied;		/* last netmap the "kernel" took */
 	unsigned applies, ups, downs, key_sets;
-	int apply_fail;		/* kern_apply refuses with this (-errno) and changes nothing */
+	unsigned status_calls;	/* kern_status: device dumps */
+	int apply_fail;		/* kern_apply_start refuses with this (-errno) and changes nothing */
+	unsigned apply_steps;	/* kern_apply_continue calls an apply takes (0: none) */
+	cJSON *pending;		/* the netmap of an apply in progress */
+	unsigned steps_left, steps;	/* of the apply in progress; steps taken in all */
+	void (*on_step)(void);	/* called by each step that leaves more to do */
 	unsigned refusals;	/* how many times it did */
 	int64_t handshake;	/* last_handshake of every peer in kern_status */
 	kern_event_cb event_cb;	/* what the daemon gave kern_set_event_cb */
@@ -33,7 +38,11 @@ struct api_req {
 	cJSON *progress;	/* array of progress objects */
 	cJSON *final;		/* the final reply, once given */
 	bool done;
+	struct api_cred cred;	/* what api_req_cred returns */
 };
+
+/* The credentials of the next fake_api_request (zero: root). */
+extern struct api_cred fake_api_cred;
 
 /* Sends one request to the daemon; the reply arrives in r (maybe later). */
 void fake_api_request(struct api_req *r, const char *json);

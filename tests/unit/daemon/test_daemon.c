@@ -76,6 +76,7 @@ static int setup(void **st)
 	dcfg.kern.listen_port = 4242;
 	dcfg.backoff_max_ms = 500;
 	dcfg.save_delay_ms = 50;
+	dcfg.status_cache_ms = 0;	/* every status reads the fake kernel, but in test_status_cache */
 	start_daemon();
 	return 0;
 }
@@ -365,6 +366,189 @@ static void test_restart_with_server_stopped(void **st)
 	wait_for(running);
 }
 
+/* Sends json as cred; the final reply's error, or "" when ok. */
+static void request_as(struct api_req *r, const char *json, uid_t uid, bool in_group)
+{
+	fake_api_cred = (struct api_cred){ .uid = uid, .gid = uid, .pid = 4321, .in_group = in_group };
+	request(r, json);
+	fake_api_cred = (struct api_cred){ 0 };
+}
+
+static void expect_denied(const char *json, uid_t uid)
+{
+	struct api_req r;
+
+	request_as(&r, json, uid, false);
+	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(r.final, "ok")));
+	assert_non_null(strstr(sget(r.final, "error"), "permission denied"));
+	assert_non_null(strstr(sget(r.final, "error"), "run it as root or use --operator"));
+	fake_api_req_free(&r);
+}
+
+static void expect_ok_as(const char *json, uid_t uid, bool in_group, const char *state)
+{
+	struct api_req r;
+
+	request_as(&r, json, uid, in_group);
+	assert_string_equal(sget(r.final, "error"), "");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(r.final, "ok")));
+	fake_api_req_free(&r);
+	expect_state(state);
+}
+
+/* Any user reads; changes need root, the socket group or the operator. */
+static void test_authorization(void **st)
+{
+	struct api_req r;
+	struct prefs p;
+	char err[300];
+	unsigned downs = fk.downs;
+
+	(void)st;
+	expect_ok_as("{\"cmd\":\"status\"}", 1000, false, "Running");
+	expect_denied("{\"cmd\":\"down\"}", 1000);
+	expect_denied("{\"cmd\":\"logout\"}", 1000);
+	expect_denied("{\"cmd\":\"rotate-key\"}", 1000);
+	expect_denied("{\"cmd\":\"up\"}", 1000);
+	expect_denied("{\"cmd\":\"fly\"}", 1000);
+	assert_int_equal(fk.downs, downs);	/* nothing happened */
+	expect_state("Running");
+
+	/* The socket group may change. */
+	expect_ok_as("{\"cmd\":\"down\"}", 1000, true, "Stopped");
+	expect_ok_as("{\"cmd\":\"up\"}", 1000, true, "Running");
+
+	/* Root names an operator (stored by uid); the operator may change,
+	 * but not name another one. */
+	expect_ok_as("{\"cmd\":\"up\",\"operator\":\"alice\",\"operator_uid\":1000}", 0, false,
+		     "Running");
+	prefs_init(&p);
+	assert_int_equal(state_load_prefs(state_dir, &p, err, sizeof(err)), 0);
+	assert_int_equal(p.operator_uid, 1000);
+	assert_string_equal(p.operator_user, "alice");
+	prefs_free(&p);
+	expect_ok_as("{\"cmd\":\"down\"}", 1000, false, "Stopped");
+	expect_ok_as("{\"cmd\":\"up\"}", 1000, false, "Running");
+	request_as(&r, "{\"cmd\":\"up\",\"operator\":\"mallory\",\"operator_uid\":1001}", 1000, false);
+	assert_non_null(strstr(sget(r.final, "error"), "only root may change the operator"));
+	fake_api_req_free(&r);
+	expect_denied("{\"cmd\":\"down\"}", 1001);
+	request_as(&r, "{\"cmd\":\"up\",\"operator\":\"bob\"}", 0, false);	/* no uid */
+	assert_non_null(strstr(sget(r.final, "error"), "operator_uid"));
+	fake_api_req_free(&r);
+
+	/* meshwgd --operator (the configuration, resolved at start): a uid too. */
+	dcfg.operator_uid = 1002;
+	daemon_reconfigure(D, &dcfg);
+	expect_ok_as("{\"cmd\":\"down\"}", 1002, false, "Stopped");
+	expect_ok_as("{\"cmd\":\"up\"}", 1002, false, "Running");
+	dcfg.operator_uid = (uid_t)-1;
+	daemon_reconfigure(D, &dcfg);
+	expect_denied("{\"cmd\":\"down\"}", 1002);
+
+	/* Root removes the operator. */
+	expect_ok_as("{\"cmd\":\"up\",\"operator\":\"\"}", 0, false, "Running");
+	expect_denied("{\"cmd\":\"down\"}", 1000);
+}
+
+/* A burst of `status` requests costs one device dump; a change of the
+ * interface (here down and up, which applies the netmap) costs a new one. */
+static void test_status_cache(void **st)
+{
+	unsigned dumps;
+	cJSON *a, *b;
+
+	(void)st;
+	dcfg.status_cache_ms = 3600 * 1000;	/* no expiry during the test */
+	daemon_reconfigure(D, &dcfg);
+	a = status();
+	dumps = fk.status_calls;
+	for (int i = 0; i < 10; i++)
+		cJSON_Delete(status());
+	b = status();
+	assert_int_equal(fk.status_calls, dumps);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(b, "peers")), 1);
+	assert_int_equal(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(
+		cJSON_GetObjectItem(b, "peers"), 0), "rx_bytes")),
+		cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(
+		cJSON_GetObjectItem(a, "peers"), 0), "rx_bytes")));
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+	expect_ok_as("{\"cmd\":\"down\"}", 0, false, "Stopped");
+	expect_ok_as("{\"cmd\":\"up\"}", 0, false, "Running");
+	assert_true(fk.status_calls > dumps);	/* the new interface was read */
+	dumps = fk.status_calls;
+	cJSON_Delete(status());
+	assert_int_equal(fk.status_calls, dumps);
+	dcfg.status_cache_ms = 0;
+	daemon_reconfigure(D, &dcfg);
+	cJSON_Delete(status());
+	assert_int_equal(fk.status_calls, dumps + 1);
+}
+
+static struct api_req up_req;
+
+static bool applying(void)
+{
+	return fk.pending != NULL || up_req.done;
+}
+
+static bool up_done(void)
+{
+	return up_req.done;
+}
+
+/* A big apply goes in steps, one per turn of the loop: `status` is served
+ * (and the interface may be taken down) while it is in progress. Ordering
+ * only: the fake kernel stops the loop at a step. */
+static void test_apply_in_steps(void **st)
+{
+	struct api_req r;
+	unsigned steps, applies = fk.applies;
+	cJSON *s;
+
+	(void)st;
+	expect_ok_as("{\"cmd\":\"down\"}", 0, false, "Stopped");
+	fk.apply_steps = 5;
+	fk.on_step = quit_loop;
+	steps = fk.steps;
+	fake_api_request(&up_req, "{\"cmd\":\"up\"}");
+	wait_for(applying);
+	/* The loop is back between two steps: the apply is not done. */
+	assert_false(up_req.done);
+	assert_non_null(fk.pending);
+	assert_true(fk.steps > steps);
+	assert_int_equal(fk.applies, applies);
+	s = status();
+	assert_string_equal(sget(s, "backend_state"), "Starting");
+	cJSON_Delete(s);
+	fk.on_step = NULL;
+	wait_for(up_done);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(up_req.final, "ok")));
+	fake_api_req_free(&up_req);
+	assert_int_equal(fk.applies, applies + 1);
+	assert_int_equal(fk.steps, steps + 5);
+	expect_state("Running");
+
+	/* `down` in the middle: the apply stops, `up` is told. */
+	expect_ok_as("{\"cmd\":\"down\"}", 0, false, "Stopped");
+	fk.on_step = quit_loop;
+	fake_api_request(&up_req, "{\"cmd\":\"up\"}");
+	wait_for(applying);
+	assert_non_null(fk.pending);
+	fk.on_step = NULL;
+	request(&r, "{\"cmd\":\"down\"}");
+	fake_api_req_free(&r);
+	assert_null(fk.pending);
+	assert_true(up_req.done);
+	assert_non_null(strstr(sget(up_req.final, "error"), "interrupted by meshwg down"));
+	fake_api_req_free(&up_req);
+	expect_state("Stopped");
+	fk.apply_steps = 0;
+	expect_ok_as("{\"cmd\":\"up\"}", 0, false, "Running");
+	assert_int_equal(fk.applies, applies + 2);
+}
+
 static void test_down_up(void **st)
 {
 	struct api_req r;
@@ -536,6 +720,9 @@ int main(void)
 		cmocka_unit_test(test_rotate),
 		cmocka_unit_test(test_auto_rotation),
 		cmocka_unit_test(test_restart_with_server_stopped),
+		cmocka_unit_test(test_authorization),
+		cmocka_unit_test(test_status_cache),
+		cmocka_unit_test(test_apply_in_steps),
 		cmocka_unit_test(test_down_up),
 		cmocka_unit_test(test_logout),
 		cmocka_unit_test(test_approval),

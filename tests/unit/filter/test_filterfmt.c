@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
- * tools/filterfmt.c: the JSON ruleset format (good files, every refusal),
+ * lib/filterfmt.c: the JSON ruleset format (good files, every refusal),
  * and a round trip through the netlink attributes of SET_FILTER read back
  * as GET_FILTER replies, including rules split into continuation chunks.
  */

@@ -9,7 +9,7 @@
 
 #include "helpers.h"
 #include "config.h"
-#include "encoding.h"
+#include "key.h"
 
 #define K1 "KAnen7aM8lI0rM8gLbFXbtegu033kUgQuk3FyfAJJkQ="
 #define K2 "OLITw1kb5+VbozPYp4fuYQ5aBGJbTDwS5WCr6sMamVQ="

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
-/* GET_DEVICE reply parsing and reassembly of continued peers (tools/devparse.c). */
+/* GET_DEVICE reply parsing and reassembly of continued peers (lib/devparse.c). */
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
-/* Key and hex encodings (tools/encoding.c). */
+/* Keys as text (lib/key.c) and hex (lib/hex.c). */
 
 #include <sodium.h>
 
 #include "helpers.h"
-#include "encoding.h"
+#include "hex.h"
+#include "key.h"
 
 static void test_key_round_trip(void **state)
 {
@@ -90,6 +91,47 @@ static void test_hex(void **state)
 	assert_int_equal(hex_decode(buf, sizeof(buf), "0x00"), -1);
 	assert_int_equal(hex_decode(buf, sizeof(buf), "000102030405060708"), -1); /* 9 > 8 */
 	assert_int_equal(hex_decode(buf, sizeof(buf), "0001020304050607"), 8);
+	/* A missing JSON string reaches the decoder as NULL: refused, no crash. */
+	assert_int_equal(hex_decode(buf, sizeof(buf), NULL), -1);
+	assert_int_equal(hex_nibble('F'), 15);
+	assert_int_equal(hex_nibble('g'), -1);
+	assert_int_equal(hex_nibble(-1), -1);
+}
+
+/* "prefix:<64 hex>", the protocol's key text: the one parser the agent's
+ * netmap checks, its state files and the server use. */
+static void test_key_text(void **state)
+{
+	static const char lower[] =
+		"nodekey:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+	static const char upper[] =
+		"nodekey:00112233445566778899AABBCCDDEEFF00112233445566778899aabbccddeeff";
+	uint8_t key[MWG_KEY_LEN], k2[MWG_KEY_LEN];
+	char text[MWG_KEY_TEXT_MAX];
+
+	(void)state;
+	assert_int_equal(mwg_key_parse(lower, "nodekey:", key), 0);
+	assert_int_equal(key[0], 0x00);
+	assert_int_equal(key[31], 0xff);
+	mwg_key_format(text, sizeof(text), "nodekey:", key);
+	assert_string_equal(text, lower);
+	/* Either case parses to the same key; the text written is lower case. */
+	assert_int_equal(mwg_key_parse(upper, "nodekey:", k2), 0);
+	assert_memory_equal(key, k2, MWG_KEY_LEN);
+	assert_int_equal(mwg_key_parse(lower, "mkey:", key), -1);
+	assert_int_equal(mwg_key_parse(NULL, "nodekey:", key), -1);
+	assert_int_equal(mwg_key_parse("nodekey:", "nodekey:", key), -1);
+	assert_int_equal(mwg_key_parse("nodekey:00", "nodekey:", key), -1);
+	/* 63 and 66 digits. */
+	assert_int_equal(mwg_key_parse(
+		"nodekey:00112233445566778899aabbccddeeff00112233445566778899aabbccddeef",
+		"nodekey:", key), -1);
+	assert_int_equal(mwg_key_parse(
+		"nodekey:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff00",
+		"nodekey:", key), -1);
+	assert_int_equal(mwg_key_parse(
+		"nodekey:g0112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+		"nodekey:", key), -1);
 }
 
 int main(void)
@@ -99,6 +141,7 @@ int main(void)
 		cmocka_unit_test(test_known_vector),
 		cmocka_unit_test(test_invalid_base64),
 		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_key_text),
 	};
 
 	if (sodium_init() < 0)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
-/* tools/escape.c: the one escaping of foreign text for terminals and logs. */
+/* lib/escape.c: the one escaping of foreign text for terminals and logs. */
 
 #include <setjmp.h>
 #include <stdarg.h>

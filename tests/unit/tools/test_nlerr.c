@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
- * Netlink errors and extended acks (tools/nlerr.c), on synthetic messages
- * and through tools/ipc.c's error path against the running kernel's own
+ * Netlink errors and extended acks (lib/nlerr.c), on synthetic messages
+ * and through lib/ipc.c's error path against the running kernel's own
  * generic netlink controller (no meshwg module needed).
  */
 
@@ -82,6 +82,29 @@ static void test_synthetic(void **state)
 	((struct nlmsghdr *)buf)->nlmsg_len = NLMSG_HDRLEN + sizeof(struct nlmsgerr) + 8;
 	assert_int_equal(nlerr_parse((struct nlmsghdr *)buf, extack, sizeof(extack)), -EINVAL);
 	assert_string_equal(extack, "");
+}
+
+/* What the error callbacks of lib/ipc.c and meshwgd's route socket store. */
+static void test_from_cb(void **state)
+{
+	uint8_t buf[1024];
+	struct nlmsgerr *e = (struct nlmsgerr *)(buf + NLMSG_HDRLEN);
+	char extack[64];
+
+	(void)state;
+	build_error(buf, -EEXIST, true, 40, "route exists");
+	assert_int_equal(nlerr_from_cb(e, extack, sizeof(extack)), -EEXIST);
+	assert_string_equal(extack, "route exists");
+	/* malformed TLVs: the message's own error, no text */
+	build_error(buf, -EINVAL, false, 600, "x");
+	((struct nlmsghdr *)buf)->nlmsg_len = NLMSG_HDRLEN + 2;
+	assert_int_equal(nlerr_from_cb(e, extack, sizeof(extack)), -EINVAL);
+	assert_string_equal(extack, "");
+	/* an ack or a positive "error" in the error path is still an error */
+	build_error(buf, 0, true, 0, NULL);
+	assert_int_equal(nlerr_from_cb(e, extack, sizeof(extack)), -EIO);
+	build_error(buf, 5, true, 0, NULL);
+	assert_int_equal(nlerr_from_cb(e, extack, sizeof(extack)), -EIO);
 }
 
 static void test_done(void **state)
@@ -221,6 +244,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_synthetic),
+		cmocka_unit_test(test_from_cb),
 		cmocka_unit_test(test_done),
 		cmocka_unit_test(test_kernel_extack),
 		cmocka_unit_test(test_dump),

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
- * Splitting SET_DEVICE over several messages (tools/setmsg.c), checked with
+ * Splitting SET_DEVICE over several messages (lib/setmsg.c), checked with
  * 10,000 peers / 100,000 allowed IPs: every message fits, device attributes
  * and REPLACE_PEERS are in the first message only, continued peers repeat
  * only their key, and parsing the messages back with the dump parser
- * (tools/devparse.c) gives back exactly the original configuration.
+ * (lib/devparse.c) gives back exactly the original configuration.
  */
 
 #include <errno.h>

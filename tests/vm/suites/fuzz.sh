@@ -31,7 +31,7 @@ fuzz_setup() {
 	ip -n "$NS1" addr add 10.0.0.1/24 dev mf1 && ip -n "$NS1" link set mf1 up &&
 		ip -n "$NS2" addr add 10.0.0.2/24 dev mf2 && ip -n "$NS2" link set mf2 up &&
 		ip -n "$NS1" link set mf3 up || return 1
-	n1 ping -c1 -W5 10.0.0.2
+	retry 30 n1 ping -c1 -W2 10.0.0.2
 }
 mcheck "setup: two tunnelled interfaces and a spare" fuzz_setup
 
@@ -73,7 +73,7 @@ fuzz_after() {
 	ip -n "$NS1" link set mf1 up && ip -n "$NS2" link set mf2 up &&
 		ip -n "$NS1" addr replace 10.0.0.1/24 dev mf1 &&
 		ip -n "$NS2" addr replace 10.0.0.2/24 dev mf2 || return 1
-	retry 15 n1 ping -c1 -W1 10.0.0.2
+	retry 60 n1 ping -c1 -W1 10.0.0.2
 }
 mcheck "after fuzzing: dumps work, a fresh configuration carries traffic" fuzz_after
 mcheck "after fuzzing: interfaces delete" sh -c \

@@ -20,7 +20,7 @@ smoke_wireguard() {
 		peer "$(pubkey "$k1")" allowed-ips 10.0.0.1/32 || return 1
 	ip -n "$NS1" addr add 10.0.0.1/24 dev wg1 && ip -n "$NS1" link set wg1 up &&
 	ip -n "$NS2" addr add 10.0.0.2/24 dev wg2 && ip -n "$NS2" link set wg2 up || return 1
-	n1 ping -c2 -W5 10.0.0.2 || return 1
+	retry 30 n1 ping -c1 -W2 10.0.0.2 || return 1
 	wait_handshake "$NS2" wireguard wg2 "$(pubkey "$k1")" 5
 }
 check "wireguard.ko ping across the topology" smoke_wireguard

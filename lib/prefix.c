@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
-/* IP prefixes in meshwgd (prefix.h). */
+/* IP prefixes (prefix.h). */
 
 #include "prefix.h"
 
@@ -21,7 +21,7 @@ static void clear_host_bits(struct kprefix *p, unsigned cidr)
 	}
 }
 
-static int parse_prefix(struct kprefix *p, const char *text, bool clear)
+static int parse_prefix(struct kprefix *p, const char *text, bool clear, bool need_len)
 {
 	char buf[INET6_ADDRSTRLEN + 8], *slash, *end;
 	unsigned long cidr;
@@ -34,6 +34,8 @@ static int parse_prefix(struct kprefix *p, const char *text, bool clear)
 	slash = strchr(buf, '/');
 	if (slash)
 		*slash = '\0';
+	else if (need_len)
+		return -EINVAL;
 	if (inet_pton(AF_INET, buf, p->addr) == 1) {
 		p->family = AF_INET;
 		max = 32;
@@ -60,12 +62,17 @@ static int parse_prefix(struct kprefix *p, const char *text, bool clear)
 
 int kprefix_parse(struct kprefix *p, const char *text)
 {
-	return parse_prefix(p, text, true);
+	return parse_prefix(p, text, true, false);
+}
+
+int kprefix_parse_cidr(struct kprefix *p, const char *text)
+{
+	return parse_prefix(p, text, true, true);
 }
 
 int kaddr_parse(struct kprefix *p, const char *text)
 {
-	return parse_prefix(p, text, false);
+	return parse_prefix(p, text, false, false);
 }
 
 void kprefix_format(const struct kprefix *p, char *buf, size_t len)
@@ -98,6 +105,11 @@ bool kprefix_covers(const struct kprefix *outer, const struct kprefix *inner)
 	m.cidr = outer->cidr;
 	clear_host_bits(&m, outer->cidr);
 	return !kprefix_cmp(outer, &m);
+}
+
+bool kprefix_overlaps(const struct kprefix *a, const struct kprefix *b)
+{
+	return kprefix_covers(a, b) || kprefix_covers(b, a);
 }
 
 void kprefix_host(struct kprefix *p, int family, const uint8_t *addr)

@@ -16,4 +16,11 @@ int nlerr_parse(const struct nlmsghdr *nlh, char *extack, size_t len);
 /* The same for a dump's NLMSG_DONE: its error (0 if none) and extack text. */
 int nlerr_parse_done(const struct nlmsghdr *nlh, char *extack, size_t len);
 
+/*
+ * For a libnl error callback (nl_cb_err), which gets the nlmsgerr inside an
+ * NLMSG_ERROR: the error (its own e->error when the message is malformed)
+ * and the extack text. Always negative: -EIO for an error that is not one.
+ */
+int nlerr_from_cb(const struct nlmsgerr *e, char *extack, size_t len);
+
 #endif

@@ -82,3 +82,13 @@ int nlerr_parse_done(const struct nlmsghdr *nlh, char *extack, size_t len)
 	}
 	return error;
 }
+
+int nlerr_from_cb(const struct nlmsgerr *e, char *extack, size_t len)
+{
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)((const char *)e - NLMSG_HDRLEN);
+	int ret = nlerr_parse(nlh, extack, len);
+
+	if (ret == -EBADMSG)
+		ret = e->error;
+	return ret >= 0 ? -EIO : ret;
+}

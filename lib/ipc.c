@@ -24,14 +24,9 @@
 static int error_cb(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
 {
 	struct ipc *ipc = arg;
-	const struct nlmsghdr *nlh = (const struct nlmsghdr *)((const char *)e - NLMSG_HDRLEN);
-	int ret;
 
 	(void)nla;
-	ret = nlerr_parse(nlh, ipc->extack, sizeof(ipc->extack));
-	ipc->error = ret == -EBADMSG ? e->error : ret;
-	if (ipc->error >= 0)
-		ipc->error = -EIO;
+	ipc->error = nlerr_from_cb(e, ipc->extack, sizeof(ipc->extack));
 	return NL_STOP;
 }
 

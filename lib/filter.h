@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR MIT */
-/* `meshwg filter': the kernel's ACL ruleset over netlink (docs/filter.md). */
+/* The kernel's ACL ruleset over netlink (docs/filter.md), for `meshwg filter'
+ * and meshwgd. */
 #ifndef MESHWG_FILTER_H
 #define MESHWG_FILTER_H
 
@@ -11,7 +12,5 @@ int filter_get(struct ipc *ipc, const char *ifname, struct fl_ruleset *rs);
 /* Installs rs as a whole; on refusal, ipc->extack says why. */
 int filter_set(struct ipc *ipc, const char *ifname, const struct fl_ruleset *rs);
 int filter_clear(struct ipc *ipc, const char *ifname);
-
-int filter_main(int argc, char *argv[]);
 
 #endif
