@@ -787,7 +787,8 @@ static int plan_delta(struct plan *p, cJSON *peers, const cJSON *msg, struct mwg
 	for (i = 0; i < p->n_want; i++)
 		if (!isfinite(p->want[i].id))
 			p->want[i].id = INFINITY, p->want[i].dead = true;
-	qsort(p->want, p->n_want, sizeof(*p->want), pent_cmp);
+	if (p->n_want)	/* want is NULL without entries */
+		qsort(p->want, p->n_want, sizeof(*p->want), pent_cmp);
 	for (i = 0; i < p->n_want; i++) {
 		/* the last of a run of one id holds the value, the first the place */
 		size_t j = i;
@@ -801,7 +802,8 @@ static int plan_delta(struct plan *p, cJSON *peers, const cJSON *msg, struct mwg
 		i = j;
 	}
 	p->n_want = n_new;
-	qsort(p->want, p->n_want, sizeof(*p->want), want_cmp_first);
+	if (p->n_want)
+		qsort(p->want, p->n_want, sizeof(*p->want), want_cmp_first);
 	p->append = calloc(p->n_want + 1, sizeof(*p->append));
 	if (!p->append)
 		goto nomem;

@@ -281,6 +281,26 @@ static void test_missing_members(void **state)
 	cJSON_Delete(bad);
 }
 
+/* Member names are matched as the protocol spells them, case and all, as
+ * meshwgd's netmap check reads them: a "PEERS_ADDED" the check never saw
+ * must not be merged (cJSON_GetObjectItem ignores case). */
+static void test_member_case(void **state)
+{
+	cJSON *nm = netmap(2, 2, false), *before = cJSON_Duplicate(nm, 1);
+	cJSON *d = cJSON_Parse("{\"type\":\"delta\",\"seq\":2,\"PEERS_ADDED\":[{\"id\":9,"
+			       "\"allowed_ips\":[\"0.0.0.0/0\"]}],\"Peers_Removed\":[0],"
+			       "\"SELF\":{\"id\":1}}");
+	struct mwg_err e = { 0 };
+
+	(void)state;
+	assert_int_equal(mwgc_netmap_merge(&nm, d, MWGC_MAX_PEERS, &e), 0);
+	cJSON_ReplaceItemInObject(before, "seq", cJSON_CreateNumber(2));
+	assert_same(nm, before);
+	cJSON_Delete(d);
+	cJSON_Delete(nm);
+	cJSON_Delete(before);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -288,6 +308,7 @@ int main(void)
 		cmocka_unit_test(test_large_delta),
 		cmocka_unit_test(test_peer_limit),
 		cmocka_unit_test(test_missing_members),
+		cmocka_unit_test(test_member_case),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
