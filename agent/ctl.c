@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <curl/curl.h>
 #include <sodium.h>
 
@@ -25,6 +27,8 @@ struct req {
 	char *auth_key, *hostname;
 	uint8_t new_priv[32];
 	bool fetching_key;	/* phase 1: GET /v1/key */
+	bool resynced;		/* sent again once after a clock refusal */
+	int64_t date;		/* the reply's HTTP Date, Unix seconds; 0: none */
 	struct mwgc_exchange x;	/* what its replies must answer */
 	CURL *h;
 	struct curl_slist *hdrs;
@@ -157,6 +161,16 @@ static size_t on_header(char *p, size_t sz, size_t n, void *arg)
 {
 	struct req *r = arg;
 	size_t len = sz * n;
+	char date[128];
+
+	if (len > 5 && len < sizeof(date) && !strncasecmp(p, "date:", 5)) {
+		time_t t;
+
+		memcpy(date, p + 5, len - 5);
+		date[len - 5] = '\0';
+		t = curl_getdate(date, NULL);
+		r->date = t > 0 ? (int64_t)t : 0;
+	}
 
 	if (len <= 2 && (p[0] == '\r' || p[0] == '\n')) {
 		long st = 0;
@@ -230,6 +244,7 @@ static int start_http(struct req *r)
 	mwg_buf_free(&r->buf);
 	r->scanned = 0;
 	r->status = 0;
+	r->date = 0;
 	r->errbuf[0] = '\0';
 	snprintf(url, sizeof(url), "%s%s", c->m.url, r->fetching_key ? "/v1/key" : r->path);
 	curl_easy_setopt(r->h, CURLOPT_URL, url);
@@ -451,6 +466,36 @@ static void done(struct req *r, CURLcode rc)
 	}
 	if (r->status != 200) {
 		error_from_body(r, err, sizeof(err));
+		if (mwgc_clock_refusal(r->status, err) && !r->resynced) {
+			/* Our clock is off (a node booted with a wrong clock, or
+			 * one that stepped): take the server's, new nonces, and
+			 * send the request once more, sealed anew, if it can
+			 * still go first (a stream gave its slot up with its
+			 * status; then its owner's reconnect sends it). */
+			int64_t off = mwgc_clock_resync(&c->m, r->date);
+			bool first = c->active == r || !c->active;
+
+			log_warn("ctl: %s refused our clock (%s); nonces now follow the server's "
+				 "clock%s (offset %lld s)%s", c->m.url, err,
+				 r->date ? "" : " (no Date header: restarted only)", (long long)off,
+				 first ? ", sending again" : "");
+			if (!first) {
+				finish(r, r->status, err, NULL);
+				return;
+			}
+			c->active = r;
+			r->resynced = true;
+			curl_multi_remove_handle(c->multi, r->h);
+			curl_easy_cleanup(r->h);
+			r->h = NULL;
+			curl_slist_free_all(r->hdrs);
+			r->hdrs = NULL;
+			free(r->body);
+			r->body = NULL;
+			if (start_http(r))
+				finish(r, 0, "out of memory", NULL);
+			return;
+		}
 		finish(r, r->status, err, NULL);
 		return;
 	}
@@ -602,14 +647,6 @@ const char *ctl_url(const struct ctl *c)
 const char *ctl_server_ip(const struct ctl *c)
 {
 	return c->server_ip;
-}
-
-void ctl_restart_nonces(struct ctl *c)
-{
-	pthread_mutex_lock(&c->m.gen.lock);
-	c->m.gen.last_ts = 0;
-	c->m.gen.counter = 0;
-	pthread_mutex_unlock(&c->m.gen.lock);
 }
 
 const char *ctl_node_key(const struct ctl *c)

@@ -7,6 +7,12 @@
  * the server always sees growing nonces; the map stream holds that slot
  * only until the server has accepted it (its HTTP status arrived).
  *
+ * A request the server refuses for its nonce's time (401 "stale or future
+ * timestamp", "nonce from before the server started": this node's clock is
+ * off) is sent once more after the clock is re-synced from the reply's
+ * Date header (mwgc_clock_resync: the offset stays for later requests,
+ * nonces start again with a new counter).
+ *
  * Every operation completes exactly once through its callback (unless
  * ctl_close() comes first). Callbacks may start new operations and close
  * the stream, but must not call ctl_close().
@@ -55,9 +61,6 @@ void ctl_set_node_key(struct ctl *c, const uint8_t node_priv[32]);
 /* A map stream that gets no data for this long is dead and ends with an
  * error (default 70 s: two keepalives of 30 s + 10 s). */
 void ctl_set_stream_idle_ms(struct ctl *c, uint64_t ms);
-/* After the server refused a nonce's time (clock step): the next nonces use
- * the clock as it is now, with a new counter, even if it went backwards. */
-void ctl_restart_nonces(struct ctl *c);
 /* Per-request timeout for everything but the stream (default 60 s). */
 void ctl_set_timeout_s(struct ctl *c, long s);
 

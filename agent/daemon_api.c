@@ -65,8 +65,6 @@ static void up_set_prefs(struct daemon *d, struct prefs *np);
 static void registered_error(struct daemon *d, const struct ctl_result *r)
 {
 	snprintf(d->last_error, sizeof(d->last_error), "%s", r->error);
-	if (r->status == 401 && strstr(r->error, "timestamp"))
-		ctl_restart_nonces(d->ctl);	/* our clock stepped: the retry may pass */
 	if (r->status == 401 || r->status == 403) {
 		/* A node that is running with its key stays running. */
 		if (!d->connected)
@@ -318,8 +316,11 @@ static int ensure_keys(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
-/* The register request's extra fields for prefs p (hostinfo, tags). */
-static cJSON *register_extra(const struct prefs *p)
+/* The register request's extra fields for prefs p (hostinfo, tags). An
+ * `up` that names its tags sends them even when there are none: with an
+ * auth key, `[]` makes the node personal again; absent, the server keeps
+ * the node's tags (docs/protocol.md). */
+static cJSON *register_extra(const struct prefs *p, bool tags_given)
 {
 	cJSON *extra = cJSON_CreateObject(), *hostinfo;
 
@@ -328,13 +329,14 @@ static cJSON *register_extra(const struct prefs *p)
 	cJSON_AddStringToObject(hostinfo, "agent", "meshwgd");
 	cJSON_AddItemToObject(hostinfo, "advertise_tags", cJSON_Duplicate(p->advertise_tags, 1));
 	/* Checked by the server against the policy's tagOwners (docs/protocol.md). */
-	if (cJSON_GetArraySize(p->advertise_tags) > 0)
+	if (tags_given || cJSON_GetArraySize(p->advertise_tags) > 0)
 		cJSON_AddItemToObject(extra, "tags", cJSON_Duplicate(p->advertise_tags, 1));
 	return extra;
 }
 
 /* req becomes the pending `up`, answered when registered and connected. */
-static void up_register(struct daemon *d, struct api_req *req, const char *auth_key)
+static void up_register(struct daemon *d, struct api_req *req, const char *auth_key,
+			bool tags_given)
 {
 	cJSON *extra;
 
@@ -344,7 +346,7 @@ static void up_register(struct daemon *d, struct api_req *req, const char *auth_
 	d->pending_auth_key = auth_key != NULL;
 	if (d->state != ST_RUNNING)
 		daemon_set_state(d, ST_STARTING, "registering with the control server");
-	extra = register_extra(&d->prefs);
+	extra = register_extra(&d->prefs, tags_given);
 	if (ctl_register(d->ctl, auth_key, daemon_hostname(d), extra, on_registered, d))
 		daemon_finish_up(d, daemon_reply_error("%s", "out of memory"));
 	cJSON_Delete(extra);
@@ -353,7 +355,7 @@ static void up_register(struct daemon *d, struct api_req *req, const char *auth_
 /* A different server while one is in use: register there first, on a
  * ctl of its own; d->ctl, its stream and the prefs stay until it worked. */
 static void up_trial(struct daemon *d, struct api_req *req, struct prefs *np,
-		     const char *auth_key)
+		     const char *auth_key, bool tags_given)
 {
 	char err[400];
 	cJSON *extra;
@@ -376,7 +378,7 @@ static void up_trial(struct daemon *d, struct api_req *req, struct prefs *np,
 	d->pending_up = req;
 	d->pending_auth_key = auth_key != NULL;
 	log_info("registering with %s before leaving %s", np->login_server, ctl_url(d->ctl));
-	extra = register_extra(np);
+	extra = register_extra(np, tags_given);
 	if (ctl_register(d->trial_ctl, auth_key, np->hostname[0] ? np->hostname : daemon_hostname(d),
 			 extra, on_trial_registered, d))
 		daemon_finish_up(d, daemon_reply_error("%s", "out of memory"));
@@ -412,7 +414,7 @@ static void handle_up(struct daemon *d, struct api_req *req, const cJSON *j)
 		return;
 	}
 	if (d->ctl && d->have_nkey && !daemon_same_server(ctl_url(d->ctl), np.login_server)) {
-		up_trial(d, req, &np, a.auth_key);
+		up_trial(d, req, &np, a.auth_key, cJSON_IsArray(a.tags));
 		return;
 	}
 	if (state_save_prefs(d->cfg.state_dir, &np, err, sizeof(err))) {
@@ -425,7 +427,7 @@ static void handle_up(struct daemon *d, struct api_req *req, const cJSON *j)
 		api_reply(req, daemon_reply_error("%s", err));
 		return;
 	}
-	up_register(d, req, a.auth_key);
+	up_register(d, req, a.auth_key, cJSON_IsArray(a.tags));
 }
 
 /* ---- down, logout ---- */

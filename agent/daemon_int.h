@@ -20,6 +20,9 @@
 #include "prefix.h"
 #include "state.h"
 
+/* At most this many entries in d->refused (status health). */
+#define DAEMON_MAX_REFUSED 64
+
 enum backend_state { ST_NOMODULE, ST_NEEDS_LOGIN, ST_NEEDS_APPROVAL, ST_STARTING, ST_RUNNING,
 		     ST_STOPPED };
 
@@ -57,7 +60,7 @@ struct daemon {
 	 * may not be closed from its own callback). */
 	struct ctl *trial_ctl, *dead_ctl;
 	struct prefs trial_prefs;
-	cJSON *refused;		/* what netmap_check refused since the last FULL (strings) */
+	cJSON *refused;		/* what netmap_check (or the merge) refused since the last FULL */
 	char apply_error[300];	/* the kernel refused d->netmap: "" when it did not */
 	unsigned apply_attempt;
 	cJSON *endpoints_sent;

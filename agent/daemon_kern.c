@@ -70,7 +70,6 @@ void daemon_kview_drop(struct daemon *d)
 /* ---- checking ---- */
 
 #define MAX_KEEP_OFF (EP_MAX + 2)
-#define MAX_REFUSED 64
 
 /* The control server's address: the URL's host when it is an address,
  * and the address the connection went to. */
@@ -134,7 +133,7 @@ void daemon_check_netmap(struct daemon *d, cJSON *msg, const cJSON *before, bool
 	}
 	cJSON_ArrayForEach(p, found) {
 		log_warn("netmap: %s", p->valuestring);
-		if (d->refused && cJSON_GetArraySize(d->refused) < MAX_REFUSED)
+		if (d->refused && cJSON_GetArraySize(d->refused) < DAEMON_MAX_REFUSED)
 			cJSON_AddItemToArray(d->refused, cJSON_CreateString(p->valuestring));
 	}
 	cJSON_Delete(found);

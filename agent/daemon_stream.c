@@ -112,13 +112,34 @@ static void need_login(struct daemon *d, const char *why)
 
 /* A "full" or "delta" message: checked (daemon_check_netmap) before it is
  * merged into d->netmap and programmed. */
+/* A message the netmap cannot take (too many peers): the last netmap
+ * stays, the refusal is logged and in `status` health until the next FULL. */
+static void netmap_refused(struct daemon *d, const struct mwg_err *e)
+{
+	log_warn("netmap: %s", e->msg);
+	if (!d->refused)
+		d->refused = cJSON_CreateArray();
+	if (cJSON_GetArraySize(d->refused) < DAEMON_MAX_REFUSED)
+		cJSON_AddItemToArray(d->refused, cJSON_CreateString(e->msg));
+}
+
 static void on_netmap(struct daemon *d, const cJSON *raw, bool full)
 {
 	bool first = !d->connected;
+	struct mwg_err e = { 0 };
 	cJSON *msg;
 
 	if (!full && !d->netmap)	/* a delta before any full: ignored */
 		return;
+	/* Too many peers: refused before any work on it (the merge checks again). */
+	if (full && cJSON_GetArraySize(cJSON_GetObjectItem(raw, "peers")) > MWGC_MAX_PEERS) {
+		struct mwg_err e = { 0 };
+		cJSON *none = NULL;
+
+		mwgc_netmap_merge(&none, raw, MWGC_MAX_PEERS, &e);
+		netmap_refused(d, &e);
+		return;
+	}
 	msg = cJSON_Duplicate(raw, 1);
 	if (!msg) {
 		log_error("netmap message: out of memory");
@@ -131,8 +152,8 @@ static void on_netmap(struct daemon *d, const cJSON *raw, bool full)
 	if (full)
 		d->nevs = 0;
 
-	if (mwgc_netmap_apply(&d->netmap, msg)) {
-		log_error("netmap message could not be applied");
+	if (mwgc_netmap_merge(&d->netmap, msg, MWGC_MAX_PEERS, &e)) {
+		netmap_refused(d, &e);
 		cJSON_Delete(msg);
 		return;
 	}
@@ -198,9 +219,6 @@ static void on_stream_end(const struct ctl_result *r, void *arg)
 		need_login(d, r->error);
 		return;
 	}
-	if (r->status == 401 && strstr(r->error, "timestamp"))
-		/* Our clock was off (a step at boot): nonces start again from now. */
-		ctl_restart_nonces(d->ctl);
 	log_warn("map stream ended: %s", r->error);
 	if (was)
 		d->attempt = 0;

@@ -289,6 +289,58 @@ inval:
 static int peer_id(const cJSON *j, int64_t *id);
 static int kids_resize(struct kids *ids, size_t size);
 
+struct owned {
+	struct kprefix p;
+	const struct kpeer *peer;
+};
+
+static int owned_cmp(const void *a, const void *b)
+{
+	const struct owned *x = a, *y = b;
+
+	return kprefix_cmp(&x->p, &y->p);
+}
+
+/*
+ * Every prefix in at most one peer: WireGuard gives a prefix to one peer
+ * (the one programmed last), so a set with a prefix twice could not be
+ * what the kernel holds. netmap_check gives such a prefix to one peer
+ * before this; a set that still has one is refused (-EINVAL).
+ */
+static int one_owner(const struct kpeers *s, char *err, size_t errlen)
+{
+	struct owned *v;
+	struct kpeer *p;
+	size_t n = 0, b, i;
+	int ret = 0;
+
+	kpeers_for_each(s, b, p)
+		n += p->n_ips;
+	if (n < 2)
+		return 0;
+	v = malloc(n * sizeof(*v));
+	if (!v) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	n = 0;
+	kpeers_for_each(s, b, p)
+		for (i = 0; i < p->n_ips; i++)
+			v[n++] = (struct owned){ .p = p->ips[i], .peer = p };
+	qsort(v, n, sizeof(*v), owned_cmp);
+	for (i = 1; i < n && !ret; i++) {
+		if (!kprefix_cmp(&v[i].p, &v[i - 1].p)) {
+			char t[INET6_ADDRSTRLEN + 8];
+
+			kprefix_format(&v[i].p, t, sizeof(t));
+			snprintf(err, errlen, "netmap: two peers have allowed IP %s", t);
+			ret = -EINVAL;
+		}
+	}
+	free(v);
+	return ret;
+}
+
 int kpeers_from_netmap(struct kpeers *out, const cJSON *netmap, bool accept_routes,
 		       char *err, size_t errlen)
 {
@@ -351,7 +403,13 @@ int kpeers_from_netmap_ids(struct kpeers *out, struct kids *ids, const cJSON *ne
 		}
 		i++;
 	}
-	return 0;
+	ret = one_owner(out, err, errlen);
+	if (ret) {
+		kpeers_free(out);
+		if (ids)
+			kids_free(ids);
+	}
+	return ret;
 }
 
 int kpeers_from_device(struct kpeers *out, const struct mw_device *dev)

@@ -18,6 +18,14 @@
  *   they are dropped without a report.
  * - A peer's allowed IPs are recomputed here as its checked addresses plus
  *   its checked routes: the server's "allowed_ips" is not trusted.
+ * - One prefix, one peer: when peers claim the same prefix (HA routers),
+ *   the lowest node id holds it and the others' allowed IPs lack it
+ *   (reported); in a DELTA, a peer of before whose allowed IPs change so
+ *   is added to the message's peers_changed.
+ * - Sizes (docs/agent.md, "Limits"): a string longer than its limit below
+ *   (or not a string) is removed, a list longer than its limit is cut to
+ *   it. The number of peers is bounded where the netmap is merged
+ *   (MWGC_MAX_PEERS, control/client/mwgc_client.h).
  */
 #ifndef MESHWGD_NETMAP_CHECK_H
 #define MESHWGD_NETMAP_CHECK_H
@@ -30,6 +38,20 @@
 
 #define NMC_MIN_ROUTE_V4 8
 #define NMC_MIN_ROUTE_V6 16
+
+/* Limits of one node (self or a peer) and of the DNS configuration, in
+ * bytes of a string or entries of a list. */
+#define NMC_MAX_HOSTNAME 63		/* a DNS label */
+#define NMC_MAX_DNS_NAME 253		/* a DNS name, a final dot aside */
+#define NMC_MAX_USER 63			/* as meshwg-control's user names */
+#define NMC_MAX_TAGS 64
+#define NMC_MAX_TAG 67			/* "tag:" + 63 */
+#define NMC_MAX_ADDRESSES 16
+#define NMC_MAX_ROUTES 1024
+#define NMC_MAX_ENDPOINTS 64		/* as /v1/update takes */
+#define NMC_MAX_ENDPOINT 64		/* "[v6 address]:port" */
+#define NMC_MAX_DNS_RECORDS 65537	/* one per peer (MWGC_MAX_PEERS) and self */
+#define NMC_MAX_DNS_LIST 64		/* nameservers, search domains, a record's addresses */
 
 struct nmc_rules {
 	struct kprefix tailnet[2];

@@ -11,6 +11,8 @@ void mwg_nonce_gen_init(struct mwg_nonce_gen *g)
 	pthread_mutex_init(&g->lock, NULL);
 	g->last_ts = 0;
 	g->counter = 0;
+	g->clock = mwg_now_ns;
+	g->offset_ns = 0;
 }
 
 static void put_be64(uint8_t *p, uint64_t v)
@@ -33,9 +35,10 @@ static uint64_t get_be64(const uint8_t *p)
 
 void mwg_nonce_make(struct mwg_nonce_gen *g, uint8_t dir, uint8_t nonce[MWG_NONCE_LEN])
 {
-	uint64_t ts = mwg_now_ns();
+	uint64_t ts;
 
 	pthread_mutex_lock(&g->lock);
+	ts = g->clock() + (uint64_t)g->offset_ns;
 	/* time never goes backwards for us, and the counter never repeats */
 	if (ts < g->last_ts)
 		ts = g->last_ts;

@@ -30,8 +30,13 @@
 struct mwg_nonce_gen {
 	pthread_mutex_t lock;
 	uint64_t last_ts, counter;
+	/* The time of a nonce is clock() + offset_ns: a client whose clock is
+	 * wrong corrects it from the server's (mwgc_clock_resync). */
+	uint64_t (*clock)(void);
+	int64_t offset_ns;
 };
 
+/* clock = mwg_now_ns, offset 0. */
 void mwg_nonce_gen_init(struct mwg_nonce_gen *g);
 void mwg_nonce_make(struct mwg_nonce_gen *g, uint8_t dir, uint8_t nonce[MWG_NONCE_LEN]);
 uint64_t mwg_nonce_ts(const uint8_t nonce[MWG_NONCE_LEN]);

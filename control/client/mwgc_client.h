@@ -24,9 +24,15 @@ struct mwgc {
 	int64_t last_seq;	/* newest netmap "seq" accepted (-1: none yet) */
 	char mkey[MWG_KEY_TEXT_MAX], nkey[MWG_KEY_TEXT_MAX];
 	struct mwg_nonce_gen gen;
+	int64_t last_date;	/* the last reply's HTTP Date, Unix seconds (0: none) */
 	bool insecure_tls;	/* accept any certificate (tests) */
 	long timeout_s;		/* per request; 0 = none (streams) */
 };
+
+/* The clock a client's nonces start from (CLOCK_REALTIME, mwg_now_ns);
+ * read by mwgc_init. Tests set a wrong one to play a node whose clock is
+ * off. */
+extern uint64_t (*mwgc_clock_ns)(void);
 
 /* Sets up c; keys are copied. 0 or -1. */
 int mwgc_init(struct mwgc *c, const char *url, const uint8_t machine_priv[32],
@@ -74,12 +80,30 @@ void mwgc_set_node_key(struct mwgc *c, const uint8_t node_priv[32]);
  * netmap "seq" older than one this client already accepted. */
 cJSON *mwgc_open(struct mwgc *c, const char *text, struct mwgc_exchange *x, struct mwg_err *e);
 
+/*
+ * Clock re-sync. A server refuses a request whose nonce time is more than
+ * its auth_max_skew (300 s) off its own clock (401 "stale or future
+ * timestamp ...") or older than its start (401 "nonce from before the
+ * server started"): a node booted with a wrong clock would be refused
+ * forever. mwgc_clock_refusal() tells such a refusal; mwgc_clock_resync()
+ * then takes the time of the server's HTTP Date header (Unix seconds; 0
+ * when there was none) as the time of the nonces from now on (offset_ns
+ * of the nonce generator, kept for later requests) and restarts the
+ * nonces with a new counter, even backwards. Date is not authenticated:
+ * a forged one can only make our own requests fail, which whoever can
+ * forge it can do anyway; the server's replay check does not depend on
+ * it. Returns the new offset in seconds.
+ */
+bool mwgc_clock_refusal(long status, const char *error);
+int64_t mwgc_clock_resync(struct mwgc *c, int64_t server_date);
+
 /* POSTs body to path; returns the HTTP status (or -1) and the body. */
 long mwgc_post_raw(struct mwgc *c, const char *path, const char *body, char **reply,
 		   struct mwg_err *e);
 
 /* Seals payload, POSTs it to path, opens the reply. On HTTP errors returns -1
- * with e->status the HTTP status and e->msg the server's "error". */
+ * with e->status the HTTP status and e->msg the server's "error". A clock
+ * refusal is retried once after mwgc_clock_resync(). */
 int mwgc_call(struct mwgc *c, const char *path, const cJSON *payload, cJSON **reply,
 	      struct mwg_err *e);
 
@@ -104,8 +128,21 @@ int mwgc_stream(struct mwgc *c, const cJSON *extra, mwgc_msg_cb cb, void *arg,
 int mwgc_update(struct mwgc *c, const cJSON *fields, struct mwg_err *e);
 int mwgc_logout(struct mwgc *c, struct mwg_err *e);
 
+/* The most peers a netmap may hold (docs/protocol.md, "Limits"): a FULL
+ * with more, or a DELTA that would make more, is refused as a whole. */
+#define MWGC_MAX_PEERS 65536
+
 /* Applies a map-stream message to a netmap (full replaces it; delta edits
- * self, peers and packet_filter). *netmap may start NULL. 0 or -1. */
+ * self, peers and packet_filter; peers are matched by "id", a finite
+ * number; entries without one are never matched). *netmap may start NULL.
+ * 0, or -1 with e set and *netmap unchanged: more than max_peers peers
+ * (413), "peers" not an array (400), out of memory (500). Cost
+ * O((n + m) log(n + m)) for n peers and m delta entries. */
+int mwgc_netmap_merge(cJSON **netmap, const cJSON *msg, size_t max_peers, struct mwg_err *e);
+/* mwgc_netmap_merge with MWGC_MAX_PEERS and no message. */
 int mwgc_netmap_apply(cJSON **netmap, const cJSON *msg);
+/* Comparisons and search steps mwgc_netmap_merge made so far (tests count
+ * them to prove the merge is not quadratic, without timing it). */
+extern unsigned long long mwgc_merge_steps;
 
 #endif

@@ -126,11 +126,60 @@ static void test_reflected_request(void **state)
 	cJSON_Delete(p);
 }
 
+static uint64_t two_days_behind(void)
+{
+	return mwg_now_ns() - 2ULL * 86400 * 1000000000ULL;
+}
+
+/* A client whose clock is two days behind is refused by the server's
+ * freshness check; after mwgc_clock_resync() with the server's Date its
+ * nonces (a request's and a node-key proof's) pass, counting anew. */
+static void test_clock_resync(void **state)
+{
+	struct mwgc c;
+	struct mwgc_exchange x;
+	struct mwg_err e = { 0 };
+	uint8_t mk[32], req[MWG_NONCE_LEN];
+	char mt[MWG_KEY_TEXT_MAX], *body;
+	cJSON *p = cJSON_CreateObject(), *in;
+	uint8_t mpriv2[32];
+
+	(void)state;
+	randombytes_buf(mpriv2, 32);	/* a machine the server has no record of */
+	mwgc_clock_ns = two_days_behind;
+	assert_int_equal(mwgc_init(&c, "http://127.0.0.1:9", mpriv2, npriv), 0);
+	mwgc_clock_ns = mwg_now_ns;
+	memcpy(c.spub, spub, 32);
+	c.have_server_key = true;
+	body = mwgc_seal_request(&c, p, &x);
+	assert_null(mwg_auth_open(&A, body, strlen(body), mk, mt, req, &e));
+	assert_int_equal(e.status, 401);
+	assert_true(mwgc_clock_refusal(e.status, e.msg));
+	assert_false(mwgc_clock_refusal(401, "node key expired"));
+	assert_false(mwgc_clock_refusal(403, e.msg));
+	assert_true(mwgc_clock_refusal(401, "nonce from before the server started"));
+	free(body);
+
+	/* the server's Date: about 2 days ahead of this client */
+	assert_true(mwgc_clock_resync(&c, mwg_now()) >= 2 * 86400 - 2);
+	assert_int_equal(c.gen.counter, 0);
+	body = mwgc_seal_request(&c, p, &x);
+	memset(&e, 0, sizeof(e));
+	in = mwg_auth_open(&A, body, strlen(body), mk, mt, req, &e);
+	assert_non_null(in);
+	assert_int_equal(mwg_nonce_counter(x.req), 1);
+	cJSON_Delete(in);
+	free(body);
+	cJSON_Delete(p);
+	mwgc_destroy(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fresh_replies),
 		cmocka_unit_test(test_reflected_request),
+		cmocka_unit_test(test_clock_resync),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -10,6 +10,9 @@
  *     is in the netmap's peers as given, and every numeric id it removes
  *     without adding it back is gone;
  *   - the netmap prints and parses back to itself.
+ * Member names are matched case-sensitively, as netmap_check does: a
+ * "PEERS_ADDED" is not "peers_added" (merging it would pass peers the
+ * check never saw).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -23,8 +26,8 @@ static const cJSON *peer_by_id(const cJSON *peers, double id)
 	const cJSON *p;
 
 	cJSON_ArrayForEach(p, peers)
-		if (cJSON_IsNumber(cJSON_GetObjectItem(p, "id")) &&
-		    cJSON_GetObjectItem(p, "id")->valuedouble == id)
+		if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(p, "id")) &&
+		    cJSON_GetObjectItemCaseSensitive(p, "id")->valuedouble == id)
 			return p;
 	return NULL;
 }
@@ -35,9 +38,9 @@ static bool listed(const cJSON *msg, double id)
 	const cJSON *it;
 
 	for (int l = 0; l < 2; l++)
-		cJSON_ArrayForEach(it, cJSON_GetObjectItem(msg, lists[l]))
-			if (cJSON_IsNumber(cJSON_GetObjectItem(it, "id")) &&
-			    cJSON_GetObjectItem(it, "id")->valuedouble == id)
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(msg, lists[l]))
+			if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(it, "id")) &&
+			    cJSON_GetObjectItemCaseSensitive(it, "id")->valuedouble == id)
 				return true;
 	return false;
 }
@@ -48,23 +51,23 @@ static int count_id(const cJSON *peers, double id)
 	int n = 0;
 
 	cJSON_ArrayForEach(p, peers)
-		n += cJSON_IsNumber(cJSON_GetObjectItem(p, "id")) &&
-		     cJSON_GetObjectItem(p, "id")->valuedouble == id;
+		n += cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(p, "id")) &&
+		     cJSON_GetObjectItemCaseSensitive(p, "id")->valuedouble == id;
 	return n;
 }
 
 /* before: the netmap before msg was applied; nm: after. */
 static void check_delta(const cJSON *before, const cJSON *nm, const cJSON *msg)
 {
-	const cJSON *peers = cJSON_GetObjectItem(nm, "peers");
+	const cJSON *peers = cJSON_GetObjectItemCaseSensitive(nm, "peers");
 	const char *lists[] = { "peers_added", "peers_changed" };
 	const cJSON *it;
 
 	if (!cJSON_IsArray(peers))
 		return;
 	for (int l = 0; l < 2; l++)
-		cJSON_ArrayForEach(it, cJSON_GetObjectItem(msg, lists[l])) {
-			const cJSON *id = cJSON_GetObjectItem(it, "id");
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(msg, lists[l])) {
+			const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
 
 			if (cJSON_IsObject(it) && cJSON_IsNumber(id) &&
 			    !peer_by_id(peers, id->valuedouble)) {
@@ -72,9 +75,9 @@ static void check_delta(const cJSON *before, const cJSON *nm, const cJSON *msg)
 				abort();
 			}
 		}
-	cJSON_ArrayForEach(it, cJSON_GetObjectItem(msg, "peers_removed"))
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(msg, "peers_removed"))
 		if (cJSON_IsNumber(it) && !listed(msg, it->valuedouble) &&
-		    count_id(cJSON_GetObjectItem(before, "peers"), it->valuedouble) <= 1 &&
+		    count_id(cJSON_GetObjectItemCaseSensitive(before, "peers"), it->valuedouble) <= 1 &&
 		    peer_by_id(peers, it->valuedouble)) {
 			fprintf(stderr, "removed peer %g still there\n", it->valuedouble);
 			abort();
@@ -101,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text[size] = '\0';
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		cJSON *msg = cJSON_Parse(line), *before, *back;
-		const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(msg, "type"));
+		const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(msg, "type"));
 		char *a, *b;
 
 		if (!cJSON_IsObject(msg)) {

@@ -18,6 +18,7 @@
 
 #include "kern_peers.h"
 #include "key.h"
+#include "netmap_check.h"
 
 /* ---- helpers ---- */
 
@@ -807,6 +808,92 @@ static void test_random_against_model(void **state)
 	}
 }
 
+/* The allowed IPs of peer n in s, joined by ",". */
+static const char *ips_of(const struct kpeers *s, unsigned n)
+{
+	static char buf[512];
+	uint8_t key[KEY_LEN];
+	const struct kpeer *p;
+	size_t len = 0;
+
+	key_bytes(key, n);
+	p = kpeers_find(s, key);
+	assert_non_null(p);
+	buf[0] = '\0';
+	for (size_t i = 0; i < p->n_ips; i++) {
+		char t[64];
+
+		kprefix_format(&p->ips[i], t, sizeof(t));
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", i ? "," : "", t);
+	}
+	return buf;
+}
+
+/* A netmap peer with routes (and allowed_ips as the server sends them). */
+static cJSON *router(unsigned id, const char *addr, const char *const *routes)
+{
+	cJSON *p = make_peer(id, (const char *[]){ addr, NULL }, (const char *[]){ "0.0.0.0/0", NULL },
+			     NULL), *r = cJSON_AddArrayToObject(p, "routes");
+
+	for (; *routes; routes++)
+		cJSON_AddItemToArray(r, cJSON_CreateString(*routes));
+	return p;
+}
+
+/*
+ * Two HA subnet routers with one route, and a third peer given one of
+ * their addresses: once netmap_check has given each prefix to one peer,
+ * the peer set programmed into the kernel (the model of SET_DEVICE, where
+ * a prefix added to one peer leaves the other) is exactly the books. The
+ * same netmap unchecked is refused instead of programmed (the kernel would
+ * keep the prefix with whichever peer came last).
+ */
+static void test_overlap_books_equal_kernel(void **state)
+{
+	cJSON *peers[3];
+	cJSON *nm, *raw;
+	struct nmc_rules r = { .accept_routes = true };
+	struct kpeers want, kern, bad;
+	struct kpeer *w, *k;
+	struct kdiff d;
+	char err[256] = "";
+	size_t b;
+
+	(void)state;
+	assert_int_equal(kprefix_parse(&r.tailnet[0], "100.64.0.0/10"), 0);
+	r.n_tailnet = 1;
+	peers[0] = router(7, "100.64.0.7/32", (const char *[]){ "10.1.0.0/16", "10.2.0.0/16", NULL });
+	peers[1] = router(4, "100.64.0.4/32", (const char *[]){ "10.1.0.0/16", NULL });
+	peers[2] = router(9, "100.64.0.4/32", (const char *[]){ "10.2.0.0/16", NULL });
+	raw = netmap_with(peers, 3);
+	nm = cJSON_Duplicate(raw, 1);
+	nmc_check(nm, NULL, &r, NULL);
+	want = parse_ok(nm, true);
+	assert_int_equal(kpeers_init(&kern, 0), 0);
+	assert_int_equal(kpeers_diff(&kern, &want, false, &d), 0);
+	assert_int_equal(kpeers_apply_ops(&kern, d.post), 0);
+	kdiff_free(&d);
+	assert_int_equal(kern.count, want.count);
+	kpeers_for_each(&want, b, w) {
+		k = kpeers_find(&kern, w->key);
+		assert_non_null(k);
+		assert_int_equal(k->n_ips, w->n_ips);
+		assert_memory_equal(k->ips, w->ips, w->n_ips * sizeof(*w->ips));
+	}
+	/* who holds what: the lowest node id */
+	assert_string_equal(ips_of(&kern, 4), "10.1.0.0/16,100.64.0.4/32");
+	assert_string_equal(ips_of(&kern, 7), "10.2.0.0/16,100.64.0.7/32");
+	assert_string_equal(ips_of(&kern, 9), "");
+	kpeers_free(&kern);
+	kpeers_free(&want);
+
+	assert_int_equal(kpeers_from_netmap(&bad, raw, true, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "two peers have allowed IP"));
+	assert_int_equal(bad.count, 0);
+	cJSON_Delete(nm);
+	cJSON_Delete(raw);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -824,6 +911,7 @@ int main(void)
 		cmocka_unit_test(test_10000_peers),
 		cmocka_unit_test(test_from_device),
 		cmocka_unit_test(test_random_against_model),
+		cmocka_unit_test(test_overlap_books_equal_kernel),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

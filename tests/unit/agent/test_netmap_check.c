@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -228,6 +229,188 @@ static void test_not_arrays(void **state)
 	cJSON_Delete(m);
 }
 
+/* A string of n bytes of c. */
+static cJSON *str_of(size_t n, char c)
+{
+	char *t = malloc(n + 1);
+	cJSON *j;
+
+	assert_non_null(t);
+	memset(t, c, n);
+	t[n] = '\0';
+	j = cJSON_CreateString(t);
+	free(t);
+	return j;
+}
+
+static cJSON *list_of(size_t n, const char *fmt)
+{
+	cJSON *a = cJSON_CreateArray();
+	char b[64];
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(b, sizeof(b), fmt, (unsigned)(i / 250), (unsigned)(i % 250) + 1);
+		cJSON_AddItemToArray(a, cJSON_CreateString(b));
+	}
+	return a;
+}
+
+/* Strings and lists over their limits (netmap_check.h) are removed or cut,
+ * and said so; what is within them stays. */
+static void test_sizes(void **state)
+{
+	cJSON *m = parse("{\"type\":\"full\",\"self\":{\"addresses\":[\"100.64.0.1/32\"]},"
+			 "\"peers\":[{\"id\":2},{\"id\":3,\"hostname\":\"ok\",\"tags\":[\"tag:a\",5]}],"
+			 "\"dns\":{\"records\":[{\"name\":\"a.b\",\"addresses\":[\"100.64.0.2\"]},"
+			 "{\"addresses\":[]}]}}");
+	cJSON *self = cJSON_GetObjectItem(m, "self");
+	cJSON *p = cJSON_GetArrayItem(cJSON_GetObjectItem(m, "peers"), 0);
+	cJSON *p3 = cJSON_GetArrayItem(cJSON_GetObjectItem(m, "peers"), 1);
+	cJSON *dns = cJSON_GetObjectItem(m, "dns"), *recs = cJSON_GetObjectItem(dns, "records");
+	cJSON *pr = cJSON_CreateArray(), *r;
+
+	(void)state;
+	rules.accept_routes = true;
+	cJSON_AddItemToObject(self, "hostname", str_of(NMC_MAX_HOSTNAME, 'a'));
+	cJSON_AddItemToObject(self, "user", str_of(NMC_MAX_USER + 1, 'u'));
+	cJSON_AddItemToObject(self, "dns_name", str_of(NMC_MAX_DNS_NAME, 'd'));
+	cJSON_AddItemToObject(p, "hostname", str_of(NMC_MAX_HOSTNAME + 1, 'h'));
+	cJSON_AddItemToObject(p, "dns_name", str_of(NMC_MAX_DNS_NAME + 1, 'd'));
+	cJSON_AddItemToObject(p, "tags", list_of(NMC_MAX_TAGS + 6, "tag:t%u-%u"));
+	cJSON_AddItemToArray(cJSON_GetObjectItem(p, "tags"), str_of(NMC_MAX_TAG + 1, 't'));
+	cJSON_AddItemToObject(p, "endpoints", list_of(NMC_MAX_ENDPOINTS + 36, "198.51.%u.%u:41641"));
+	cJSON_AddItemToArray(cJSON_GetObjectItem(p, "endpoints"), str_of(NMC_MAX_ENDPOINT + 1, '1'));
+	cJSON_AddItemToObject(p, "addresses", list_of(NMC_MAX_ADDRESSES + 4, "100.64.%u.%u/32"));
+	cJSON_AddItemToObject(p, "routes", list_of(NMC_MAX_ROUTES + 500, "10.%u.%u.0/24"));
+	cJSON_AddItemToObject(p3, "dns_name", str_of(NMC_MAX_DNS_NAME, 'x'));
+	cJSON_SetValuestring(cJSON_GetObjectItem(p3, "dns_name"), "");
+	cJSON_AddItemToArray(recs, cJSON_CreateObject());
+	cJSON_AddItemToObject(cJSON_GetArrayItem(recs, 2), "name", str_of(NMC_MAX_DNS_NAME + 2, 'n'));
+	cJSON_AddItemToObject(dns, "nameservers", list_of(NMC_MAX_DNS_LIST + 1, "192.0.%u.%u"));
+	nmc_check(m, NULL, &rules, pr);
+
+	/* self: a 63-byte label and a 253-byte name are fine; the user is not */
+	assert_int_equal(strlen(cJSON_GetStringValue(cJSON_GetObjectItem(self, "hostname"))), 63);
+	assert_int_equal(strlen(cJSON_GetStringValue(cJSON_GetObjectItem(self, "dns_name"))), 253);
+	assert_null(cJSON_GetObjectItem(self, "user"));
+	assert_true(has_problem(pr, "self: user refused: too long"));
+	/* peer 2: names removed, lists cut, the long tag and endpoint removed */
+	assert_null(cJSON_GetObjectItem(p, "hostname"));
+	assert_null(cJSON_GetObjectItem(p, "dns_name"));
+	assert_true(has_problem(pr, "hostname refused: too long"));
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(p, "tags")), NMC_MAX_TAGS);
+	assert_true(has_problem(pr, "71 tags, more than 64: the rest ignored"));
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(p, "endpoints")), NMC_MAX_ENDPOINTS);
+	assert_true(has_problem(pr, "101 endpoints, more than 64"));
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(p, "addresses")), NMC_MAX_ADDRESSES);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(p, "routes")), NMC_MAX_ROUTES);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(p, "allowed_ips")),
+			 NMC_MAX_ADDRESSES + NMC_MAX_ROUTES);
+	/* peer 3: a tag that is not a string goes, the rest stays */
+	assert_string_equal(joined(cJSON_GetObjectItem(p3, "tags")), "tag:a");
+	assert_true(has_problem(pr, "peer 3 (ok): tags refused: not a string"));
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(p3, "hostname")), "ok");
+	/* dns: records without a name or with a long one go, lists are cut */
+	assert_int_equal(cJSON_GetArraySize(recs), 1);
+	r = cJSON_GetArrayItem(recs, 0);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(r, "name")), "a.b");
+	assert_true(has_problem(pr, "dns: a record refused: name too long"));
+	assert_true(has_problem(pr, "dns: a record refused: no name"));
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(dns, "nameservers")), NMC_MAX_DNS_LIST);
+	cJSON_Delete(pr);
+	cJSON_Delete(m);
+}
+
+/* Two HA routers with one route, and an address given to two peers: the
+ * lowest node id holds each; the others lose it from their allowed IPs
+ * (the route stays listed, the address goes), said so. */
+static void test_overlaps_full(void **state)
+{
+	cJSON *m = parse("{\"type\":\"full\",\"peers\":["
+			 "{\"id\":7,\"hostname\":\"r7\",\"addresses\":[\"100.64.0.7/32\"],"
+			 "\"routes\":[\"10.1.0.0/16\",\"10.2.0.0/16\"]},"
+			 "{\"id\":4,\"hostname\":\"r4\",\"addresses\":[\"100.64.0.4/32\"],"
+			 "\"routes\":[\"10.1.0.0/16\"]},"
+			 "{\"id\":9,\"hostname\":\"x9\",\"addresses\":[\"100.64.0.4/32\",\"100.64.0.9/32\"]}]}");
+	cJSON *pr = cJSON_CreateArray();
+
+	(void)state;
+	rules.accept_routes = true;
+	assert_int_equal(nmc_check(m, NULL, &rules, pr), 2);
+	assert_string_equal(joined(peer_field(m, "peers", 0, "allowed_ips")), "100.64.0.7/32,10.2.0.0/16");
+	assert_string_equal(joined(peer_field(m, "peers", 0, "routes")), "10.1.0.0/16,10.2.0.0/16");
+	assert_string_equal(joined(peer_field(m, "peers", 1, "allowed_ips")), "100.64.0.4/32,10.1.0.0/16");
+	assert_string_equal(joined(peer_field(m, "peers", 2, "allowed_ips")), "100.64.0.9/32");
+	assert_string_equal(joined(peer_field(m, "peers", 2, "addresses")), "100.64.0.9/32");
+	assert_true(has_problem(pr, "peer 7 (r7): 10.1.0.0/16 not used: peer 4 (r4) has it too "
+				"(the lowest node id keeps it)"));
+	assert_true(has_problem(pr, "peer 9 (x9): 100.64.0.4/32 not used: peer 4 (r4) has it too"));
+	cJSON_Delete(pr);
+	cJSON_Delete(m);
+
+	/* without --accept-routes only addresses count */
+	m = parse("{\"type\":\"full\",\"peers\":[{\"id\":3,\"addresses\":[\"100.64.0.3/32\"],"
+		  "\"routes\":[\"10.1.0.0/16\"]},{\"id\":2,\"addresses\":[\"100.64.0.2/32\"],"
+		  "\"routes\":[\"10.1.0.0/16\"]}]}");
+	rules.accept_routes = false;
+	assert_int_equal(nmc_check(m, NULL, &rules, NULL), 0);
+	assert_string_equal(joined(peer_field(m, "peers", 0, "allowed_ips")), "100.64.0.3/32");
+	cJSON_Delete(m);
+}
+
+/* In a DELTA, a newcomer with a lower id takes the route of a peer the
+ * delta does not name: that peer is added to peers_changed without it;
+ * when the newcomer goes, it is added again with the route back. */
+static void test_overlaps_delta(void **state)
+{
+	cJSON *before = parse("{\"type\":\"full\",\"peers\":["
+			      "{\"id\":4,\"hostname\":\"r4\",\"addresses\":[\"100.64.0.4/32\"],"
+			      "\"routes\":[\"10.1.0.0/16\"]},"
+			      "{\"id\":5,\"hostname\":\"p5\",\"addresses\":[\"100.64.0.5/32\"]}]}");
+	cJSON *d = parse("{\"type\":\"delta\",\"peers_added\":[{\"id\":2,\"hostname\":\"r2\","
+			 "\"addresses\":[\"100.64.0.2/32\"],\"routes\":[\"10.1.0.0/16\"]}]}");
+	cJSON *pr = cJSON_CreateArray(), *r4;
+
+	(void)state;
+	rules.accept_routes = true;
+	assert_int_equal(nmc_check(before, NULL, &rules, NULL), 0);
+	assert_int_equal(nmc_check(d, before, &rules, pr), 1);
+	assert_string_equal(joined(peer_field(d, "peers_added", 0, "allowed_ips")),
+			    "100.64.0.2/32,10.1.0.0/16");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(d, "peers_changed")), 1);
+	assert_int_equal(cJSON_GetNumberValue(peer_field(d, "peers_changed", 0, "id")), 4);
+	assert_string_equal(joined(peer_field(d, "peers_changed", 0, "allowed_ips")), "100.64.0.4/32");
+	assert_string_equal(joined(peer_field(d, "peers_changed", 0, "routes")), "10.1.0.0/16");
+	assert_true(has_problem(pr, "peer 4 (r4): 10.1.0.0/16 not used: peer 2 (r2) has it too"));
+
+	/* the netmap after it (what mwgc_netmap_merge makes of it) */
+	r4 = cJSON_DetachItemFromArray(cJSON_GetObjectItem(d, "peers_changed"), 0);
+	cJSON_ReplaceItemInArray(cJSON_GetObjectItem(before, "peers"), 0, r4);
+	cJSON_AddItemToArray(cJSON_GetObjectItem(before, "peers"),
+			     cJSON_DetachItemFromArray(cJSON_GetObjectItem(d, "peers_added"), 0));
+	cJSON_Delete(d);
+	cJSON_Delete(pr);
+
+	/* a delta that names neither: nothing changes, nothing is said again */
+	d = parse("{\"type\":\"delta\",\"peers_changed\":[{\"id\":5,\"hostname\":\"p5\","
+		  "\"addresses\":[\"100.64.0.5/32\"]}]}");
+	pr = cJSON_CreateArray();
+	assert_int_equal(nmc_check(d, before, &rules, pr), 0);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(d, "peers_changed")), 1);
+	cJSON_Delete(d);
+
+	/* the holder goes: peer 4 has its route again */
+	d = parse("{\"type\":\"delta\",\"peers_removed\":[2]}");
+	assert_int_equal(nmc_check(d, before, &rules, pr), 0);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(d, "peers_changed")), 1);
+	assert_string_equal(joined(peer_field(d, "peers_changed", 0, "allowed_ips")),
+			    "100.64.0.4/32,10.1.0.0/16");
+	assert_int_equal(cJSON_GetArraySize(pr), 0);
+	cJSON_Delete(d);
+	cJSON_Delete(pr);
+	cJSON_Delete(before);
+}
+
 static void test_endpoint_host(void **state)
 {
 	struct kprefix p;
@@ -255,6 +438,9 @@ int main(void)
 		cmocka_unit_test_setup(test_delta_against_before, setup),
 		cmocka_unit_test_setup(test_many_endpoints, setup),
 		cmocka_unit_test_setup(test_not_arrays, setup),
+		cmocka_unit_test_setup(test_sizes, setup),
+		cmocka_unit_test_setup(test_overlaps_full, setup),
+		cmocka_unit_test_setup(test_overlaps_delta, setup),
 		cmocka_unit_test_setup(test_endpoint_host, setup),
 	};
 

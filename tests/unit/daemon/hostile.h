@@ -39,6 +39,7 @@ static struct hostile {
 	long map_status, register_status;	/* 0: 200 */
 	long rotate_reply;	/* a rotation is applied, but answered with this status (0: 200) */
 	bool check_keys;	/* /v1/map refuses a node key other than node_key */
+	bool check_time;	/* refuse nonces 300 s off the real clock, as meshwg-control */
 	char node_key[80];	/* the registered one */
 	char map_error[200];
 	char *lines[HS_MAX_LINES];	/* plaintext messages for the current stream */
@@ -47,8 +48,9 @@ static struct hostile {
 	/* seen */
 	uint8_t machine[32];
 	bool have_machine;
-	unsigned map_requests, register_requests, streams_open;
+	unsigned map_requests, register_requests, streams_open, time_refusals;
 	unsigned stream_gen;	/* streams opened; only the newest gets lines */
+	char register_tags[200];	/* "tags" of the last /v1/register, "" when absent */
 } hs;
 
 struct hs_conn {
@@ -61,7 +63,7 @@ struct hs_stream {
 	char req[2 * MWG_NONCE_LEN + 1];	/* the nonce of the request it answers */
 	unsigned gen;
 	char *pending;		/* a sealed line being sent */
-	size_t off;
+	size_t off, len;
 };
 
 /*
@@ -141,7 +143,8 @@ static ssize_t hs_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 			sealed = hs_seal_text(s->machine, s->req, plain);
 			free(plain);
 			if (sealed) {
-				s->pending = malloc(strlen(sealed) + 2);
+				s->len = strlen(sealed) + 1;
+				s->pending = malloc(s->len + 1);
 				sprintf(s->pending, "%s\n", sealed);
 				s->off = 0;
 				free(sealed);
@@ -156,13 +159,13 @@ static ssize_t hs_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 			return 0;
 	}
 	{
-		size_t n = strlen(s->pending + s->off);
+		size_t n = s->len - s->off;	/* not strlen: lines of megabytes */
 
 		if (n > max)
 			n = max;
 		memcpy(buf, s->pending + s->off, n);
 		s->off += n;
-		if (!s->pending[s->off]) {
+		if (s->off == s->len) {
 			free(s->pending);
 			s->pending = NULL;
 		}
@@ -182,7 +185,8 @@ static void hs_stream_free(void *cls)
 }
 
 /* Opens the envelope of a POST: the machine key, the nonce (hex) and the payload. */
-static cJSON *hs_open(const char *body, uint8_t machine[32], char req[2 * MWG_NONCE_LEN + 1])
+static cJSON *hs_open(const char *body, uint8_t machine[32], char req[2 * MWG_NONCE_LEN + 1],
+		      uint64_t *ts)
 {
 	cJSON *env = cJSON_Parse(body), *payload = NULL;
 	struct mwg_err e;
@@ -197,6 +201,7 @@ static cJSON *hs_open(const char *body, uint8_t machine[32], char req[2 * MWG_NO
 	if (plain)
 		payload = cJSON_Parse(plain);
 	sodium_bin2hex(req, 2 * MWG_NONCE_LEN + 1, nonce, MWG_NONCE_LEN);
+	*ts = mwg_nonce_ts(nonce);
 	free(plain);
 out:
 	cJSON_Delete(env);
@@ -212,14 +217,22 @@ static enum MHD_Result hs_post(struct MHD_Connection *c, const char *url, const 
 {
 	uint8_t machine[32];
 	char req[2 * MWG_NONCE_LEN + 1] = "";
-	cJSON *payload = hs_open(body, machine, req);
+	uint64_t ts = 0;
+	cJSON *payload = hs_open(body, machine, req, &ts);
 	enum MHD_Result ret;
 	long status = 0;
 	char err[200] = "";
+	int64_t skew = (int64_t)(ts - mwg_now_ns());
 
 	if (!payload)
 		return hs_error(c, 401, "box does not open");
 	pthread_mutex_lock(&hs.lock);
+	if (hs.check_time && (skew > 300000000000LL || skew < -300000000000LL)) {
+		hs.time_refusals++;
+		pthread_mutex_unlock(&hs.lock);
+		cJSON_Delete(payload);
+		return hs_error(c, 401, "stale or future timestamp in nonce (check the clock)");
+	}
 	memcpy(hs.machine, machine, 32);
 	hs.have_machine = true;
 	if (!strcmp(url, "/v1/map")) {
@@ -237,6 +250,12 @@ static enum MHD_Result hs_post(struct MHD_Connection *c, const char *url, const 
 		const char *old = cJSON_GetStringValue(cJSON_GetObjectItem(payload, "old_node_key"));
 
 		hs.register_requests++;
+		{
+			char *t = cJSON_PrintUnformatted(cJSON_GetObjectItem(payload, "tags"));
+
+			snprintf(hs.register_tags, sizeof(hs.register_tags), "%s", t ? t : "");
+			free(t);
+		}
 		status = hs.register_status;
 		snprintf(err, sizeof(err), "%s", hs.map_error);
 		if (!status && nk) {

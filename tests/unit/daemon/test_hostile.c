@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "daemon_int.h"
+#include "../../../control/client/mwgc_client.h"
 #define DRIVE_GUARD_MS 30000
 #include "drive.h"
 #include "hostile.h"
@@ -103,6 +104,7 @@ static int teardown(void **st)
 	(void)st;
 	daemon_stop(D);
 	D = NULL;
+	mwgc_clock_ns = mwg_now_ns;
 	hs_stop();
 	loop_timer_destroy(&tick);
 	loop_timer_destroy(&guard);
@@ -154,6 +156,12 @@ static bool saved_netmap_has(const char *needle)
 	free(t);
 	cJSON_Delete(nm);
 	return found;
+}
+
+static bool applied_peer3(void)
+{
+	return !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(applied_peer(0), "hostname")) ?: "",
+		       "p3");
 }
 
 static bool applied_two_peers(void)
@@ -520,6 +528,199 @@ static void test_oversized_line(void **st)
 	wait_for(running_again);
 }
 
+/* The big FULL was dealt with: refused (health says so) or, wrongly, applied. */
+static bool big_full_handled(void)
+{
+	return cJSON_GetArraySize(cJSON_GetObjectItem(fk.applied, "peers")) != 1 ||
+	       health_has("100000 peers, more than the limit of 65536");
+}
+
+/* A FULL of 100,000 peers (within the line limit: small peers) is refused
+ * as a whole: reported in health, the last netmap stays programmed. */
+static void test_too_many_peers(void **st)
+{
+	size_t n = 100000, cap = n * 160 + 256, len = 0;
+	char *line = malloc(cap);
+	cJSON *s;
+
+	(void)st;
+	assert_non_null(line);
+	up_running();
+	len += (size_t)snprintf(line + len, cap - len,
+				"{\"type\":\"full\",\"seq\":2,\"self\":" SELF_OK ",\"peers\":[");
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(line + len, cap - len,
+					"%s{\"id\":%zu,\"node_key\":\"nodekey:%064zx\","
+					"\"addresses\":[\"100.%zu.%zu.%zu/32\"]}", i ? "," : "", i + 10,
+					i + 10, 64 + (i >> 16), (i >> 8) & 255, i & 255);
+	snprintf(line + len, cap - len, "],\"packet_filter\":null}");
+	hs_send("%s", line);
+	free(line);
+	wait_for(big_full_handled);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(fk.applied, "peers")), 1);
+	assert_string_equal(sget(applied_peer(0), "hostname"), "p2");
+	s = status();
+	assert_string_equal(sget(s, "backend_state"), "Running");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(s, "peers")), 1);
+	cJSON_Delete(s);
+	daemon_save_netmap_now(D);
+	assert_false(saved_netmap_has("nodekey:00000000000000000000000000000000000000000000000000000000000186a9"));
+	/* a FULL within the limit is taken again */
+	hs_send("{\"type\":\"full\",\"seq\":3,\"self\":" SELF_OK ",\"peers\":[" PEER(3, "") "],"
+		"\"packet_filter\":null}");
+	wait_for(applied_peer3);
+	assert_false(health_has("limit"));
+}
+
+/* The delta was dealt with: its peer is in the netmap with 100 endpoints
+ * or fewer. */
+static bool long_delta_handled(void)
+{
+	const cJSON *p = cJSON_GetArrayItem(cJSON_GetObjectItem(D->netmap, "peers"), 0);
+
+	return cJSON_GetArraySize(cJSON_GetObjectItem(p, "endpoints")) != 1;
+}
+
+/* Overlong names and lists from the server: removed or cut, reported,
+ * the peer is still programmed. */
+static void test_overlong_strings(void **st)
+{
+	char name[300], eps[64 * 100], *p = eps;
+	cJSON *peer;
+
+	(void)st;
+	up_running();
+	memset(name, 'h', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	for (int i = 0; i < 100; i++)
+		p += sprintf(p, "%s\"203.0.113.%d:41641\"", i ? "," : "", i + 1);
+	hs_send("{\"type\":\"delta\",\"seq\":2,\"peers_changed\":[{\"id\":2,\"hostname\":\"%s\","
+		"\"node_key\":\"nodekey:0000000000000000000000000000000000000000000000000000000000000020\","
+		"\"addresses\":[\"100.64.0.2/32\"],\"endpoints\":[%s],\"user\":\"%s\"}]}",
+		name, eps, name);
+	wait_for(long_delta_handled);
+	assert_true(health_has("hostname refused: too long"));
+	assert_true(health_has("100 endpoints, more than 64: the rest ignored"));
+	assert_true(health_has("user refused: too long"));
+	peer = cJSON_GetArrayItem(cJSON_GetObjectItem(D->netmap, "peers"), 0);
+	assert_null(cJSON_GetObjectItem(peer, "hostname"));
+	assert_null(cJSON_GetObjectItem(peer, "user"));
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(peer, "endpoints")), 64);
+	assert_string_equal(joined(cJSON_GetObjectItem(peer, "allowed_ips")), "100.64.0.2/32");
+}
+
+/* Two HA routers announce one route: the lower node id gets it in the
+ * kernel, the other's claim is reported in health. */
+static void test_overlapping_routes(void **st)
+{
+	struct api_req r;
+
+	(void)st;
+	hs_send("{\"type\":\"full\",\"seq\":1,\"self\":" SELF_OK ",\"peers\":["
+		PEER(3, ",\"routes\":[\"10.20.0.0/16\",\"10.30.0.0/16\"]") ","
+		PEER(2, ",\"routes\":[\"10.20.0.0/16\"]") "],\"packet_filter\":null}");
+	start_up(&r);
+	wait_for(cur_done);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(r.final, "ok")));
+	fake_api_req_free(&r);
+	assert_string_equal(joined(cJSON_GetObjectItem(applied_peer(0), "allowed_ips")),
+			    "100.64.0.3/32,10.30.0.0/16");
+	assert_string_equal(joined(cJSON_GetObjectItem(applied_peer(1), "allowed_ips")),
+			    "100.64.0.2/32,10.20.0.0/16");
+	assert_true(health_has("peer 3 (p3): 10.20.0.0/16 not used: peer 2 (p2) has it too"));
+}
+
+static int64_t clock_skew_ns;
+
+static uint64_t skewed_clock(void)
+{
+	return mwg_now_ns() + (uint64_t)clock_skew_ns;
+}
+
+static unsigned refusals_base;
+static bool clock_refused_again(void)
+{
+	return hs_get(&hs.time_refusals) > refusals_base;
+}
+
+/*
+ * A node whose clock is skew_s off the server's (booted without NTP): the
+ * server refuses its nonces; meshwgd takes the time from the reply's Date
+ * and registers, streams and runs. Then its clock steps an hour ahead:
+ * the reconnect is refused once, re-synced, and runs again. (A step back
+ * is not refused at once: nonce times never go back, they wait at the last
+ * one until the server finds them stale, and then the same happens.)
+ */
+static void clock_off(int64_t skew_s)
+{
+	struct api_req r;
+	char err[600];
+
+	daemon_stop(D);
+	D = NULL;
+	clock_skew_ns = skew_s * 1000000000LL;
+	mwgc_clock_ns = skewed_clock;	/* the clock meshwgd's ctl reads */
+	hs.check_time = true;
+	assert_int_equal(daemon_start(&D, &L, &dcfg, err, sizeof(err)), 0);
+	hs_send("{\"type\":\"full\",\"seq\":1,\"self\":" SELF_OK ",\"peers\":[" PEER(2, "") "],"
+		"\"packet_filter\":null}");
+	start_up(&r);
+	wait_for(cur_done);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(r.final, "ok")));
+	fake_api_req_free(&r);
+	assert_true(hs_get(&hs.time_refusals) >= 1);
+	assert_true(running_again());
+
+	refusals_base = hs_get(&hs.time_refusals);
+	clock_skew_ns += 3600 * 1000000000LL;
+	hs_end_stream();
+	wait_for(clock_refused_again);
+	hs_send("{\"type\":\"full\",\"seq\":2,\"self\":" SELF_OK ",\"peers\":[" PEER(3, "") "],"
+		"\"packet_filter\":null}");
+	wait_for(applied_peer3);
+	assert_true(running_again());
+	mwgc_clock_ns = mwg_now_ns;
+}
+
+static void test_clock_behind(void **st)
+{
+	(void)st;
+	clock_off(-2 * 86400);
+}
+
+static void test_clock_ahead(void **st)
+{
+	(void)st;
+	clock_off(3 * 3600);
+}
+
+/* The "tags" of the registration an `up` (with an auth key) sends. */
+static const char *tags_sent(const char *tags_member)
+{
+	struct api_req r;
+	char req[400];
+
+	snprintf(req, sizeof(req), "{\"cmd\":\"up\",\"login_server\":\"%s\",\"auth_key\":\"k\"%s}",
+		 url, tags_member);
+	request(&r, req);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(r.final, "ok")));
+	fake_api_req_free(&r);
+	return hs.register_tags;
+}
+
+/* `up --advertise-tags=` (an empty list) with an auth key sends "tags": []
+ * (the node becomes personal again); an `up` that does not name tags sends
+ * none (the server keeps them). */
+static void test_empty_tags_sent(void **st)
+{
+	(void)st;
+	up_running();
+	assert_string_equal(tags_sent(",\"advertise_tags\":[\"tag:web\"]"), "[\"tag:web\"]");
+	assert_string_equal(tags_sent(""), "[\"tag:web\"]");	/* kept in the prefs */
+	assert_string_equal(tags_sent(",\"advertise_tags\":[]"), "[]");
+	assert_string_equal(tags_sent(""), "");
+}
+
 /* A log line is one line, whatever the server's text holds. */
 static void test_log_escapes(void **st)
 {
@@ -581,6 +782,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rotation_crash_server_has_new, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_crash_server_has_old, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oversized_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_too_many_peers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overlong_strings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overlapping_routes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clock_behind, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clock_ahead, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_tags_sent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_escapes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostname_sanitized, setup, teardown),
 	};
