@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../control/util.h"
+#include "util.h"
 #include "log.h"
 
 static int duration_ms(const cJSON *it, uint64_t *out, const char *name, char *err, size_t errlen)

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sodium.h>
 
-#include "../control/util.h"
+#include "util.h"
 #include "escape.h"
 #include "log.h"
 

@@ -11,7 +11,7 @@
 
 #include <sodium.h>
 
-#include "../control/util.h"
+#include "util.h"
 #include "endpoints.h"
 #include "log.h"
 #include "netmap_check.h"

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sodium.h>
 
-#include "../control/util.h"
+#include "util.h"
 #include "log.h"
 
 #define PENDING_KEY "node.key.new"

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../control/util.h"
+#include "util.h"
 
 #define HANDSHAKE_RECENT_S 180
 

@@ -15,7 +15,7 @@
 #include <sys/signalfd.h>
 #include <cjson/cJSON.h>
 
-#include "../control/util.h"
+#include "util.h"
 #include "conf.h"
 #include "daemon.h"
 #include "log.h"

@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "../control/util.h"
+#include "util.h"
 
 #define MAX_STATE_FILE (256u << 20)
 

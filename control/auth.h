@@ -11,8 +11,8 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <cjson/cJSON.h>
-#include "seal.h"
-#include "util.h"
+#include "../lib/seal.h"
+#include "../lib/util.h"
 
 struct mwg_auth_entry;
 

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <cjson/cJSON.h>
-#include "util.h"
+#include "../lib/util.h"
 #include "ipalloc.h"
 
 enum mwg_db_type { MWG_DB_SQLITE, MWG_DB_POSTGRES };

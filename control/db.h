@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "util.h"
+#include "../lib/util.h"
 
 struct mwg_rows {
 	int nrows, ncols;

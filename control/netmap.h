@@ -8,7 +8,7 @@
 #include <cjson/cJSON.h>
 #include "config.h"
 #include "store.h"
-#include "util.h"
+#include "../lib/util.h"
 
 /* A node as its peers see it (same for every viewer). */
 cJSON *mwg_netmap_peer(const struct mwg_node *n, const struct mwg_config *c);

@@ -4,7 +4,7 @@
 #define MWG_SERVER_H
 
 #include "config.h"
-#include "util.h"
+#include "../lib/util.h"
 
 /* Loads the policy file (if configured) into the database, starts serving,
  * and returns when SIGINT/SIGTERM arrives. 0 on clean exit. */

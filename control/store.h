@@ -15,7 +15,7 @@
 #include "config.h"
 #include "db.h"
 #include "ipalloc.h"
-#include "util.h"
+#include "../lib/util.h"
 
 struct mwg_node {
 	int64_t id;

@@ -15,7 +15,7 @@
 #include <sys/types.h>
 #include "config.h"
 #include "policy/policy.h"
-#include "seal.h"
+#include "../lib/seal.h"
 #include "store.h"
 
 struct mwg_tailnet;

@@ -12,8 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <cjson/cJSON.h>
-#include "../seal.h"
-#include "../util.h"
+#include "../../lib/seal.h"
+#include "../../lib/util.h"
 
 struct mwgc {
 	char url[256];

@@ -13,7 +13,7 @@
 #include <sodium.h>
 #include "../../lib/hex.h"
 #include "netmap.h"
-#include "seal.h"
+#include "../../lib/seal.h"
 #include "store.h"
 #include "tailnet.h"
 

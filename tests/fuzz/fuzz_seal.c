@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * libFuzzer target: the sealed-box framing of the coordination protocol,
- * open path (control/seal.c mwg_unseal, control/client/mwgc_open), as a
+ * open path (lib/seal.c mwg_unseal, control/client/mwgc_open), as a
  * client meets it in every reply and map-stream line. The first byte picks
  * what the rest is:
  *   0: the text of an envelope off the wire (anyone on the path): it must be

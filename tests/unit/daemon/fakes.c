@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../../control/util.h"
+#include "../../../lib/util.h"
 
 struct fake_kern_state fk;
 

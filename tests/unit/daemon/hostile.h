@@ -3,7 +3,7 @@
  * A hostile control server for meshwgd's tests: a small fake that speaks
  * the real coordination protocol (docs/protocol.md: GET /v1/key, sealed
  * /v1/register, /v1/map streams of sealed ndjson lines, /v1/update,
- * /v1/logout; sealing from control/seal.c through libmwgc.a) on
+ * /v1/logout; sealing from lib/seal.c through libmeshwg.a) on
  * 127.0.0.1, and sends whatever the test scripts: netmaps with wide
  * prefixes, /1 splits, routes over the server, escape sequences in names,
  * 401/403 storms. Runs in libmicrohttpd threads; the test drives it with
@@ -23,8 +23,8 @@
 #include <sodium.h>
 #include <cjson/cJSON.h>
 
-#include "../../../control/seal.h"
-#include "../../../control/util.h"
+#include "../../../lib/seal.h"
+#include "../../../lib/util.h"
 
 #define HS_MAX_LINES 64
 

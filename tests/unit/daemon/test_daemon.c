@@ -17,7 +17,7 @@
 #include <sodium.h>
 #include <sys/stat.h>
 
-#include "../../../control/util.h"
+#include "../../../lib/util.h"
 #include "ctl.h"
 #include "daemon.h"
 #include "fakes.h"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "seal.h"
-#include "../lib/hex.h"
+#include "hex.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Small helpers shared by meshwg-control: keys as text, time, errors. */
+/* Small helpers of meshwg-control, its client library and meshwgd: errors,
+ * base64, time, files, buffers, hostnames. */
 #ifndef MWG_UTIL_H
 #define MWG_UTIL_H
 
@@ -9,7 +10,7 @@
 #include <stdbool.h>
 
 /* Keys as text, MWG_KEY_LEN: every message of the protocol carries them. */
-#include "../lib/key.h"
+#include "key.h"
 
 /* An error to report: an HTTP status (4xx/5xx) and a human message. */
 struct mwg_err {
