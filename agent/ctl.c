@@ -8,12 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <curl/curl.h>
 #include <sodium.h>
 
 #include "../control/client/mwgc_client.h"
+#include "http.h"
 #include "log.h"
 #include "state.h"
 
@@ -161,16 +161,10 @@ static size_t on_header(char *p, size_t sz, size_t n, void *arg)
 {
 	struct req *r = arg;
 	size_t len = sz * n;
-	char date[128];
+	int64_t date = mwg_http_date(p, len);
 
-	if (len > 5 && len < sizeof(date) && !strncasecmp(p, "date:", 5)) {
-		time_t t;
-
-		memcpy(date, p + 5, len - 5);
-		date[len - 5] = '\0';
-		t = curl_getdate(date, NULL);
-		r->date = t > 0 ? (int64_t)t : 0;
-	}
+	if (date >= 0)
+		r->date = date;
 
 	if (len <= 2 && (p[0] == '\r' || p[0] == '\n')) {
 		long st = 0;
@@ -201,7 +195,7 @@ static size_t on_data(char *p, size_t sz, size_t n, void *arg)
 	struct req *r = arg;
 	size_t len = sz * n;
 
-	if (r->buf.len + len > r->max || mwg_buf_append(&r->buf, p, len))
+	if (mwg_http_append(&r->buf, r->max, p, len))
 		return 0;
 	if (r->op == OP_STREAM && r->c->stream == r && r->c->idle_ms)
 		loop_timer_arm(&r->c->idle_timer, r->c->idle_ms);
@@ -236,9 +230,9 @@ static void finish(struct req *r, long status, const char *error, const cJSON *r
 static int start_http(struct req *r)
 {
 	struct ctl *c = r->c;
-	char url[512];
 
-	r->h = curl_easy_init();
+	r->h = mwg_http_handle(c->m.url, r->fetching_key ? "/v1/key" : r->path, on_data,
+			       on_header, r);
 	if (!r->h)
 		return -1;
 	mwg_buf_free(&r->buf);
@@ -246,15 +240,8 @@ static int start_http(struct req *r)
 	r->status = 0;
 	r->date = 0;
 	r->errbuf[0] = '\0';
-	snprintf(url, sizeof(url), "%s%s", c->m.url, r->fetching_key ? "/v1/key" : r->path);
-	curl_easy_setopt(r->h, CURLOPT_URL, url);
 	curl_easy_setopt(r->h, CURLOPT_PRIVATE, r);
-	curl_easy_setopt(r->h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(r->h, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(r->h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(r->h, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(r->h, CURLOPT_ERRORBUFFER, r->errbuf);
-	curl_easy_setopt(r->h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(r->h, CURLOPT_CONNECTTIMEOUT, 15L);
 	if (r->op != OP_STREAM || r->fetching_key)
 		curl_easy_setopt(r->h, CURLOPT_TIMEOUT, c->timeout_s);
@@ -353,22 +340,18 @@ static cJSON *open_sealed(struct req *r, const char *text, char *err, size_t err
  * closed (by the callback or because a line was bad). */
 static bool deliver_lines(struct ctl *c, struct req *r)
 {
-	char *nl;
+	char *line;
+	size_t l;
 
 	/* A FULL of 10,000 peers is megabytes in many chunks: search only
 	 * what arrived since the last look. */
-	while (c->stream == r && r->status == 200 && r->buf.len > r->scanned &&
-	       (nl = memchr(r->buf.data + r->scanned, '\n', r->buf.len - r->scanned))) {
-		size_t l = (size_t)(nl - r->buf.data);
+	while (c->stream == r && r->status == 200 &&
+	       (line = mwg_http_line(&r->buf, &r->scanned, &l))) {
 		char err[300];
 		cJSON *msg;
 
-		*nl = '\0';
-		msg = l ? open_sealed(r, r->buf.data, err, sizeof(err)) : NULL;
-		memmove(r->buf.data, nl + 1, r->buf.len - l - 1);
-		r->buf.len -= l + 1;
-		r->buf.data[r->buf.len] = '\0';
-		r->scanned = 0;
+		msg = l ? open_sealed(r, line, err, sizeof(err)) : NULL;
+		mwg_http_line_drop(&r->buf, &r->scanned, l);
 		if (!l)
 			continue;
 		if (!msg) {

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "mwgc_client.h"
 #include "../../lib/hex.h"
+#include "../../lib/http.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <curl/curl.h>
 #include <sodium.h>
@@ -66,6 +66,7 @@ void mwgc_genkey(uint8_t key[32])
 struct sink {
 	struct mwg_buf b;
 	size_t max;
+	size_t scanned;		/* b.data[0..scanned) has no '\n' (stream) */
 	/* stream mode */
 	struct mwgc *c;
 	struct mwgc_exchange *x;
@@ -82,16 +83,10 @@ static size_t on_header(char *p, size_t sz, size_t n, void *arg)
 {
 	struct sink *s = arg;
 	size_t len = sz * n;
-	char buf[128];
+	int64_t date = mwg_http_date(p, len);
 
-	if (len > 5 && len < sizeof(buf) && !strncasecmp(p, "date:", 5)) {
-		time_t t;
-
-		memcpy(buf, p + 5, len - 5);
-		buf[len - 5] = '\0';
-		t = curl_getdate(buf, NULL);
-		s->date = t > 0 ? (int64_t)t : 0;
-	}
+	if (date >= 0)
+		s->date = date;
 	return len;
 }
 
@@ -141,22 +136,18 @@ static size_t on_data(char *p, size_t sz, size_t n, void *arg)
 
 	if (s->cb && !s->status)
 		curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &s->status);
-	if (s->b.len + len > s->max || mwg_buf_append(&s->b, p, len))
+	if (mwg_http_append(&s->b, s->max, p, len))
 		return 0;
 	if (s->cb && s->status == 200) {
-		char *nl;
+		char *line;
+		size_t l;
 
-		while ((nl = memchr(s->b.data, '\n', s->b.len))) {
-			size_t l = (size_t)(nl - s->b.data);
-
-			*nl = '\0';
-			if (deliver_line(s, s->b.data)) {
+		while ((line = mwg_http_line(&s->b, &s->scanned, &l))) {
+			if (deliver_line(s, line)) {
 				s->bad = true;
 				return 0;
 			}
-			memmove(s->b.data, nl + 1, s->b.len - l - 1);
-			s->b.len -= l + 1;
-			s->b.data[s->b.len] = '\0';
+			mwg_http_line_drop(&s->b, &s->scanned, l);
 			if (s->stopped)
 				return 0;
 		}
@@ -166,18 +157,10 @@ static size_t on_data(char *p, size_t sz, size_t n, void *arg)
 
 static CURL *handle(struct mwgc *c, const char *path, struct curl_slist **hdrs, struct sink *s)
 {
-	CURL *h = curl_easy_init();
-	char url[512];
+	CURL *h = mwg_http_handle(c->url, path, on_data, on_header, s);
 
 	if (!h)
 		return NULL;
-	snprintf(url, sizeof(url), "%s%s", c->url, path);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, s);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	if (c->timeout_s && !s->cb)
 		curl_easy_setopt(h, CURLOPT_TIMEOUT, c->timeout_s);
 	if (c->insecure_tls) {
