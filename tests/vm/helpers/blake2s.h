@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * BLAKE2s (RFC 7693), keyed and unkeyed, output 1..32 bytes; for the
- * test helpers only (libsodium has BLAKE2b, not BLAKE2s).
+ * BLAKE2s (RFC 7693), keyed and unkeyed, output 1..32 bytes, and the
+ * WireGuard message pieces built on it (mac1/cookie label hashes, le32
+ * fields); for the test helpers only (libsodium has BLAKE2b, not BLAKE2s).
  */
 #ifndef MESHWG_TEST_BLAKE2S_H
 #define MESHWG_TEST_BLAKE2S_H
@@ -155,6 +156,32 @@ static inline void blake2s(uint8_t *out, size_t outlen, const uint8_t *key, size
 	blake2s_init(&s, outlen, key, keylen);
 	blake2s_update(&s, in, inlen);
 	blake2s_final(&s, out);
+}
+
+/* Little-endian 32-bit fields of WireGuard messages. */
+static inline void put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = v;
+	p[1] = v >> 8;
+	p[2] = v >> 16;
+	p[3] = v >> 24;
+}
+
+static inline uint32_t get_le32(const uint8_t *p)
+{
+	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* WireGuard's HASH(LABEL || public key), for the mac1 and cookie keys:
+ * label is 8 bytes ("mac1----", "cookie--"). */
+static inline void label_hash(uint8_t out[32], const char *label, const uint8_t pub[32])
+{
+	struct blake2s_state st;
+
+	blake2s_init(&st, 32, NULL, 0);
+	blake2s_update(&st, (const uint8_t *)label, 8);
+	blake2s_update(&st, pub, 32);
+	blake2s_final(&st, out);
 }
 
 #endif

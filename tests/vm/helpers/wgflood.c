@@ -38,29 +38,6 @@ static void usage(void)
 	      stderr);
 }
 
-static void label_hash(uint8_t out[32], const char *label, const uint8_t pub[32])
-{
-	struct blake2s_state st;
-
-	blake2s_init(&st, 32, NULL, 0);
-	blake2s_update(&st, (const uint8_t *)label, 8);
-	blake2s_update(&st, pub, 32);
-	blake2s_final(&st, out);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = v;
-	p[1] = v >> 8;
-	p[2] = v >> 16;
-	p[3] = v >> 24;
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 int main(int argc, char *argv[])
 {
 	const char *to = NULL, *pub_b64 = NULL;
